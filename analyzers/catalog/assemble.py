@@ -1,0 +1,320 @@
+"""Per-file facts -> Catalog: resolve inheritance across modules, group families, recipes, tests, docs."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+from analyzers import __version__
+from analyzers.catalog.extract import ClassFacts, FileFacts
+from analyzers.catalog.records import (
+    SCHEMA_VERSION,
+    BridgeRecord,
+    Catalog,
+    FamilyRecord,
+    MappingClassRecord,
+    MappingRegistry,
+    ParseProblem,
+    RecipeFamily,
+    RecipeFunction,
+    Registration,
+)
+from analyzers.repo import BRIDGE_PKG, Repo
+
+MODEL_BRIDGE = "megatron.bridge.models.conversion.model_bridge.MegatronModelBridge"
+PARAM_MAPPING_MODULE = "megatron.bridge.models.conversion.param_mapping"
+MODELS_PREFIX = f"{BRIDGE_PKG}/models/"
+RECIPES_PREFIX = f"{BRIDGE_PKG}/recipes/"
+DIFFUSION_PREFIX = f"{BRIDGE_PKG}/diffusion/conversion/"
+#: folders under models/ that hold shared machinery, not a model family
+NOT_FAMILIES = {"conversion", "common", "decorators", "hf_pretrained", "__pycache__"}
+
+
+class ClassTable:
+    """Every class of the scanned modules, by qualified name, with re-export and base resolution."""
+
+    def __init__(self, files: list[FileFacts]) -> None:
+        self.by_qualname: dict[str, tuple[FileFacts, ClassFacts]] = {}
+        self.by_name: dict[str, list[str]] = {}
+        self.reexports: dict[str, str] = {}
+        for facts in files:
+            for cls in facts.classes:
+                self.by_qualname[cls.qualname] = (facts, cls)
+                self.by_name.setdefault(cls.name, []).append(cls.qualname)
+            if facts.init:
+                for mod, names in facts.init.imports.items():
+                    for name in names:
+                        self.reexports[f"{facts.module}.{name}"] = f"{mod}.{name}"
+        self._ancestors: dict[str, list[str]] = {}
+
+    def resolve(self, qualname: str) -> str | None:
+        seen = set()
+        while qualname not in self.by_qualname and qualname in self.reexports and qualname not in seen:
+            seen.add(qualname)
+            qualname = self.reexports[qualname]
+        if qualname in self.by_qualname:
+            return qualname
+        candidates = self.by_name.get(qualname.rsplit(".", 1)[-1], [])
+        return candidates[0] if len(candidates) == 1 else None
+
+    def ancestors(self, qualname: str) -> list[str]:
+        """Qualified names of all bases, nearest first (unresolvable bases kept as written)."""
+        if qualname in self._ancestors:
+            return self._ancestors[qualname]
+        self._ancestors[qualname] = []  # cycle guard
+        out: list[str] = []
+        entry = self.by_qualname.get(qualname)
+        if entry:
+            for base in entry[1].resolved_bases:
+                resolved = self.resolve(base) or base
+                if resolved not in out:
+                    out.append(resolved)
+                for anc in self.ancestors(resolved):
+                    if anc not in out:
+                        out.append(anc)
+        self._ancestors[qualname] = out
+        return out
+
+    def derives(self, qualname: str, base: str) -> bool:
+        return base in self.ancestors(qualname)
+
+
+def _family_of(path: str) -> str | None:
+    if path.startswith(MODELS_PREFIX):
+        parts = path[len(MODELS_PREFIX) :].split("/")
+        if len(parts) > 1 and parts[0] not in NOT_FAMILIES:
+            return parts[0]
+    elif path.startswith(DIFFUSION_PREFIX):
+        parts = path[len(DIFFUSION_PREFIX) :].split("/")
+        if len(parts) > 1:
+            return f"diffusion/{parts[0]}"
+    return None
+
+
+def _family_dir(family: str) -> str:
+    if family.startswith("diffusion/"):
+        return DIFFUSION_PREFIX + family.split("/", 1)[1]
+    return MODELS_PREFIX + family
+
+
+def names_match(family: str, candidate: str) -> bool:
+    """Whether a folder/page name `candidate` belongs to model family `family` (qwen_vl ~ qwen3_vl, minimax ~ minimax_m2)."""
+    fam, cand = family.split("/")[-1].lower().replace("-", "_"), candidate.lower().replace("-", "_")
+    if fam == cand:
+        return True
+    strip = lambda s: re.sub(r"\d+", "", s)  # noqa: E731
+    if strip(fam) == strip(cand) and strip(fam):
+        return True
+    return fam.startswith(cand + "_") or cand.startswith(fam + "_")
+
+
+def _registry_of(qualname: str, table: ClassTable, seen: set[str] | None = None) -> MappingRegistry:
+    """The registry `mapping_registry()` returns, following inheritance and `super()` calls."""
+    seen = seen or set()
+    seen.add(qualname)
+    _, cls = table.by_qualname[qualname]
+    own = cls.registry
+    base_bridge = next(
+        (a for a in table.ancestors(qualname) if a in table.by_qualname and table.by_qualname[a][1].registry),
+        None,
+    )
+    if own is None:
+        if base_bridge and base_bridge not in seen:
+            inherited = copy.deepcopy(_registry_of(base_bridge, table, seen))
+            inherited.inherits = table.by_qualname[base_bridge][1].name
+            return inherited
+        return MappingRegistry()
+    if own.inherits and base_bridge and base_bridge not in seen:
+        merged = copy.deepcopy(_registry_of(base_bridge, table, seen))
+        merged.mappings.extend(own.mappings)
+        merged.unresolved.extend(own.unresolved)
+        merged.inherits = table.by_qualname[base_bridge][1].name
+        return merged
+    return own
+
+
+def assemble(repo: Repo, facts: dict[str, FileFacts | ParseProblem], problems: list[ParseProblem]) -> Catalog:
+    files = [f for f in facts.values() if isinstance(f, FileFacts)]
+    problems = problems + [p for p in facts.values() if isinstance(p, ParseProblem)]
+    table = ClassTable(files)
+    by_path = {f.path: f for f in files}
+
+    base_methods: set[str] = set()
+    if MODEL_BRIDGE in table.by_qualname:
+        base_methods = set(table.by_qualname[MODEL_BRIDGE][1].methods)
+
+    # Mapping classes: the shared module's classes and everything deriving from them.
+    shared_mapping = {q for q, (f, _) in table.by_qualname.items() if f.module == PARAM_MAPPING_MODULE}
+    mapping_classes: list[MappingClassRecord] = []
+    for qualname, (f, cls) in sorted(table.by_qualname.items()):
+        if qualname in shared_mapping or any(a in shared_mapping for a in table.ancestors(qualname)):
+            mapping_classes.append(MappingClassRecord(cls.name, cls.bases, f.path, cls.location, _family_of(f.path)))
+
+    registrations: dict[tuple[str, str], list[Registration]] = {}
+    for f in files:
+        for reg in f.registrations:
+            registrations.setdefault((f.module, reg.bridge), []).append(reg)
+
+    bridges: list[BridgeRecord] = []
+    for qualname, (f, cls) in sorted(table.by_qualname.items(), key=lambda kv: (kv[1][0].path, kv[1][1].location.line)):
+        family = _family_of(f.path)
+        if family is None or not table.derives(qualname, MODEL_BRIDGE):
+            continue
+        regs = registrations.get((f.module, cls.name), [])
+        if not regs:
+            # register_bridge_implementation(bridge_class=X) may name a class imported from elsewhere.
+            regs = [r for (mod, name), rs in registrations.items() if name == cls.name and mod != f.module for r in rs]
+        provider = cls.provider_class or next((r.provider for r in regs if r.provider), None)
+        bridges.append(
+            BridgeRecord(
+                name=cls.name,
+                module=f.module,
+                path=f.path,
+                location=cls.location,
+                family=family,
+                bases=cls.bases,
+                registrations=regs,
+                provider_class=provider,
+                hooks=sorted(m for m in cls.methods if m in base_methods),
+                provider_bridge_calls_super=cls.provider_bridge_calls_super,
+                provider_attributes=cls.provider_attributes,
+                config_fields=cls.config_fields,
+                registry=_registry_of(qualname, table),
+                doc=cls.doc,
+                diffusion=family.startswith("diffusion/"),
+            )
+        )
+
+    recipes = _recipes(files, by_path)
+    families = _families(repo, files, bridges, mapping_classes, table, by_path, recipes)
+    config_mapping = next((f.config_mapping for f in files if f.config_mapping), [])
+    return Catalog(
+        schema_version=SCHEMA_VERSION,
+        tool_version=__version__,
+        root=str(repo.root),
+        tree_kind=repo.kind,
+        parts=repo.parts(),
+        bridges=bridges,
+        families=families,
+        mapping_classes=mapping_classes,
+        recipes=recipes,
+        models_init=by_path[f"{MODELS_PREFIX}__init__.py"].init if f"{MODELS_PREFIX}__init__.py" in by_path else None,
+        recipes_init=by_path[f"{RECIPES_PREFIX}__init__.py"].init if f"{RECIPES_PREFIX}__init__.py" in by_path else None,
+        config_mapping=[tuple(p) for p in config_mapping],
+        problems=sorted(problems, key=lambda p: (p.location.path, p.location.line)),
+    )
+
+
+def _recipes(files: list[FileFacts], by_path: dict[str, FileFacts]) -> list[RecipeFamily]:
+    groups: dict[str, list[FileFacts]] = {}
+    for f in files:
+        if f.path.startswith(RECIPES_PREFIX):
+            parts = f.path[len(RECIPES_PREFIX) :].split("/")
+            if len(parts) > 1 and parts[0] not in ("utils", "__pycache__"):
+                groups.setdefault(parts[0], []).append(f)
+    top_init = by_path.get(f"{RECIPES_PREFIX}__init__.py")
+    star = set(top_init.init.star_imports) if top_init and top_init.init else set()
+    out = []
+    for name, members in sorted(groups.items()):
+        base = f"megatron.bridge.recipes.{name}"
+        hardware: set[str] = set()
+        functions: list[RecipeFunction] = []
+        for f in sorted(members, key=lambda m: m.path):
+            parts = f.path[len(RECIPES_PREFIX) :].split("/")
+            hw = parts[1] if len(parts) > 2 else None
+            if hw:
+                hardware.add(hw)
+            for fn, loc in f.functions:
+                if not fn.startswith("_") and fn.endswith("_config"):
+                    functions.append(RecipeFunction(fn, f.module, loc, hw))
+        init_facts = by_path.get(f"{RECIPES_PREFIX}{name}/__init__.py")
+        wildcard = sorted(m.removeprefix("megatron.bridge.recipes.") for m in star if m == base or m.startswith(base + "."))
+        out.append(
+            RecipeFamily(
+                name=name,
+                path=f"{RECIPES_PREFIX}{name}",
+                hardware=sorted(hardware),
+                modules=sorted(f.module for f in members),
+                functions=functions,
+                init=init_facts.init if init_facts else None,
+                wildcard_imported=wildcard,
+            )
+        )
+    return out
+
+
+def _listdir(path: Path) -> list[str]:
+    try:
+        return sorted(p.name for p in path.iterdir())
+    except OSError:
+        return []
+
+
+def _families(
+    repo: Repo,
+    files: list[FileFacts],
+    bridges: list[BridgeRecord],
+    mapping_classes: list[MappingClassRecord],
+    table: ClassTable,
+    by_path: dict[str, FileFacts],
+    recipes: list[RecipeFamily],
+) -> list[FamilyRecord]:
+    names = sorted({fam for f in files if (fam := _family_of(f.path))})
+    models_init = by_path.get(f"{MODELS_PREFIX}__init__.py")
+    models_imports = set(models_init.init.imports) if models_init and models_init.init else set()
+    root = repo.root
+    parts = repo.parts()
+    unit_root = root / "tests/unit_tests/models"
+    functional_root = root / "tests/functional_tests/test_groups/models"
+    docs_root = root / "docs/models"
+    examples_root = root / "examples/models"
+    out = []
+    for name in names:
+        directory = _family_dir(name)
+        members = [f for f in files if f.path.startswith(directory + "/")]
+        package = f"megatron.bridge.{directory.removeprefix('src/megatron/bridge/').replace('/', '.')}"
+        providers = sorted(
+            cls.name
+            for f in members
+            for cls in f.classes
+            if cls.name.endswith("Provider") or any("Provider" in a.rsplit(".", 1)[-1] for a in table.ancestors(cls.qualname))
+        )
+        modeling = sorted(
+            {
+                "/".join(f.path[len(directory) + 1 :].split("/")[:1]).removesuffix(".py")
+                for f in members
+                if re.match(r"modell?ing_", f.path[len(directory) + 1 :])
+            }
+        )
+        init_facts = by_path.get(f"{directory}/__init__.py")
+        record = FamilyRecord(
+            name=name,
+            path=directory,
+            bridges=[b.name for b in bridges if b.family == name],
+            modules=sorted(f.module for f in members),
+            providers=providers,
+            modeling=modeling,
+            mapping_classes=sorted(m.name for m in mapping_classes if m.family == name),
+            init=init_facts.init if init_facts else None,
+            imported_by_models_init=any(m == package or m.startswith(package + ".") for m in models_imports),
+            recipes=[r.name for r in recipes if names_match(name, r.name)],
+        )
+        short = name.split("/")[-1]
+        if parts["tests"]:
+            if (unit_root / short).is_dir():
+                record.unit_tests = repo.rel(unit_root / short)
+            if (functional_root / short).is_dir():
+                record.functional_tests = repo.rel(functional_root / short)
+        if parts["docs"]:
+            for vendor in _listdir(docs_root):
+                if (docs_root / vendor).is_dir() and (names_match(name, vendor) or short.startswith(vendor)):
+                    record.docs.extend(
+                        repo.rel(docs_root / vendor / page) for page in _listdir(docs_root / vendor) if page.endswith(".md")
+                    )
+        if parts["examples"]:
+            for folder in _listdir(examples_root):
+                if names_match(name, folder) or short.startswith(folder):
+                    record.examples.append(repo.rel(examples_root / folder))
+        out.append(record)
+    return out

@@ -1,0 +1,193 @@
+"""Repo -> Catalog: parse the relevant files in parallel (stdlib ast), reuse cached per-file facts, assemble."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from analyzers import __version__
+from analyzers.catalog.assemble import assemble
+from analyzers.catalog.extract import FileFacts, extract_file
+from analyzers.catalog.modules import ModuleLoader, build_module_info
+from analyzers.catalog.records import SCHEMA_VERSION, Catalog, Location, ParseProblem
+from analyzers.errors import ParseError
+from analyzers.realtree import cache_dir
+from analyzers.repo import BRIDGE_PKG, find_repo
+
+#: folders of src/megatron/bridge whose modules the catalog reads
+SCANNED = ("models", "recipes", "diffusion/conversion", "diffusion/models")
+PARAM_MAPPING = f"{BRIDGE_PKG}/models/conversion/param_mapping.py"
+CACHE_FORMAT = f"{__version__}-{SCHEMA_VERSION}-2"
+PARALLEL_THRESHOLD = 64  #: below this many files to parse, a pool costs more than it saves
+
+
+def collect_files(root: Path) -> list[str]:
+    """Relative paths of every module the catalog reads, sorted."""
+    found: list[str] = []
+    for sub in SCANNED:
+        base = root / BRIDGE_PKG / sub
+        if not base.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
+            rel_dir = Path(dirpath).relative_to(root).as_posix()
+            found.extend(f"{rel_dir}/{f}" for f in filenames if f.endswith(".py"))
+    return sorted(found)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _mapping_class_names(root: Path) -> set[str]:
+    """Class names defined in the shared param_mapping module (local subclasses are found by the evaluator)."""
+    path = root / PARAM_MAPPING
+    try:
+        info = build_module_info(PARAM_MAPPING, path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ParseError):
+        return set()
+    return set(info.classes)
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(root: str, mapping_classes: set[str]) -> None:
+    _WORKER["loader"] = ModuleLoader(Path(root))
+    _WORKER["mapping_classes"] = mapping_classes
+
+
+def _extract_many(items: list[tuple[str, bytes]]) -> list[FileFacts | ParseProblem]:
+    loader: ModuleLoader = _WORKER["loader"]
+    out: list[FileFacts | ParseProblem] = []
+    for rel, data in items:
+        out.append(_extract_one(rel, data, loader, _WORKER["mapping_classes"]))
+    return out
+
+
+def _extract_one(rel: str, data: bytes, loader: ModuleLoader, mapping_classes: set[str]) -> FileFacts | ParseProblem:
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return ParseProblem(Location(rel, 1, 0), f"not UTF-8: {exc.reason} at byte {exc.start}")
+    try:
+        info = build_module_info(rel, source)
+    except ParseError as exc:
+        line = int(exc.path.rsplit(":", 1)[1]) if exc.path and ":" in exc.path else 1
+        return ParseProblem(Location(rel, line or 1, 0), exc.message)
+    return extract_file(info, loader, mapping_classes)
+
+
+class CatalogCache:
+    """Per-tree pickle of per-file facts keyed by content digest, plus the last assembled catalog."""
+
+    def __init__(self, root: Path) -> None:
+        key = hashlib.sha1(str(root).encode()).hexdigest()[:16]
+        self.path = cache_dir() / "catalog" / f"{key}.pickle"
+        self.entries: dict[str, tuple[str, FileFacts | ParseProblem]] = {}
+        self.catalog_key: str | None = None
+        self.catalog: Catalog | None = None
+        try:
+            with self.path.open("rb") as handle:
+                data = pickle.load(handle)
+            if data.get("format") == CACHE_FORMAT:
+                self.entries = data["entries"]
+                self.catalog_key = data["catalog_key"]
+                self.catalog = data["catalog"]
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError, ImportError):
+            pass
+
+    def save(self) -> None:
+        payload = {
+            "format": CACHE_FORMAT,
+            "entries": self.entries,
+            "catalog_key": self.catalog_key,
+            "catalog": self.catalog,
+        }
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as handle:
+                pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a read-only cache only costs speed
+
+
+def build_catalog(root: str | Path, *, use_cache: bool = True, jobs: int | None = None) -> Catalog:
+    """The catalog of the Megatron-Bridge tree at `root` (parsed, never imported).
+
+    >>> catalog = build_catalog(ensure_tree())  # doctest: +SKIP
+    >>> catalog.bridge("Qwen3Bridge").registrations[0].model_type  # doctest: +SKIP
+    'qwen3'
+    """
+    repo = find_repo(root)
+    root = repo.root
+    files = collect_files(root)
+    contents: dict[str, bytes] = {}
+    problems: list[ParseProblem] = []
+    for rel in files:
+        try:
+            contents[rel] = (root / rel).read_bytes()
+        except OSError as exc:
+            problems.append(ParseProblem(Location(rel, 1, 0), f"unreadable: {exc.strerror or exc}"))
+    digests = {rel: _digest(data) for rel, data in contents.items()}
+    tree_key = _digest(
+        "\n".join(f"{rel}:{d}" for rel, d in sorted(digests.items())).encode()
+        + repr(sorted(repo.parts().items())).encode()
+    )
+    cache = CatalogCache(root) if use_cache else None
+    if cache and cache.catalog_key == tree_key and cache.catalog is not None and not problems:
+        return cache.catalog
+
+    def dep_key(rel: str, deps: list[str]) -> str:
+        return digests.get(rel, "") + "".join(f"|{d}:{digests.get(d, 'missing')}" for d in deps)
+
+    facts: dict[str, FileFacts | ParseProblem] = {}
+    todo: list[str] = []
+    for rel in contents:
+        hit = cache.entries.get(rel) if cache else None
+        if hit is not None:
+            key, value = hit
+            deps = value.deps if isinstance(value, FileFacts) else []
+            if key == dep_key(rel, deps):
+                facts[rel] = value
+                continue
+        todo.append(rel)
+    if todo:
+        mapping_classes = _mapping_class_names(root)
+        facts.update(_extract_parallel(root, todo, contents, mapping_classes, jobs))
+    catalog = assemble(repo, facts, problems)
+    if cache is not None:
+        cache.entries = {
+            rel: (dep_key(rel, value.deps if isinstance(value, FileFacts) else []), value) for rel, value in facts.items()
+        }
+        cache.catalog_key = tree_key if not problems else None
+        cache.catalog = catalog
+        cache.save()
+    return catalog
+
+
+def _extract_parallel(
+    root: Path, todo: list[str], contents: dict[str, bytes], mapping_classes: set[str], jobs: int | None
+) -> dict[str, FileFacts | ParseProblem]:
+    jobs = jobs or min(os.cpu_count() or 1, 8)
+    items = [(rel, contents[rel]) for rel in todo]
+    if jobs <= 1 or len(items) < PARALLEL_THRESHOLD:
+        loader = ModuleLoader(root)
+        return {rel: _extract_one(rel, data, loader, mapping_classes) for rel, data in items}
+    # Big files first, dealt round-robin, so the workers finish together.
+    items.sort(key=lambda item: -len(item[1]))
+    chunks = [items[i::jobs] for i in range(jobs)]
+    ctx = get_context("fork") if hasattr(os, "fork") else get_context()
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(str(root), mapping_classes)) as pool:
+        results = list(pool.map(_extract_many, chunks))
+    out: dict[str, FileFacts | ParseProblem] = {}
+    for chunk, result in zip(chunks, results, strict=True):
+        for (rel, _), value in zip(chunk, result, strict=True):
+            out[rel] = value
+    return out

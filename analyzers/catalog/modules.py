@@ -1,0 +1,170 @@
+"""Parsed modules of the tree (stdlib ast), with their import bindings, loaded on demand."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analyzers.errors import ParseError
+
+
+def module_name(rel_path: str) -> str:
+    """Dotted module name of a path relative to the tree root.
+
+    >>> module_name("src/megatron/bridge/models/qwen/__init__.py")
+    'megatron.bridge.models.qwen'
+    """
+    parts = rel_path.removeprefix("src/").removesuffix(".py").split("/")
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def resolve_relative(current_module: str, is_package: bool, level: int, module: str | None) -> str:
+    """Absolute module of a `from .x import y` seen in `current_module`."""
+    if level == 0:
+        return module or ""
+    base = current_module.split(".")
+    if not is_package:
+        base = base[:-1]
+    if level > 1:
+        base = base[: len(base) - (level - 1)]
+    return ".".join(base + ([module] if module else []))
+
+
+@dataclass
+class ModuleInfo:
+    """One parsed module and the top-level names it binds."""
+
+    path: str  #: relative POSIX path
+    name: str  #: dotted module name
+    tree: ast.Module
+    source: str
+    #: local name -> (module, name) for `from module import name [as local]`; name "" for `import module`
+    imports: dict[str, tuple[str, str]] = field(default_factory=dict)
+    functions: dict[str, ast.FunctionDef] = field(default_factory=dict)
+    classes: dict[str, ast.ClassDef] = field(default_factory=dict)
+    #: module-level `NAME = <expr>` assignments (last one wins)
+    assignments: dict[str, ast.expr] = field(default_factory=dict)
+    _line_starts: list[int] | None = field(default=None, repr=False)
+    _encoded: bytes = field(default=b"", repr=False)
+
+    @property
+    def is_package(self) -> bool:
+        return self.path.endswith("__init__.py")
+
+    def segment(self, node: ast.AST, limit: int = 200) -> str:
+        """Source text of a node, shortened to `limit` characters."""
+        # ast.get_source_segment re-splits the whole file on every call; index line starts once instead.
+        if self._line_starts is None:
+            starts, total = [0], 0
+            for line in self.source.splitlines(keepends=True):
+                total += len(line.encode("utf-8"))
+                starts.append(total)
+            self._line_starts = starts
+            self._encoded = self.source.encode("utf-8")
+        try:
+            begin = self._line_starts[node.lineno - 1] + node.col_offset
+            end = self._line_starts[node.end_lineno - 1] + node.end_col_offset
+            text = self._encoded[begin:end].decode("utf-8")
+        except (AttributeError, IndexError, TypeError, UnicodeDecodeError):
+            text = ast.unparse(node)
+        return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def build_module_info(rel_path: str, source: str) -> ModuleInfo:
+    """Parse `source` and index its top-level bindings; raises ParseError with path:line."""
+    try:
+        tree = ast.parse(source, filename=rel_path)
+    except SyntaxError as exc:
+        raise ParseError(f"syntax error at line {exc.lineno}: {exc.msg}", f"{rel_path}:{exc.lineno}") from None
+    except ValueError as exc:  # null bytes
+        raise ParseError(f"cannot parse: {exc}", rel_path) from None
+    info = ModuleInfo(path=rel_path, name=module_name(rel_path), tree=tree, source=source)
+    _index(info, tree.body)
+    return info
+
+
+def _index(info: ModuleInfo, body: list[ast.stmt]) -> None:
+    for node in body:
+        if isinstance(node, ast.ImportFrom):
+            mod = resolve_relative(info.name, info.is_package, node.level, node.module)
+            for alias in node.names:
+                if alias.name != "*":
+                    info.imports[alias.asname or alias.name] = (mod, alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".")[0]
+                info.imports[local] = (alias.name if alias.asname else local, "")
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            info.functions[node.name] = node  # type: ignore[assignment]
+        elif isinstance(node, ast.ClassDef):
+            info.classes[node.name] = node
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    info.assignments[target.id] = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            info.assignments[node.target.id] = node.value
+        elif isinstance(node, ast.If | ast.Try):
+            # Optional imports and definitions guarded at module level still bind names.
+            _index(info, node.body)
+            for handler in getattr(node, "handlers", []):
+                _index(info, handler.body)
+            _index(info, node.orelse)
+
+
+class ModuleLoader:
+    """Parses modules of one tree on demand and keeps them; records which files were read."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._modules: dict[str, ModuleInfo | None] = {}
+        #: every path asked for since the caller last reset it (the dependencies of one file's facts)
+        self.accessed: set[str] = set()
+
+    def path_of(self, dotted: str) -> str | None:
+        """Relative path of a dotted module inside the tree's src/, or None when not in the tree."""
+        base = "src/" + dotted.replace(".", "/")
+        for candidate in (base + ".py", base + "/__init__.py"):
+            if (self.root / candidate).is_file():
+                return candidate
+        return None
+
+    def by_path(self, rel_path: str) -> ModuleInfo | None:
+        self.accessed.add(rel_path)
+        if rel_path not in self._modules:
+            try:
+                source = (self.root / rel_path).read_text(encoding="utf-8")
+                self._modules[rel_path] = build_module_info(rel_path, source)
+            except (OSError, UnicodeDecodeError, ParseError):
+                self._modules[rel_path] = None
+        return self._modules[rel_path]
+
+    def add(self, info: ModuleInfo) -> None:
+        self._modules[info.path] = info
+
+    def by_name(self, dotted: str) -> ModuleInfo | None:
+        path = self.path_of(dotted)
+        return self.by_path(path) if path else None
+
+    def resolve(self, info: ModuleInfo, name: str) -> tuple[ModuleInfo, str] | None:
+        """Follow `name` as bound in `info` to the module that defines it (through imports, re-exports)."""
+        seen: set[tuple[str, str]] = set()
+        current, current_name = info, name
+        while (current.path, current_name) not in seen:
+            seen.add((current.path, current_name))
+            if current_name in current.functions or current_name in current.classes:
+                return current, current_name
+            if current_name in current.assignments:
+                return current, current_name
+            target = current.imports.get(current_name)
+            if target is None:
+                return None
+            mod, attr = target
+            nxt = self.by_name(mod)
+            if nxt is None or not attr:
+                return None
+            current, current_name = nxt, attr
+        return None

@@ -1,0 +1,98 @@
+"""Catalog -> text, table and JSON views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analyzers.catalog.records import Catalog, FamilyRecord
+
+TABLE_COLUMNS = ("bridges", "provider", "modeling", "recipes", "unit tests", "functional tests", "docs", "examples")
+
+
+def catalog_json(catalog: Catalog, family: str | None = None) -> dict[str, Any]:
+    """The versioned JSON document (schema: docs in README, `schema_version` bumps on change)."""
+    data = catalog.to_json()
+    if family:
+        data["bridges"] = [b for b in data["bridges"] if b["family"] == family]
+        data["families"] = [f for f in data["families"] if f["name"] == family]
+    return data
+
+
+def _mark(value: object, checkout_only: bool, catalog: Catalog) -> str:
+    if checkout_only and not catalog.parts.get("tests", False) and not catalog.parts.get("docs", False):
+        return "n/a"
+    if isinstance(value, list):
+        return str(len(value)) if value else "-"
+    return "yes" if value else "-"
+
+
+def family_row(catalog: Catalog, fam: FamilyRecord) -> list[str]:
+    parts = catalog.parts
+    def part(name: str, value: object) -> str:
+        if not parts.get(name, False):
+            return "absent"
+        if isinstance(value, list):
+            return str(len(value)) if value else "-"
+        return "yes" if value else "-"
+    return [
+        fam.name,
+        str(len(fam.bridges)) if fam.bridges else "-",
+        ",".join(fam.providers[:2]) + ("..." if len(fam.providers) > 2 else "") if fam.providers else "-",
+        str(len(fam.modeling)) if fam.modeling else "-",
+        ",".join(fam.recipes) if fam.recipes else "-",
+        part("tests", fam.unit_tests),
+        part("tests", fam.functional_tests),
+        part("docs", fam.docs),
+        part("examples", fam.examples),
+    ]
+
+
+def catalog_table(catalog: Catalog, family: str | None = None) -> str:
+    rows = [["family", *TABLE_COLUMNS]]
+    rows += [family_row(catalog, f) for f in catalog.families if not family or f.name == family]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def catalog_text(catalog: Catalog, family: str | None = None) -> str:
+    out: list[str] = []
+    bridges = [b for b in catalog.bridges if not family or b.family == family]
+    for b in bridges:
+        out.append(f"{b.path}:{b.location.line}: {b.name} [{b.family}]")
+        for r in b.registrations:
+            out.append(
+                f"    register ({r.style}{', guarded' if r.guarded else ''}): source={r.source} ({r.source_kind}) "
+                f"target={r.target} model_type={r.model_type}" + (f" provider={r.provider}" if r.provider else "")
+            )
+        if not b.registrations:
+            out.append("    not registered")
+        if b.provider_class:
+            out.append(f"    provider class: {b.provider_class}")
+        out.append(f"    hooks: {', '.join(b.hooks) or '-'}; provider_bridge calls super(): {b.provider_bridge_calls_super}")
+        if b.provider_attributes:
+            attrs = ", ".join(f"{k}={v}" for k, v in b.provider_attributes.items())
+            out.append(f"    provider attributes: {attrs if len(attrs) < 300 else attrs[:297] + '...'}")
+        reg = b.registry
+        cond = sum(1 for m in reg.mappings if m.condition)
+        out.append(
+            f"    registry: {len(reg.mappings)} mappings ({cond} conditional), {len(reg.unresolved)} unresolved"
+            + (f", inherits {reg.inherits}" if reg.inherits else "")
+        )
+        for m in reg.mappings:
+            hf = ", ".join(f"{k}={v}" for k, v in m.hf_params.items())
+            out.append(f"      {m.mapping_class}: {m.megatron_param} <- {hf}" + (f"  [if {m.condition}]" if m.condition else ""))
+        for u in reg.unresolved:
+            out.append(f"      UNRESOLVED {u.location}: {u.reason}: {u.source}")
+    registered = [b for b in bridges if b.registrations]
+    regs = sum(len(b.registrations) for b in registered)
+    families = {b.family for b in registered}
+    out.append(
+        f"{len(registered)} registered bridge classes ({sum(1 for b in registered if b.diffusion)} diffusion), "
+        f"{regs} registrations, {len(families)} families; tree: {catalog.tree_kind}; absent parts: "
+        + (", ".join(k for k, v in catalog.parts.items() if not v) or "none")
+    )
+    for p in catalog.problems:
+        out.append(f"{p.location}: {p.message}")
+    return "\n".join(out)

@@ -1,0 +1,60 @@
+"""`python -m analyzers {catalog,fetch-tree,inspect,nearest,coverage,synthesize,lint}`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from analyzers import __version__
+from analyzers.errors import BridgesmithError
+
+#: subcommand -> module under analyzers.commands
+COMMANDS = {
+    "catalog": "catalog",
+    "fetch-tree": "fetch_tree",
+    "inspect": "inspect",
+    "nearest": "nearest",
+    "coverage": "coverage",
+    "synthesize": "synthesize",
+    "lint": "lint",
+}
+
+
+def run_cli(prog: str, package: str, commands: dict[str, str], argv: list[str] | None) -> int:
+    """Build the argparse tree from command modules and run one; map failures to exit codes."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--version", action="version", version=f"bridgesmith {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in commands.items():
+        try:
+            module = importlib.import_module(f"{package}.commands.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{package}.commands.{module_name}":
+                raise
+            continue
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except BridgesmithError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_cli("python -m analyzers", "analyzers", COMMANDS, argv)
+
+
+def lint_entry() -> int:
+    """Console entry point used by the pre-commit hooks: `bridgesmith-lint ARGS` == `python -m analyzers lint ARGS`."""
+    return main(["lint", *sys.argv[1:]])

@@ -1,0 +1,112 @@
+"""The pinned real Megatron-Bridge tree from the package registry, unpacked as a checkout-shaped cache.
+
+The wheel is downloaded with pip for Python 3.12 (the distribution declares >= 3.12), checked against a
+pinned SHA-256, and `megatron/bridge/**` is unpacked to `<cache>/trees/megatron-bridge-<ver>/src/`.
+Nothing is imported or executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from analyzers.errors import TreeFetchError
+
+PINNED_VERSION = "0.6.2"
+#: SHA-256 of the wheel files we accept, by version.
+PINNED_WHEELS = {
+    "0.6.2": ("megatron_bridge-0.6.2-py3-none-any.whl", "bcb7274ab9327167c345aa24b96b95790ce5090df1945d883bdc41065d5649e2"),
+}
+MARKER = ".bridgesmith-tree.json"
+
+
+def cache_dir() -> Path:
+    """Per-user cache folder (BRIDGESMITH_CACHE, else XDG_CACHE_HOME/bridgesmith, else ~/.cache/bridgesmith)."""
+    if env := os.environ.get("BRIDGESMITH_CACHE"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "bridgesmith"
+
+
+def tree_dir(version: str = PINNED_VERSION) -> Path:
+    return cache_dir() / "trees" / f"megatron-bridge-{version}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _download(version: str, dest: Path) -> Path:
+    filename, _ = PINNED_WHEELS[version]
+    cached = cache_dir() / "wheels" / filename
+    if cached.is_file():
+        return cached
+    cmd = [
+        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+        "--python-version", "3.12", "--dest", str(dest), f"megatron-bridge=={version}",
+    ]  # fmt: skip
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise TreeFetchError(f"pip download failed: {exc}") from None
+    wheel = dest / filename
+    if proc.returncode != 0 or not wheel.is_file():
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise TreeFetchError(f"could not download megatron-bridge=={version}: {last}")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(wheel, cached)
+    return cached
+
+
+def ensure_tree(version: str = PINNED_VERSION, wheel: Path | None = None) -> Path:
+    """Return the unpacked, verified tree of `version`, downloading and unpacking it once.
+
+    >>> root = ensure_tree()  # doctest: +SKIP
+    >>> (root / "src/megatron/bridge/models/qwen/qwen3_bridge.py").is_file()  # doctest: +SKIP
+    True
+    """
+    if version not in PINNED_WHEELS:
+        raise TreeFetchError(f"no pinned hash for megatron-bridge {version}; known: {', '.join(PINNED_WHEELS)}")
+    filename, expected = PINNED_WHEELS[version]
+    root = tree_dir(version)
+    marker = root / MARKER
+    if marker.is_file():
+        try:
+            if json.loads(marker.read_text())["sha256"] == expected:
+                return root
+        except (ValueError, KeyError):
+            pass
+    with tempfile.TemporaryDirectory(prefix="bridgesmith-") as tmp:
+        path = wheel or _download(version, Path(tmp))
+        actual = _sha256(path)
+        if actual != expected:
+            raise TreeFetchError(f"hash mismatch: expected {expected}, got {actual}", path)
+        staging = Path(tmp) / "tree"
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = [m for m in archive.namelist() if m.startswith("megatron/bridge/") and not m.endswith("/")]
+                for member in members:
+                    target = (staging / "src" / member).resolve()
+                    if not target.is_relative_to(staging.resolve()):
+                        raise TreeFetchError(f"archive member escapes the tree: {member}", path)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(archive.read(member))
+        except zipfile.BadZipFile as exc:
+            raise TreeFetchError(f"not a wheel: {exc}", path) from None
+        (staging / MARKER).write_text(json.dumps({"version": version, "wheel": filename, "sha256": actual}))
+        if root.exists():
+            shutil.rmtree(root)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(staging), str(root))
+    return root

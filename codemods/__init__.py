@@ -1,0 +1,1 @@
+"""Code-mods for a Megatron-Bridge tree: clone-family, refactors, smoke tests."""
