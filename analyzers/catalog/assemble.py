@@ -98,15 +98,47 @@ def _family_dir(family: str) -> str:
     return MODELS_PREFIX + family
 
 
-def names_match(family: str, candidate: str) -> bool:
-    """Whether a folder/page name `candidate` belongs to model family `family` (qwen_vl ~ qwen3_vl, minimax ~ minimax_m2)."""
-    fam, cand = family.split("/")[-1].lower().replace("-", "_"), candidate.lower().replace("-", "_")
-    if fam == cand:
-        return True
-    strip = lambda s: re.sub(r"\d+", "", s)  # noqa: E731
-    if strip(fam) == strip(cand) and strip(fam):
-        return True
-    return fam.startswith(cand + "_") or cand.startswith(fam + "_")
+def canonical(name: str) -> str:
+    """Name reduced for matching folders, pages and families: `qwen2.5-vl` -> `qwen25vl`."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def family_keys(family: str, bridges: list[BridgeRecord]) -> set[str]:
+    """Canonical names a family is known by: folder, bridge module stems, model types, class prefixes."""
+    keys = {canonical(family.split("/")[-1])}
+    for b in bridges:
+        keys.add(canonical(b.module.rsplit(".", 1)[-1].removesuffix("_bridge")))
+        keys.add(canonical(b.name.removesuffix("Bridge")))
+        keys.update(canonical(r.model_type) for r in b.registrations if r.model_type)
+    return keys - {""}
+
+
+def assign_names(candidates: list[str], keys: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Family -> the candidate names (folders, pages) that belong to it, best tier only per candidate.
+
+    Tiers: the canonical name is a key of the family; equal once digits are dropped; one is a `_` prefix
+    of the other's folder name.
+    """
+    strip = lambda text: re.sub(r"\d+", "", text)  # noqa: E731
+    out: dict[str, list[str]] = {family: [] for family in keys}
+    for cand in candidates:
+        c = canonical(cand)
+        tiers = (
+            [f for f, ks in keys.items() if c in ks],
+            [f for f, ks in keys.items() if strip(c) and strip(c) in {strip(k) for k in ks}],
+            [
+                f
+                for f in keys
+                if (short := f.split("/")[-1].lower()).startswith(cand.lower() + "_")
+                or cand.lower().startswith(short + "_")
+            ],
+        )
+        for tier in tiers:
+            if tier:
+                for family in tier:
+                    out[family].append(cand)
+                break
+    return out
 
 
 def _registry_of(qualname: str, table: ClassTable, seen: set[str] | None = None) -> MappingRegistry:
@@ -244,6 +276,20 @@ def _recipes(files: list[FileFacts], by_path: dict[str, FileFacts]) -> list[Reci
     return out
 
 
+def _assign_examples(examples_root: Path, keys: dict[str, set[str]]) -> dict[str, list[str]]:
+    """examples/models/<vendor>/<model>/ or examples/models/<model>/ folders, by family."""
+    out: dict[str, list[str]] = {family: [] for family in keys}
+    for vendor in _listdir(examples_root):
+        subdirs = [d for d in _listdir(examples_root / vendor) if (examples_root / vendor / d).is_dir()]
+        by_leaf = assign_names(subdirs, keys)
+        for family, leaves in by_leaf.items():
+            out[family].extend(f"{vendor}/{leaf}" for leaf in leaves)
+        for family, matched in assign_names([vendor], keys).items():
+            if matched and not by_leaf[family]:
+                out[family].append(vendor)
+    return out
+
+
 def _listdir(path: Path) -> list[str]:
     try:
         return sorted(p.name for p in path.iterdir())
@@ -269,6 +315,19 @@ def _families(
     functional_root = root / "tests/functional_tests/test_groups/models"
     docs_root = root / "docs/models"
     examples_root = root / "examples/models"
+    keys = {name: family_keys(name, [b for b in bridges if b.family == name]) for name in names}
+    recipe_names = assign_names([r.name for r in recipes], keys)
+    example_dirs = _assign_examples(examples_root, keys) if parts["examples"] else {}
+    doc_pages: dict[str, list[str]] = {name: [] for name in names}
+    if parts["docs"]:
+        for vendor in _listdir(docs_root):
+            pages = [p.removesuffix(".md") for p in _listdir(docs_root / vendor) if p.endswith(".md")]
+            for family, matched in assign_names(pages, keys).items():
+                doc_pages[family].extend(f"{vendor}/{page}.md" for page in matched)
+            # A family of the vendor's name with no page of its own is documented by the folder's index.
+            for family, matched in assign_names([vendor], keys).items():
+                if matched and not doc_pages[family] and (docs_root / vendor / "index.md").is_file():
+                    doc_pages[family].append(f"{vendor}/index.md")
     out = []
     for name in names:
         directory = _family_dir(name)
@@ -298,7 +357,7 @@ def _families(
             mapping_classes=sorted(m.name for m in mapping_classes if m.family == name),
             init=init_facts.init if init_facts else None,
             imported_by_models_init=any(m == package or m.startswith(package + ".") for m in models_imports),
-            recipes=[r.name for r in recipes if names_match(name, r.name)],
+            recipes=recipe_names[name],
         )
         short = name.split("/")[-1]
         if parts["tests"]:
@@ -306,15 +365,7 @@ def _families(
                 record.unit_tests = repo.rel(unit_root / short)
             if (functional_root / short).is_dir():
                 record.functional_tests = repo.rel(functional_root / short)
-        if parts["docs"]:
-            for vendor in _listdir(docs_root):
-                if (docs_root / vendor).is_dir() and (names_match(name, vendor) or short.startswith(vendor)):
-                    record.docs.extend(
-                        repo.rel(docs_root / vendor / page) for page in _listdir(docs_root / vendor) if page.endswith(".md")
-                    )
-        if parts["examples"]:
-            for folder in _listdir(examples_root):
-                if names_match(name, folder) or short.startswith(folder):
-                    record.examples.append(repo.rel(examples_root / folder))
+        record.docs = [repo.rel(docs_root / page) for page in doc_pages[name]]
+        record.examples = [repo.rel(examples_root / folder) for folder in example_dirs.get(name, [])]
         out.append(record)
     return out

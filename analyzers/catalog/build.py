@@ -21,7 +21,17 @@ from analyzers.repo import BRIDGE_PKG, find_repo
 #: folders of src/megatron/bridge whose modules the catalog reads
 SCANNED = ("models", "recipes", "diffusion/conversion", "diffusion/models")
 PARAM_MAPPING = f"{BRIDGE_PKG}/models/conversion/param_mapping.py"
-CACHE_FORMAT = f"{__version__}-{SCHEMA_VERSION}-2"
+
+
+def _code_digest() -> str:
+    """Digest of the catalog package's own sources: editing the tool invalidates its caches."""
+    digest = hashlib.blake2b(digest_size=8)
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+CACHE_FORMAT = f"{__version__}-{SCHEMA_VERSION}-{_code_digest()}"
 PARALLEL_THRESHOLD = 64  #: below this many files to parse, a pool costs more than it saves
 
 
