@@ -59,6 +59,9 @@ class Unknown:
     """A value only known at runtime; `text` is its source or a template such as ``mtp.layers.{i}.x``."""
 
     text: str
+    location: Location | None = None  #: where it was first produced
+    #: `text` is a string with placeholders (``mtp.layers.{mtp_layer}.x``), not an expression
+    template: bool = False
 
 
 @dataclass(eq=False)
@@ -221,7 +224,9 @@ def lift(fn: Callable[..., Any], *values: Any) -> Any:
     if not any(isinstance(v, Choice) for v in values):
         return fn(*values)
     combos: list[tuple[Cond, Any]] = []
-    for parts in itertools.islice(itertools.product(*(alternatives(v) for v in values)), MAX_ALTERNATIVES + 1):
+    for parts in itertools.islice(
+        itertools.product(*(alternatives(v) for v in values)), MAX_ALTERNATIVES + 1
+    ):
         cond: Cond | None = ()
         for part_cond, _ in parts:
             cond = merge_conds(cond, part_cond) if cond is not None else None
