@@ -1,0 +1,49 @@
+"""`python -m analyzers nearest CONFIG`: the existing bridges ranked as starting points for a new model."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+
+from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, print_json
+from analyzers.commands.inspect import add_config_arguments, load_spec_and_names
+from analyzers.nearest import WEIGHTS, rank
+
+HELP = "rank existing bridges/families by similarity to a model's HF config, with a score and reasons"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser)
+    add_repo_argument(parser)
+    add_format_argument(parser)
+    parser.add_argument(
+        "--top", type=int, default=5, metavar="N", help="show the N best candidates (default 5)"
+    )
+    parser.add_argument("--exclude", action="append", default=[], metavar="BRIDGE_OR_FAMILY",
+                        help="leave a bridge or a whole family out (repeatable)")  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    spec, names, names_note = load_spec_and_names(args)
+    catalog = load_catalog(args)
+    candidates = rank(spec, catalog, names.names if names else None, exclude=tuple(args.exclude),
+                      dtypes=dict.fromkeys(names.dtypes.values(), 1) if names and names.dtypes else None, top=args.top)  # fmt: skip
+    if args.format == "json":
+        print_json({
+            "model_type": spec.model_type,
+            "architectures": spec.architectures,
+            "kind": spec.kind,
+            "names": {"source": names.source, "count": len(names.names)} if names else {"unavailable": names_note},
+            "weights": WEIGHTS,
+            "excluded": args.exclude,
+            "candidates": [asdict(c) for c in candidates],
+        })  # fmt: skip
+        return 0
+    print(f"{spec.model_type} ({', '.join(spec.architectures) or '-'}, {spec.kind.upper()})"
+          + (f": {len(names.names)} HF names from {names.source}" if names else f": {names_note}"))  # fmt: skip
+    for index, cand in enumerate(candidates, 1):
+        parts = "  ".join(f"{k}={v:.2f}" for k, v in cand.components.items())
+        print(f"{index}. {cand.bridge} ({cand.family})  score {cand.score:.3f}   [{parts}]")
+        for reason in cand.reasons:
+            print(f"     - {reason}")
+    return 0

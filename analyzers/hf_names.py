@@ -1,0 +1,188 @@
+"""HF parameter names: the checkpoint names a bridge's mapping registry must cover.
+
+Two sources, best first:
+
+1. A local checkpoint: `model.safetensors.index.json` (names only) or the safetensors headers (names,
+   shapes, dtypes), read without loading a tensor.
+2. The installed transformers: the model is built from the config on the meta device (no weights, no
+   memory) and its state dict names are turned back into checkpoint names with transformers' own
+   weight conversions reversed. transformers 5 fuses MoE experts into single tensors in its modules
+   (``mlp.experts.gate_up_proj``); checkpoints, and Megatron-Bridge's mappings, use per-expert names
+   (``mlp.experts.{i}.gate_proj.weight``). Tied weights (``lm_head.weight``) are left out, as
+   `save_pretrained` leaves them out.
+
+torch and transformers are imported lazily, only on the second path.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analyzers.errors import ConfigError
+from analyzers.hf_config import ModelSpec
+from analyzers.safetensors_header import find_safetensors, read_header
+
+
+class NamesUnavailable(Exception):
+    """HF parameter names cannot be produced for this spec; the message says why (shown, not fatal)."""
+
+
+@dataclass
+class HFNames:
+    """Checkpoint parameter names of a model, with shapes when known."""
+
+    source: str  #: "index" | "safetensors" | "transformers"
+    #: checkpoint name -> shape (None when the source has no shapes, e.g. the index file)
+    shapes: dict[str, tuple[int, ...] | None]
+    model_class: str | None = None  #: the transformers class built, on the transformers path
+    #: transformers module (state dict) names -> shape, before reversing the weight conversions
+    module_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    tied: list[str] = field(default_factory=list)  #: tied parameters left out
+    dtypes: dict[str, str] = field(default_factory=dict)  #: name -> dtype (safetensors source only)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.shapes, key=_natural_key)
+
+
+def _natural_key(name: str) -> list[Any]:
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in name.split(".")]
+
+
+def collect_hf_names(spec: ModelSpec, *, prefer_checkpoint: bool = True) -> HFNames:
+    """Checkpoint names of `spec`: from its local checkpoint when there is one, else from transformers.
+
+    Raises NamesUnavailable (with the reason) when neither works; ConfigError for a broken checkpoint file.
+    """
+    if prefer_checkpoint and spec.model_dir:
+        if found := names_from_checkpoint(Path(spec.model_dir)):
+            return found
+    return names_from_transformers(spec)
+
+
+def names_from_checkpoint(model_dir: Path) -> HFNames | None:
+    """Names from safetensors headers (with shapes and dtypes), else from the index file; None when neither."""
+    files = find_safetensors(model_dir)
+    index = model_dir / "model.safetensors.index.json"
+    if files:
+        indexed = _index_names(index) if index.is_file() else None
+        if indexed is None or {f.name for f in files} >= set(indexed.values()):
+            shapes: dict[str, tuple[int, ...] | None] = {}
+            dtypes: dict[str, str] = {}
+            for path in files:
+                for tensor in read_header(path).tensors:
+                    shapes[tensor.name] = tensor.shape
+                    dtypes[tensor.name] = tensor.dtype
+            return HFNames(source="safetensors", shapes=shapes, dtypes=dtypes)
+    if index.is_file():
+        return HFNames(source="index", shapes=dict.fromkeys(_index_names(index)))
+    return None
+
+
+def _index_names(index: Path) -> dict[str, str]:
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the safetensors index: {exc}", index) from None
+    weight_map = data.get("weight_map") if isinstance(data, dict) else None
+    if not isinstance(weight_map, dict):
+        raise ConfigError("safetensors index has no weight_map object", index)
+    return {str(k): str(v) for k, v in weight_map.items()}
+
+
+def transformers_available() -> bool:
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def names_from_transformers(spec: ModelSpec) -> HFNames:
+    """Build the model on the meta device and return its checkpoint names (per-expert, untied)."""
+    if not transformers_available():
+        raise NamesUnavailable(
+            "HF parameter names unavailable: torch/transformers not installed (pip install 'bridgesmith[hf]')"
+        )
+    import torch
+    import transformers
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    # transformers' config classes mutate nested sub-config dicts: work on a copy
+    data = copy.deepcopy(
+        {
+            k: v
+            for k, v in spec.config.items()
+            if k not in {"quantization_config", "auto_map", "compression_config"}
+        }
+    )
+    model_type = data["model_type"]
+    if model_type not in CONFIG_MAPPING:
+        raise NamesUnavailable(
+            f"HF parameter names unavailable: transformers {transformers.__version__} does not know model_type {model_type!r}"
+        )
+    previous = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"  # building from a config must never reach the network
+    try:
+        config = CONFIG_MAPPING[model_type].from_dict(data)
+        model_cls = _model_class(spec, model_type)
+        with torch.device("meta"):
+            model = model_cls._from_config(config)
+    except NamesUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of a third-party constructor is "names unavailable"
+        first = (str(exc).strip().splitlines() or [""])[0][:160]
+        raise NamesUnavailable(
+            f"HF parameter names unavailable: building {model_type} on the meta device failed: {type(exc).__name__}: {first}"
+        ) from None
+    finally:
+        if previous is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = previous
+    state = model.state_dict()
+    module_shapes = {k: tuple(v.shape) for k, v in state.items()}
+    tied = sorted(k for k in (getattr(model, "all_tied_weights_keys", None) or {}) if k in state)
+    for key in tied:
+        state.pop(key)
+    shapes = _checkpoint_shapes(model, state)
+    return HFNames(
+        source="transformers",
+        shapes=shapes,
+        model_class=type(model).__name__,
+        module_shapes=module_shapes,
+        tied=tied,
+    )
+
+
+def _model_class(spec: ModelSpec, model_type: str):
+    import transformers
+
+    for arch in spec.architectures:
+        cls = getattr(transformers, arch, None)
+        if cls is not None and hasattr(cls, "_from_config"):
+            return cls
+    from analyzers.hf_config import default_architecture
+
+    if (arch := default_architecture(model_type)) and (cls := getattr(transformers, arch, None)) is not None:
+        return cls
+    raise NamesUnavailable(
+        f"HF parameter names unavailable: transformers has no model class for {model_type!r}"
+    )
+
+
+def _checkpoint_shapes(model, state: dict[str, Any]) -> dict[str, tuple[int, ...] | None]:
+    """Reverse transformers' load-time weight conversions (expert fusing, renames) on meta tensors."""
+    try:
+        from transformers.core_model_loading import revert_weight_conversion
+
+        reverted = revert_weight_conversion(model, dict(state))
+    except Exception:  # noqa: BLE001 - older/newer transformers: fall back to the module names
+        reverted = state
+    return {k: tuple(v.shape) for k, v in reverted.items()}

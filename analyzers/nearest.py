@@ -1,0 +1,297 @@
+"""ModelSpec + Catalog -> the existing bridges ranked by how good a starting point each is, with reasons.
+
+Deterministic and explainable: every candidate gets the same five components, each in [0, 1], and a
+weighted score; the reasons say which blocks match, which the candidate lacks (to add) and which it
+has that the model lacks (to remove). Everything is learned from the catalog's records; no GPU, no network.
+
+Components (weights renormalised over the ones that apply):
+- names (0.40): F1 of the model's HF checkpoint names matched by the candidate's patterns (recall) and
+  the candidate's unconditional patterns that match some name (precision). Needs the names.
+- blocks (0.35): Jaccard agreement of architectural blocks (MoE, shared experts, MLA, MTP, QK norm,
+  QKV bias, gated MLP, linear attention, Mamba, sliding window, vision, audio).
+- kind (0.10): same modality (LLM, VLM, audio, omni).
+- naming (0.10): HF class naming of the candidate's registrations vs the model's architecture / model_type.
+- quantization (0.05): the candidate dequantizes the model's weight format on load. Only for quantized models.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from analyzers.catalog.records import BridgeRecord, Catalog
+from analyzers.coverage import group_names, match_names, pattern_uses, registry_mappings
+from analyzers.hf_config import ModelSpec, config_quantization, detect_blocks
+
+WEIGHTS = {"names": 0.40, "blocks": 0.35, "kind": 0.10, "naming": 0.10, "quantization": 0.05}
+#: blocks compared, in display order
+BLOCKS = ("moe", "shared_experts", "mla", "mtp", "qk_norm", "qkv_bias", "gated_mlp", "linear_attention", "mamba",
+          "sliding_window", "vision", "audio")  # fmt: skip
+#: blocks whose presence in a model only its parameter names can show (no config flag in most families)
+NAME_ONLY_BLOCKS = frozenset({"qk_norm", "gated_mlp"})
+#: blocks a candidate may carry without penalty: MB registries map MTP layers unconditionally, and
+#: checkpoints without MTP layers simply leave those mappings unused
+OPTIONAL_BLOCKS = frozenset({"mtp"})
+
+_VISION = re.compile(
+    r"(^|\.)(visual|vision_tower|vision_model|vision_encoder|vit|radio_model|image_newline|patch_embed)(\.|$)"
+)
+_AUDIO = re.compile(r"(^|\.)(audio_tower|audio_model|audio_encoder|sound_encoder|whisper)(\.|$)")
+_QK_NORM = re.compile(r"\.(q_norm|k_norm|q_layernorm|k_layernorm|query_layernorm|key_layernorm)\.weight$")
+_TRUE = {"True", "true", "1"}
+
+
+@dataclass
+class BridgeFeatures:
+    """What a bridge's records say about the architecture it converts."""
+
+    bridge: str
+    family: str
+    blocks: set[str]
+    kind: str
+    sources: list[str]  #: HF class names / strings of its registrations
+    model_types: list[str]
+    dequantizes: set[str]  #: weight formats its load hook dequantizes ("fp8", "mxfp4", "int4")
+
+
+def bridge_features(catalog: Catalog, bridge: BridgeRecord, root: Path | None = None) -> BridgeFeatures:
+    """Derive blocks from the registry (Megatron targets and HF patterns), provider attributes and hooks."""
+    blocks: set[str] = set()
+    megatron = []
+    hf = []
+    for _, mapping in registry_mappings(catalog, bridge):
+        megatron.append(mapping.megatron_param or "")
+        hf.extend(mapping.hf_params.values())
+        param = mapping.megatron_param or ""
+        if mapping.mapping_class == "QKVMapping" and param.endswith("linear_qkv.bias"):
+            blocks.add("qkv_bias")
+        if mapping.mapping_class == "GatedMLPMapping" or {"gate", "up"} <= mapping.hf_params.keys():
+            blocks.add("gated_mlp")
+    unresolved = " ".join(u.source for u in bridge.registry.unresolved)
+    text_m = " ".join(megatron)
+    text_hf_lm = " ".join(p for p in hf if not _VISION.search(p) and not _AUDIO.search(p))
+    if re.search(r"\.mlp\.(experts|router)\.", text_m) or ".experts." in text_hf_lm:
+        blocks.add("moe")
+    if "shared_expert" in text_m or "shared_expert" in text_hf_lm:
+        blocks.add("shared_experts")
+    if re.search(r"linear_(q|kv)_down_proj", text_m):
+        blocks.add("mla")
+    if re.search(r"(^|\s)mtp\.", text_m) or "mtp.layers" in unresolved:
+        blocks.add("mtp")
+    if any(_QK_NORM.search(p) for p in hf if not _VISION.search(p)):
+        blocks.add("qk_norm")
+    if "gate_up_proj" in text_hf_lm:
+        blocks.add("gated_mlp")
+    if (
+        re.search(r"linear_attn|gated_delta|in_proj_qkvz|\.in_proj_ba", text_hf_lm)
+        or "self_attention.in_proj" in text_m
+    ):
+        blocks.add("linear_attention")
+    if re.search(r"\.(A_log|dt_bias|conv1d[._])", text_hf_lm + " " + text_m):
+        blocks.add("mamba")
+    if any(_VISION.search(p) for p in hf + megatron):
+        blocks.add("vision")
+    if any(_AUDIO.search(p) for p in hf + megatron):
+        blocks.add("audio")
+    attrs = bridge.provider_attributes
+    if attrs.get("qk_layernorm") in _TRUE and "mla" not in blocks:  # MLA sets it for its q/kv layernorms
+        blocks.add("qk_norm")
+    if attrs.get("add_qkv_bias") in _TRUE:
+        blocks.add("qkv_bias")
+    if "window_size" in attrs or "sliding_window" in bridge.config_fields:
+        blocks.add("sliding_window")
+    if "mtp_num_layers" in attrs:
+        blocks.add("mtp")
+    if "q_lora_rank" in attrs or "kv_lora_rank" in attrs:
+        blocks.add("mla")
+    kind = (
+        "omni"
+        if {"vision", "audio"} <= blocks
+        else "vlm"
+        if "vision" in blocks
+        else "audio"
+        if "audio" in blocks
+        else "llm"
+    )
+    return BridgeFeatures(
+        bridge=bridge.name,
+        family=bridge.family,
+        blocks=blocks,
+        kind=kind,
+        sources=[r.source for r in bridge.registrations if r.source],
+        model_types=[r.model_type for r in bridge.registrations if r.model_type],
+        dequantizes=_dequant_formats(bridge, root or Path(catalog.root)),
+    )
+
+
+def _dequant_formats(bridge: BridgeRecord, root: Path) -> set[str]:
+    """Formats the bridge's module dequantizes on load (read from its source text, statically)."""
+    if "maybe_modify_loaded_hf_weight" not in bridge.hooks:
+        return set()
+    try:
+        text = (root / bridge.path).read_text(encoding="utf-8").lower()
+    except OSError:
+        return {"unknown"}
+    formats = set()
+    if re.search(r"fp8|float8|scale_inv", text):
+        formats.add("fp8")
+    if "mxfp4" in text:
+        formats.add("mxfp4")
+    if "int4" in text:
+        formats.add("int4")
+    return formats or {"other"}
+
+
+def model_format(spec: ModelSpec, dtypes: dict[str, int] | None = None) -> str | None:
+    """The model's quantized weight format ("fp8", "mxfp4", "int4", or the quant_method), None when not quantized."""
+    quant = config_quantization(spec) or {}
+    method = str(quant.get("quant_method") or quant.get("format") or "").lower()
+    if "mxfp4" in method:
+        return "mxfp4"
+    if "fp8" in method or quant.get("fmt") in {"e4m3", "e5m2"}:
+        return "fp8"
+    if "int4" in method or "awq" in method or "gptq" in method or quant.get("bits") == 4:
+        return "int4"
+    if dtypes:
+        if any(d.startswith("float8_e4m3") or d == "float8_e5m2" for d in dtypes):
+            return "fp8"
+        if "uint8" in dtypes and "float8_e8m0fnu" in dtypes:
+            return "mxfp4"
+    return method or None
+
+
+def _stem(name: str) -> str:
+    name = re.sub(r"(For(CausalLM|ConditionalGeneration|Conditional\w*)|Model|LMHeadModel)$", "", name)
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def naming_similarity(spec: ModelSpec, feats: BridgeFeatures) -> tuple[float, str]:
+    """Best similarity of the model's class / model_type stems to the candidate's registrations'."""
+    mine = [_stem(a) for a in spec.architectures] + [_stem(spec.model_type)]
+    theirs = [_stem(s) for s in feats.sources] + [_stem(t) for t in feats.model_types]
+    best, pair = 0.0, ("", "")
+    for a in mine:
+        for b in theirs:
+            if not a or not b:
+                continue
+            vendor = re.match(r"[a-z]+", a), re.match(r"[a-z]+", b)
+            same_vendor = bool(vendor[0] and vendor[1] and vendor[0].group() == vendor[1].group())
+            score = 0.5 * same_vendor + 0.5 * SequenceMatcher(None, a, b).ratio()
+            if score > best:
+                best, pair = score, (a, b)
+    return best, f"{pair[0]} ~ {pair[1]}" if best else "no naming overlap"
+
+
+@dataclass
+class Candidate:
+    bridge: str
+    family: str
+    score: float
+    components: dict[str, float]
+    matches: list[str] = field(default_factory=list)  #: blocks both have
+    missing: list[str] = field(default_factory=list)  #: blocks the model has and the candidate lacks (to add)
+    extra: list[str] = field(
+        default_factory=list
+    )  #: blocks the candidate has that the model lacks (to remove)
+    reasons: list[str] = field(default_factory=list)
+    names_matched: int | None = None
+    names_total: int | None = None
+    unused_patterns: int | None = None
+
+
+def model_blocks(spec: ModelSpec, names: list[str] | None) -> tuple[set[str], set[str]]:
+    """(blocks the model has, blocks whose presence is unknown because names are unavailable)."""
+    found = set(detect_blocks(spec, names))
+    unknown = set() if names is not None else set(NAME_ONLY_BLOCKS - found)
+    if names is None and "qkv_bias" not in found and spec.get("attention_bias", "qkv_bias") is None:
+        unknown.add("qkv_bias")
+    return found & set(BLOCKS), unknown
+
+
+def rank(
+    spec: ModelSpec,
+    catalog: Catalog,
+    names: list[str] | None = None,
+    *,
+    exclude: tuple[str, ...] = (),
+    dtypes: dict[str, int] | None = None,
+    top: int | None = None,
+) -> list[Candidate]:
+    """Rank the catalog's (non-diffusion) bridges for `spec`; `exclude` drops bridges or whole families.
+
+    >>> [c.bridge for c in rank(spec, catalog, names, top=3)]  # doctest: +SKIP
+    ['Qwen3Bridge', 'Qwen3MoEBridge', 'Qwen2Bridge']
+    """
+    excluded = {e.lower() for e in exclude}
+    mine, unknown = model_blocks(spec, names)
+    quant = model_format(spec, dtypes)
+    groups = group_names(names) if names else None
+    total = len(names) if names else 0
+    out = []
+    for bridge in catalog.bridges:
+        if bridge.diffusion or bridge.name.lower() in excluded or bridge.family.lower() in excluded:
+            continue
+        feats = bridge_features(catalog, bridge)
+        theirs = feats.blocks - unknown
+        both, missing, extra = mine & theirs, mine - theirs, theirs - mine - OPTIONAL_BLOCKS
+        union = both | missing | extra
+        comps: dict[str, float] = {"blocks": len(both) / len(union) if union else 1.0}
+        comps["kind"] = 1.0 if feats.kind == spec.kind else 0.0
+        comps["naming"], naming_reason = naming_similarity(spec, feats)
+        reasons = []
+        cand = Candidate(bridge=bridge.name, family=bridge.family, score=0.0, components=comps)
+        if groups is not None:
+            uses = pattern_uses(catalog, bridge)
+            hits = match_names(uses, groups)
+            matched = 0
+            for size, found in hits.values():
+                if any(m is None for m in found.values()):
+                    matched += size
+                elif found:
+                    matched += len(set().union(*(set(m) for m in found.values() if m)))
+            definite = [
+                u for u in uses if not u.condition and not (u.megatron_param or "").startswith("mtp.")
+            ]
+            used = [u for u in definite if u.matches]
+            recall = matched / total if total else 0.0
+            precision = len(used) / len(definite) if definite else 0.0
+            comps["names"] = 2 * recall * precision / (recall + precision) if recall + precision else 0.0
+            cand.names_matched, cand.names_total, cand.unused_patterns = (
+                matched,
+                total,
+                len(definite) - len(used),
+            )
+            reasons.append(
+                f"patterns match {matched}/{total} HF names ({recall:.0%}); "
+                f"{len(definite) - len(used)} of {len(definite)} unconditional non-MTP patterns match nothing"
+            )
+        if quant:
+            comps["quantization"] = 1.0 if quant in feats.dequantizes else 0.0
+            reasons.append(
+                f"dequantizes {quant} on load"
+                if quant in feats.dequantizes
+                else f"does not dequantize {quant}: add maybe_modify_loaded_hf_weight"
+            )
+        weight = sum(WEIGHTS[k] for k in comps)
+        cand.score = round(sum(WEIGHTS[k] * v for k, v in comps.items()) / weight, 4)
+        cand.components = {k: round(v, 4) for k, v in comps.items()}
+        cand.matches = [b for b in BLOCKS if b in both]
+        cand.missing = [b for b in BLOCKS if b in missing]
+        cand.extra = [b for b in BLOCKS if b in extra]
+        if cand.matches:
+            reasons.insert(0, "shares " + ", ".join(cand.matches))
+        if cand.missing:
+            reasons.append("to add: " + ", ".join(cand.missing))
+        if cand.extra:
+            reasons.append("to remove: " + ", ".join(cand.extra))
+        if feats.kind != spec.kind:
+            reasons.append(f"is {feats.kind.upper()}, the model is {spec.kind.upper()}")
+        reasons.append(f"naming {naming_reason} ({comps['naming']:.2f})")
+        if unknown:
+            reasons.append("not compared (needs HF names): " + ", ".join(sorted(unknown)))
+        cand.reasons = reasons
+        out.append(cand)
+    out.sort(key=lambda c: (-c.score, c.bridge))
+    return out[:top] if top else out
