@@ -1,0 +1,57 @@
+"""Import arithmetic shared by the refactors: resolve relative imports, rebuild them relative, keep the style."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+
+def dotted(node: cst.BaseExpression | None) -> str:
+    """`a.b.c` of a Name/Attribute chain ('' for None)."""
+    if node is None:
+        return ""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def dotted_expr(name: str) -> cst.Attribute | cst.Name:
+    """The Name/Attribute chain for `a.b.c`."""
+    expr = cst.parse_expression(name)
+    assert isinstance(expr, (cst.Attribute, cst.Name))
+    return expr
+
+
+def package_of(module: str, is_package: bool) -> str:
+    """The package a module's relative imports start from."""
+    return module if is_package else module.rpartition(".")[0]
+
+
+def resolve_from(node: cst.ImportFrom, package: str) -> str:
+    """Absolute module an ImportFrom reads from, given the importing module's package."""
+    level = len(node.relative)
+    name = dotted(node.module)
+    if level == 0:
+        return name
+    parts = package.split(".") if package else []
+    base = parts[: len(parts) - (level - 1)] if level > 1 else parts
+    return ".".join([*base, name] if name else base)
+
+
+def relative_parts(package: str, target: str) -> tuple[int, str]:
+    """(level, module) of `target` as a relative import from `package` (module '' means `from . import`)."""
+    pkg = package.split(".")
+    tgt = target.split(".")
+    common = 0
+    while common < min(len(pkg), len(tgt)) and pkg[common] == tgt[common]:
+        common += 1
+    return len(pkg) - common + 1, ".".join(tgt[common:])
+
+
+def set_from_module(node: cst.ImportFrom, target: str, package: str) -> cst.ImportFrom:
+    """`node` reading from `target`, relative when `node` was relative (same style), absolute otherwise."""
+    if not node.relative:
+        return node.with_changes(module=dotted_expr(target))
+    level, rest = relative_parts(package, target)
+    return node.with_changes(relative=[cst.Dot()] * level, module=dotted_expr(rest) if rest else None)

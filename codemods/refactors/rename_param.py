@@ -1,0 +1,392 @@
+"""rename-param: rewrite a parameter-name pattern, or a dotted prefix of it, in every mapping registry.
+
+The catalog says which bridges have a mapping whose Megatron or HF pattern contains OLD (on whole dotted
+segments: `mtp.layers.*.transformer_layer.` matches `language_model.mtp.layers.*.transformer_layer.mlp...`
+but `layers.1` never matches `layers.10`). Only string literals inside those bridges' `mapping_registry`
+methods and the helpers they call are edited (libcst), so the same text in tests, quantization tables or
+modeling code is left alone and listed in the report.
+
+A `*` segment in OLD is a wildcard: it matches `*`, a layer index or an f-string field (`{mtp_layer}`), and
+NEW must carry the same number of `*` segments, which keep the matched text.
+
+>>> plan = plan_rename_param(root, "mtp.layers.*.mtp_model_layer.", "mtp.layers.*.transformer_layer.")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst as cst
+
+from analyzers.catalog.records import BridgeRecord, Catalog, MappingRecord
+from analyzers.errors import ParseError, ResolveError
+from codemods.plan import Plan
+from codemods.refactors import _text
+from codemods.refactors.rename_symbol import check_compiles, module_path
+
+SIDES = ("megatron", "hf")
+_WILDCARD = r"(\*|\d+|\{[^{}]*\})"
+
+
+@dataclass(frozen=True)
+class ParamPattern:
+    """OLD -> NEW over whole dotted segments, with `*` wildcards kept from the matched text."""
+
+    old: str
+    new: str
+
+    def __post_init__(self) -> None:
+        for value, what in ((self.old, "OLD"), (self.new, "NEW")):
+            if not value or any(c.isspace() or c in "\"'{}" for c in value) or ".." in value:
+                raise ResolveError(f"{what} {value!r} is not a parameter-name pattern")
+        if self.old.split(".").count("*") != self.new.split(".").count("*"):
+            raise ResolveError(f"OLD and NEW must have the same number of '*' segments: {self.old!r} -> {self.new!r}")
+        if self.old == self.new:
+            raise ResolveError("OLD and NEW are the same")
+
+    def _regex(self, wildcard: str) -> re.Pattern[str]:
+        segments = [wildcard if s == "*" else re.escape(s) for s in self.old.split(".")]
+        body = r"\.".join(segments)
+        tail = "" if self.old.endswith(".") else r"(?=[.{*\"']|$)"
+        return re.compile(rf"(?:(?<=[.}}\"'])|^){body}{tail}")
+
+    @property
+    def in_source(self) -> re.Pattern[str]:
+        """Matches OLD inside a string literal's source text (wildcards also match f-string fields)."""
+        return self._regex(_WILDCARD)
+
+    @property
+    def in_value(self) -> re.Pattern[str]:
+        """Matches OLD inside an evaluated pattern from the catalog."""
+        return self._regex(r"(\*|\d+)")
+
+    def substitute(self, match: re.Match[str]) -> str:
+        wild = iter(match.groups())
+        return ".".join(next(wild) if s == "*" else s for s in self.new.split("."))
+
+    def matches(self, value: str | None) -> bool:
+        return bool(value) and bool(self.in_value.search(value))
+
+
+@dataclass
+class _Touched:
+    bridge: BridgeRecord
+    mappings: list[tuple[MappingRecord, list[str]]]  #: record and the sides that matched
+
+
+def find_touched(catalog: Catalog, pattern: ParamPattern, side: str | None, family: str | None) -> list[_Touched]:
+    """Bridges (and their mappings) whose registry names OLD on `side` (both sides when None)."""
+    touched: list[_Touched] = []
+    for bridge in catalog.bridges:
+        if family is not None and bridge.family != family:
+            continue
+        hits: list[tuple[MappingRecord, list[str]]] = []
+        for record in bridge.registry.mappings:
+            sides = []
+            if side in (None, "megatron") and pattern.matches(record.megatron_param):
+                sides.append("megatron")
+            if side in (None, "hf") and any(pattern.matches(v) for v in record.hf_params.values()):
+                sides.append("hf")
+            if sides:
+                hits.append((record, sides))
+        if hits:
+            touched.append(_Touched(bridge, hits))
+    return touched
+
+
+class _SideFinder(cst.CSTVisitor):
+    """Which side (megatron/hf) each string literal of a module stands for, from where it is written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.side: dict[int, str] = {}
+
+    def _mark(self, node: cst.BaseExpression, side: str) -> None:
+        if isinstance(node, (cst.SimpleString, cst.FormattedString)):
+            self.side.setdefault(id(node), side)
+        elif isinstance(node, cst.ConcatenatedString):
+            self._mark(node.left, side)
+            self._mark(node.right, side)
+        elif isinstance(node, cst.BinaryOperation):  # "prefix" + "name"
+            self._mark(node.left, side)
+            self._mark(node.right, side)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        positional = 0
+        for arg in node.args:
+            if arg.keyword is not None:
+                name = arg.keyword.value
+                if name == "megatron_param":
+                    self._mark(arg.value, "megatron")
+                elif name.startswith("hf_") or name in ("q", "k", "v", "gate", "up", "hf_param"):
+                    self._mark(arg.value, "hf")
+            elif arg.star == "":
+                self._mark(arg.value, "megatron" if positional == 0 else "hf")
+                positional += 1
+
+    def visit_DictElement(self, node: cst.DictElement) -> None:
+        # registries write {megatron_pattern: hf_pattern} and loop them into AutoMapping
+        self._mark(node.key, "megatron")
+        self._mark(node.value, "hf")
+
+
+class _Rewriter(cst.CSTTransformer):
+    """Rewrite matching string literals inside the named functions (`Class.method` or `function`)."""
+
+    def __init__(self, pattern: ParamPattern, scope: set[str], sides: dict[int, str], side: str | None) -> None:
+        super().__init__()
+        self.pattern, self.scope, self.sides, self.side = pattern, scope, sides, side
+        self._names: list[str] = []
+        self._inside = 0
+        self.edits: list[tuple[str, str]] = []  #: (old literal, new literal)
+        self.functions: set[str] = set()  #: qualified functions that got an edit
+        self._current: list[str] = []
+        self.skipped: list[str] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._names.append(node.name.value)
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        self._names.pop()
+        return updated
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._names.append(node.name.value)
+        if ".".join(self._names) in self.scope or node.name.value in self.scope:
+            self._inside += 1
+            self._current.append(".".join(self._names))
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        if ".".join(self._names) in self.scope or original.name.value in self.scope:
+            self._inside -= 1
+            self._current.pop()
+        self._names.pop()
+        return updated
+
+    def _rewrite(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
+        if not self._inside:
+            return updated
+        code = cst.Module(body=[]).code_for_node(original)
+        new_code = self.pattern.in_source.sub(self.pattern.substitute, code)
+        if new_code == code:
+            return updated
+        written = self.sides.get(id(original))
+        if self.side is not None and written is not None and written != self.side:
+            return updated
+        if self.side is not None and written is None:
+            self.skipped.append(code)
+            return updated
+        self.edits.append((code, new_code))
+        self.functions.add(self._current[-1])
+        return cst.parse_expression(new_code)
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
+        return self._rewrite(original, updated)
+
+    def leave_FormattedString(self, original: cst.FormattedString, updated: cst.FormattedString) -> cst.BaseExpression:
+        return self._rewrite(original, updated)
+
+
+def _function_table(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """`func` and `Class.method` -> definition, for a module's top level."""
+    table: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            table[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    table[f"{node.name}.{item.name}"] = item
+    return table
+
+
+def _imported(tree: ast.Module) -> dict[str, str]:
+    """name -> absolute module it is imported from (`from m import name`)."""
+    return {
+        a.asname or a.name: node.module
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+        for a in node.names
+    }
+
+
+def _class_bases(tree: ast.Module, cls: str) -> list[str]:
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == cls:
+            return [b.id for b in node.bases if isinstance(b, ast.Name)]
+    return []
+
+
+class _Modules:
+    """Parsed `src/` modules by path, cached for one plan."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._trees: dict[str, ast.Module | None] = {}
+
+    def tree(self, path: str) -> ast.Module | None:
+        if path not in self._trees:
+            try:
+                self._trees[path] = ast.parse((self.root / path).read_text(encoding="utf-8"))
+            except (OSError, SyntaxError):
+                self._trees[path] = None
+        return self._trees[path]
+
+
+def registry_scope(modules: _Modules, path: str, cls: str, depth: int = 4) -> set[tuple[str, str]]:
+    """(path, qualified function) of a bridge's `mapping_registry` and every helper it calls, transitively:
+    `self.m()` (the class or its bases), module functions and functions imported from the tree."""
+    seen: set[tuple[str, str]] = set()
+    todo = [(path, f"{cls}.mapping_registry", cls, depth)]
+    while todo:
+        where, name, owner, left = todo.pop()
+        tree = modules.tree(where)
+        if tree is None or (where, name) in seen:
+            continue
+        table = _function_table(tree)
+        if name not in table:
+            # a method the class inherits: look in its bases (same module or imported)
+            method = name.rpartition(".")[2]
+            imported = _imported(tree)
+            for base in _class_bases(tree, owner):
+                base_path = where if f"{base}.{method}" in table else _module_file(modules.root, imported.get(base))
+                if base_path:
+                    todo.append((base_path, f"{base}.{method}", base, left))
+            continue
+        seen.add((where, name))
+        if left == 0:
+            continue
+        imported = _imported(tree)
+        for node in ast.walk(table[name]):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+                todo.append((where, f"{owner}.{func.attr}", owner, left - 1))
+            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                # `Class.helper(...)`: a class of this module or one imported from the tree
+                other = func.value.id
+                if any(key.startswith(f"{other}.") for key in table):
+                    todo.append((where, f"{other}.{func.attr}", other, left - 1))
+                elif other in imported and (target := _module_file(modules.root, imported[other])):
+                    todo.append((target, f"{other}.{func.attr}", other, left - 1))
+            elif isinstance(func, ast.Name) and func.id in table:
+                todo.append((where, func.id, owner, left - 1))
+            elif isinstance(func, ast.Name) and func.id in imported:
+                target = _module_file(modules.root, imported[func.id])
+                if target:
+                    todo.append((target, func.id, owner, left - 1))
+    return seen
+
+
+def _module_file(root: Path, module: str | None) -> str | None:
+    if not module or not module.startswith("megatron.bridge"):
+        return None
+    return module_path(root, module)
+
+
+def plan_rename_param(
+    root: Path,
+    catalog: Catalog,
+    old: str,
+    new: str,
+    *,
+    side: str | None = None,
+    family: str | None = None,
+) -> Plan:
+    """Plan rewriting parameter pattern `old` to `new` in mapping registries; never writes."""
+    root = Path(root)
+    pattern = ParamPattern(old, new)
+    if side is not None and side not in SIDES:
+        raise ResolveError(f"unknown side '{side}' (megatron or hf)")
+    if family is not None and catalog.family(family) is None:
+        known = ", ".join(sorted(f.name for f in catalog.families))
+        raise ResolveError(f"unknown family '{family}' (known: {known})")
+    touched = find_touched(catalog, pattern, side, family)
+    modules = _Modules(root)
+    scopes: dict[str, set[str]] = {}
+    bridge_scopes: dict[str, set[tuple[str, str]]] = {}
+    for bridge in catalog.bridges:
+        if family is None or bridge.family == family:
+            bridge_scopes[bridge.name] = registry_scope(modules, bridge.path, bridge.name)
+            for path, name in bridge_scopes[bridge.name]:
+                scopes.setdefault(path, set()).add(name)
+    plan = Plan(root)
+    plan.report.append(f"rename parameter pattern {old!r} -> {new!r}" + (f" ({side} side)" if side else ""))
+    for item in touched:
+        plan.report.append(f"bridge {item.bridge.name} ({item.bridge.path}): {len(item.mappings)} mappings")
+        for record, sides in item.mappings:
+            hf = ", ".join(f"{k}={v}" for k, v in record.hf_params.items())
+            plan.report.append(
+                f"  {record.location}: {record.mapping_class}({record.megatron_param} <- {hf}) [{'+'.join(sides)}]"
+            )
+    edited: set[str] = set()
+    edited_functions: set[tuple[str, str]] = set()
+    needle = max(pattern.old.split("."), key=len)
+    for path, names in sorted(scopes.items()):
+        text = (root / path).read_text(encoding="utf-8")
+        if needle not in text:
+            continue
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError as exc:
+            raise ParseError(f"cannot parse: {exc.message} (line {exc.raw_line})", path) from None
+        finder = _SideFinder()
+        module.visit(finder)
+        rewriter = _Rewriter(pattern, names, finder.side, side)
+        after = module.visit(rewriter).code
+        for literal in rewriter.skipped:
+            plan.report.append(f"left (side unknown): {path}: {literal}")
+        if after != text:
+            plan.modify(path, after, f"{len(rewriter.edits)} pattern strings")
+            edited.add(path)
+            edited_functions.update((path, f) for f in rewriter.functions)
+    if not plan.changes:
+        where = f" of family {family}" if family else ""
+        raise ResolveError(f"no mapping registry{where} names '{old}'" + (f" on the {side} side" if side else ""))
+    if family is not None:
+        for bridge in catalog.bridges:
+            if bridge.family != family and registry_scope(modules, bridge.path, bridge.name) & edited_functions:
+                plan.report.append(
+                    f"also changes {bridge.name} (family {bridge.family}): it calls a helper edited for {family}"
+                )
+    for name, bridge_scope in sorted(bridge_scopes.items()):
+        hit = sorted(f"{p}::{f}" for p, f in bridge_scope & edited_functions)
+        if hit:
+            plan.report.append(f"edited registry of {name}: {', '.join(hit)}")
+    for item in touched:
+        if not bridge_scopes.get(item.bridge.name, set()) & edited_functions and not any(r.location.path in edited for r, _ in item.mappings):
+            plan.report.append(
+                f"TODO {item.bridge.name}: its registry builds these names from pieces; no literal spells "
+                f"'{old}', edit {item.bridge.path} by hand"
+            )
+    _report_elsewhere(root, pattern, edited, plan)
+    plan.report.append(f"{len(plan.changes)} files changed")
+    check_compiles(plan)
+    return plan
+
+
+def _report_elsewhere(root: Path, pattern: ParamPattern, edited: set[str], plan: Plan) -> None:
+    """List the places outside the edited registries that still spell OLD (left as they are, by design)."""
+    needle = max(pattern.old.split("."), key=len)
+    sources = _text.files_mentioning(root, re.compile(re.escape(needle)), (".py",), needle)
+    for path, text in sorted(sources.items()):
+        current = plan.current(path) if path in edited else text
+        assert current is not None
+        lines = sorted({_text.line_of(current, m.start()) for m in _string_matches(current, pattern)})
+        if lines:
+            shown = ", ".join(map(str, lines[:8])) + (" ..." if len(lines) > 8 else "")
+            plan.report.append(f"not changed (outside mapping registries): {path}: lines {shown}")
+
+
+def _string_matches(source: str, pattern: ParamPattern) -> list[re.Match[str]]:
+    found: list[re.Match[str]] = []
+    for start, end, kind in _text.python_doc_regions(source):
+        if kind != "string":
+            continue
+        for match in pattern.in_source.finditer(source, start, end):
+            found.append(match)
+    return found

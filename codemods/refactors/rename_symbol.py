@@ -1,0 +1,229 @@
+"""rename-symbol: rename a module-level class, function or constant everywhere it is used.
+
+rope renames the Python occurrences (imports keep their `from x import y` style, aliases stay, references
+follow); this module adds what rope leaves: strings and comments (dotted paths such as
+`"megatron.bridge.models.qwen.qwen3_bridge.Qwen3Bridge"`, `__all__` entries, docstrings) and code in Markdown
+(inline spans and fenced blocks). Matching is by whole identifier, so `Qwen3Bridge` never touches
+`Qwen3MoEBridge`.
+
+>>> plan = plan_rename_symbol(Path("Megatron-Bridge"), "Qwen3Bridge", "Qwen3TextBridge")  # doctest: +SKIP
+>>> print(plan.preview())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from analyzers.errors import ParseError, PlanConflictError, ResolveError
+from codemods.plan import Plan
+from codemods.refactors import _rope, _text
+
+PY = (".py",)
+#: docs snapshots of released versions (`docs/fern/versions/0.4.2/...`) describe that release: never edited
+FROZEN_DOCS = re.compile(r"(^|/)versions/v?\d")
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A module-level binding of a name: where rope must start."""
+
+    module: str  #: dotted module name
+    path: str  #: relative POSIX path
+    line: int
+    offset: int  #: character offset of the name in the file (what rope takes)
+    kind: str  #: "class" | "function" | "assignment"
+
+
+def module_name(path: str) -> str:
+    """Dotted module of a relative path under `src/` (`src/a/b/__init__.py` -> `a.b`)."""
+    parts = Path(path).with_suffix("").parts
+    if parts and parts[0] == "src":
+        parts = parts[1:]
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def module_path(root: Path, module: str) -> str | None:
+    """Relative path of dotted `module` under `src/` (a module file or a package `__init__.py`), if present."""
+    base = Path("src", *module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if (root / candidate).is_file():
+            return candidate.as_posix()
+    return None
+
+
+def _offset(text: str, line: int, col: int) -> int:
+    lines = text.splitlines(keepends=True)
+    return sum(len(x) for x in lines[: line - 1]) + col
+
+
+def find_definitions(root: Path, name: str, sources: dict[str, str] | None = None) -> list[Definition]:
+    """Module-level definitions of `name` in the tree's `src/` (classes, functions, plain assignments)."""
+    if sources is None:
+        sources = _text.files_mentioning(root / "src", _text.word_pattern(name), PY, name)
+        sources = {f"src/{k}": v for k, v in sources.items()}
+    found: list[Definition] = []
+    for path, text in sorted(sources.items()):
+        if not path.startswith("src/") or not path.endswith(".py"):
+            continue
+        try:
+            tree = ast.parse(text, filename=path)
+        except SyntaxError as exc:
+            raise ParseError(f"cannot parse: {exc.msg} (line {exc.lineno})", path) from None
+        for node in tree.body:
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+                line_start = _offset(text, node.lineno, 0)
+                header = re.compile(rf"(class|def)\s+({re.escape(name)})\b")
+                match = header.search(text, line_start)
+                assert match is not None
+                kind = "class" if isinstance(node, ast.ClassDef) else "function"
+                found.append(Definition(module_name(path), path, node.lineno, match.start(2), kind))
+            targets: list[ast.expr] = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AnnAssign):
+                targets = [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id == name:
+                    offset = _offset(text, target.lineno, target.col_offset)
+                    found.append(Definition(module_name(path), path, target.lineno, offset, "assignment"))
+                    break
+    return found
+
+
+def _reexporters(sources: dict[str, str], name: str) -> set[str]:
+    """Modules under src/ that import `name` by that name (so `that.module.name` is a valid dotted path)."""
+    modules: set[str] = set()
+    for path, text in sources.items():
+        if not path.startswith("src/"):
+            continue
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and any(a.name == name and a.asname is None for a in node.names):
+                modules.add(module_name(path))
+    return modules
+
+
+def _module_bindings(text: str) -> set[str]:
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def resolve_definition(root: Path, old: str, sources: dict[str, str]) -> Definition:
+    """The one definition `old` (a bare name or a dotted path) names; ResolveError when none or several."""
+    module, _, name = old.rpartition(".")
+    definitions = find_definitions(root, name, sources)
+    if module:
+        definitions = [d for d in definitions if d.module == module]
+    if not definitions:
+        where = f" in {module}" if module else " under src/"
+        raise ResolveError(f"no module-level class, function or assignment named '{name}'{where}")
+    if len(definitions) > 1:
+        listed = ", ".join(f"{d.module}.{name} ({d.path}:{d.line})" for d in definitions)
+        raise ResolveError(f"'{old}' is ambiguous, pass a dotted path; candidates: {listed}")
+    return definitions[0]
+
+
+def plan_rename_symbol(root: Path, old: str, new: str, *, narrow: bool = True) -> Plan:
+    """Plan renaming `old` (bare name or dotted path) to `new`; never writes.
+
+    `narrow=False` hands rope the whole tree, as plain rope does (for the benchmark's comparison).
+    """
+    root = Path(root)
+    name = old.rpartition(".")[2]
+    if not new.isidentifier() or keyword.iskeyword(new):
+        raise ResolveError(f"'{new}' is not a Python identifier")
+    if new == name:
+        raise ResolveError(f"'{old}' already has the name '{new}'")
+    pattern = _text.word_pattern(name)
+    py_sources = _text.files_mentioning(root, pattern, PY, name)
+    definition = resolve_definition(root, old, py_sources)
+
+    existing = find_definitions(root, new)
+    if existing:
+        listed = ", ".join(f"{d.path}:{d.line}" for d in existing)
+        raise PlanConflictError(f"target already exists: '{new}' is defined at {listed}", existing[0].path)
+    for path, text in py_sources.items():
+        if new in _module_bindings(text):
+            raise PlanConflictError(f"target already exists: '{new}' is already bound in this module", path)
+
+    files = sorted(py_sources) if narrow else None
+    renamed = _rope.rename_changes(root, definition.path, definition.offset, new, files)
+
+    plan = Plan(root)
+    plan.report.append(f"rename {definition.kind} {definition.module}.{name} -> {new} ({definition.path}:{definition.line})")
+    accepted = {definition.module} | _reexporters(py_sources, name)
+    skipped: list[str] = []
+
+    unique = len(find_definitions(root, name, py_sources)) == 1
+
+    def replace(text: str, start: int, end: int, path: str) -> str | None:
+        # a dotted path must name the defining module or a re-exporter; a bare word counts only where the
+        # name is known to mean this symbol: a file rope changed, or anywhere when no other module defines it
+        chain = re.search(r"([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.$", text[max(0, start - 300) : start])
+        if chain and chain.group(1).startswith("megatron."):
+            if chain.group(1) in accepted:
+                return new
+            skipped.append(f"{path}:{_text.line_of(text, start)}: {chain.group(1)}.{name}")
+            return None
+        if unique or path in renamed:
+            return new
+        skipped.append(f"{path}:{_text.line_of(text, start)}: {name}")
+        return None
+
+    for path in sorted(py_sources):
+        code = renamed.get(path, py_sources[path])
+        after, n = _text.replace_in_python_docs(code, pattern, lambda t, s, e, p=path: replace(t, s, e, p))
+        if after != py_sources[path]:
+            reasons = []
+            if path in renamed:
+                reasons.append("python references (rope)")
+            if n:
+                reasons.append(f"{n} in strings/comments")
+            plan.modify(path, after, *reasons)
+    md_sources = _text.files_mentioning(root, pattern, _text.MARKDOWN_SUFFIXES, name)
+    for path, text in md_sources.items():
+        if FROZEN_DOCS.search(path):
+            plan.report.append(f"left frozen docs of a released version: {path}")
+            continue
+        after, n, prose = _text.replace_in_markdown_code(text, pattern, lambda t, s, e, p=path: replace(t, s, e, p))
+        if n:
+            plan.modify(path, after, f"{n} in Markdown code")
+        if prose:
+            plan.report.append(f"left prose mentions in {path}: lines {', '.join(map(str, prose))}")
+    for item in skipped:
+        plan.report.append(f"left (names another definition or is ambiguous): {item}")
+    plan.report.append(f"{len(plan.changes)} files changed")
+    check_compiles(plan)
+    return plan
+
+
+def check_compiles(plan: Plan) -> None:
+    """Refuse a plan that leaves any changed Python file unparsable."""
+    for edit in plan.changes:
+        if edit.after is not None and edit.path.endswith(".py"):
+            try:
+                compile(edit.after, edit.path, "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)
+            except SyntaxError as exc:
+                raise PlanConflictError(f"the plan would not compile: {exc.msg} (line {exc.lineno})", edit.path) from None
