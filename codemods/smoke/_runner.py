@@ -1,0 +1,644 @@
+"""The roundtrip: toy HF checkpoint -> Megatron-Core model (AutoBridge) -> HF, with its checks.
+
+Runs in one process per rank (gloo on CPU, NCCL on CUDA); `torch.distributed.run` starts the ranks
+when TP x PP > 1. Everything heavy is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from analyzers.errors import SmokeTestFailure
+from codemods.smoke._quantize import QuantizedCheckpoint, quantize_state_dict
+from codemods.smoke._report import DEQUANT_HINT, Check, SmokeReport
+from codemods.smoke._toy_config import load_source_config, toy_config_dict
+
+__all__ = ["SmokeOptions", "run_smoke"]
+
+#: Provider flags that need fused kernels (Apex / TE / CUDA-only Triton); off for the smoke run.
+_FUSION_FLAGS_OFF = (
+    "gradient_accumulation_fusion",
+    "bias_activation_fusion",
+    "bias_dropout_fusion",
+    "masked_softmax_fusion",
+    "persist_layer_norm",
+    "apply_rope_fusion",
+    "moe_permute_fusion",
+    "cross_entropy_loss_fusion",
+    "moe_shared_expert_overlap",
+    "moe_grouped_gemm",  # the TE-free spec builds SequentialMLP (local_experts.*), which every MoE bridge maps
+)
+#: A quantized weight whose imported std is off the reference's by more than this factor fails.
+DEQUANT_STD_FACTOR = 4.0
+#: Exported vs dequantized reference: bf16 rounding of a scale or product (helpers multiply in bf16).
+DEQUANT_RTOL = 1.0 / 64
+#: Logits, HF vs Megatron, both bf16, scale = max(1, max |HF logit|): mean |diff| <= LOGITS_MEAN_RTOL * scale
+#: and max |diff| <= LOGITS_MAX_RTOL * scale. The max is loose because bf16 near-ties in MoE routing flip
+#: an expert for a token now and then (toy Qwen3-MoE on H200: max 0.082, mean 0.0024 at scale 1.34).
+LOGITS_MEAN_RTOL = 0.01
+LOGITS_MAX_RTOL = 0.1
+_HELPER_BY_SCHEME = {
+    "fp8-block": "maybe_dequantize_fp8_blockwise",
+    "fp8-tensor": "maybe_dequantize_fp8",
+    "mxfp4": "dequantize_mxfp4",
+}
+
+
+@dataclass
+class SmokeOptions:
+    """What to smoke-test and how."""
+
+    model: str  #: HF model_type (qwen3) or a path to a config.json / checkpoint folder
+    config: str | None = None  #: explicit config.json (overrides MODEL as a path)
+    quantize: str = "none"  #: none, fp8-block, fp8-tensor, mxfp4
+    device: str = "cpu"  #: cpu or cuda
+    tp: int = 1
+    pp: int = 1
+    num_layers: int = 2
+    seed: int = 0
+    workdir: str | None = None  #: where the toy checkpoints go (a temp folder by default)
+    bridge: str | None = None  #: "module:Class" of a bridge to use instead of the registered one
+
+
+class SmokeSetupError(SmokeTestFailure):
+    """The toy roundtrip cannot run in this configuration (reported as the run's error)."""
+
+
+def _rank() -> int:
+    return int(os.environ.get("RANK", "0"))
+
+
+def _init_distributed(opts: SmokeOptions) -> None:
+    import torch
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        return
+    if "RANK" not in os.environ:
+        os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+        if "MASTER_PORT" not in os.environ:
+            import socket
+
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                os.environ["MASTER_PORT"] = str(sock.getsockname()[1])
+        os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
+    if opts.device == "cuda":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group(backend="nccl" if opts.device == "cuda" else "gloo")
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for dist_name in ("torch", "transformers", "megatron-core", "megatron-bridge"):
+        try:
+            out[dist_name] = version(dist_name)
+        except PackageNotFoundError:
+            out[dist_name] = "absent"
+    return out
+
+
+def _prepare_checkpoints(opts: SmokeOptions, work: Path, report: SmokeReport) -> dict[str, Any]:
+    """Rank 0 writes `orig/` (toy HF checkpoint) and, when quantizing, `quant/`; returns paths and tensors."""
+    from safetensors.torch import save_file
+
+    from codemods.smoke._toy_model import build_toy_checkpoint, read_safetensors
+
+    toy = toy_config_dict(load_source_config(opts.model, opts.config), num_layers=opts.num_layers)
+    report.toy_config = toy
+    report.model_type = toy["model_type"]
+    orig = work / "orig"
+    build_toy_checkpoint(toy, orig, seed=opts.seed)
+    original = read_safetensors(orig)
+    result: dict[str, Any] = {"toy": toy, "orig": orig, "load": orig, "original": original, "quant": None}
+    if opts.quantize != "none":
+        quant = quantize_state_dict(original, opts.quantize)
+        qdir = work / "quant"
+        qdir.mkdir(parents=True, exist_ok=True)
+        config = json.loads((orig / "config.json").read_text())
+        config["quantization_config"] = quant.quantization_config()
+        (qdir / "config.json").write_text(json.dumps(config, indent=2))
+        for extra in orig.glob("generation_config.json"):
+            (qdir / extra.name).write_text(extra.read_text())
+        save_file({k: v.contiguous() for k, v in quant.tensors.items()}, str(qdir / "model.safetensors"))
+        # The dequantized reference as an HF checkpoint of its own, for the HF side of the logits check.
+        rdir = work / "reference"
+        rdir.mkdir(parents=True, exist_ok=True)
+        (rdir / "config.json").write_text((orig / "config.json").read_text())
+        save_file({k: v.contiguous() for k, v in quant.reference.items()}, str(rdir / "model.safetensors"))
+        result.update(load=qdir, quant=quant, reference_dir=rdir)
+    return result
+
+
+def _te_free_spec(provider: Any) -> None:
+    """Swap a TE layer spec for Megatron-Core's local one (keeps MLA / MoE layer patterns)."""
+    from codemods.smoke._te_shim import te_is_stubbed
+
+    if not te_is_stubbed():
+        return
+    from megatron.bridge.models import gpt_provider
+
+    spec = provider.transformer_layer_spec
+    keywords = getattr(spec, "keywords", None) or {}
+    if "use_transformer_engine" in keywords:
+        provider.transformer_layer_spec = partial(spec.func, **{**keywords, "use_transformer_engine": False})
+    elif getattr(provider, "multi_latent_attention", False) or isinstance(
+        getattr(provider, "moe_layer_freq", 1), list
+    ):
+        from megatron.core.models.gpt.gpt_layer_specs import get_gpt_decoder_block_spec
+
+        provider.transformer_layer_spec = partial(get_gpt_decoder_block_spec, use_transformer_engine=False)
+    elif spec in (
+        gpt_provider.default_layer_spec,
+        gpt_provider.transformer_engine_layer_spec,
+        gpt_provider.transformer_engine_full_layer_spec,
+    ):
+        provider.transformer_layer_spec = gpt_provider.local_layer_spec
+    # Any other spec is the bridge's own; it is kept, and a TE-only one fails at build time.
+    if getattr(provider, "multi_latent_attention", False):
+        provider.transformer_layer_spec = _with_mla_core_attention(provider.transformer_layer_spec)
+
+
+def _with_mla_core_attention(spec_fn: Any) -> Any:
+    """Megatron-Core's local DotProductAttention takes no k/v head sizes, which MLA passes; wrap it."""
+    from megatron.core.transformer.dot_product_attention import DotProductAttention
+
+    class MLADotProductAttention(DotProductAttention):
+        def __init__(
+            self, *args: Any, k_channels: int | None = None, v_channels: int | None = None, **kwargs: Any
+        ) -> None:
+            super().__init__(*args, **kwargs)
+            if v_channels is not None:
+                heads = self.hidden_size_per_partition // self.hidden_size_per_attention_head
+                self.hidden_size_per_attention_head = v_channels
+                self.hidden_size_per_partition = v_channels * heads
+
+    def patch(spec: Any) -> Any:
+        layers = getattr(spec, "layer_specs", None) or [spec]
+        for layer in layers:
+            attention = getattr(getattr(layer, "submodules", None), "self_attention", None)
+            subs = getattr(attention, "submodules", None)
+            if subs is not None and getattr(subs, "core_attention", None) is DotProductAttention:
+                subs.core_attention = MLADotProductAttention
+        return spec
+
+    def wrapped(config: Any, *args: Any, **kwargs: Any) -> Any:
+        return patch(spec_fn(config, *args, **kwargs))
+
+    return wrapped
+
+
+def _match_hf_rope(provider: Any, hf_config: Any, report: SmokeReport) -> None:
+    """MLA providers default to YaRN; a toy config with plain RoPE needs plain RoPE on the Megatron side too."""
+    if getattr(provider, "rope_type", None) != "yarn":
+        return
+    hf_config = getattr(hf_config, "text_config", None) or hf_config
+    params = getattr(hf_config, "rope_parameters", None) or getattr(hf_config, "rope_scaling", None) or {}
+    if params.get("rope_type", params.get("type", "default")) in (None, "default"):
+        provider.rope_type = "rope"
+        if hasattr(provider, "rotary_scaling_factor"):
+            provider.rotary_scaling_factor = 1.0  # no YaRN mscale on the softmax scale either
+        report.adjustments.append(
+            "rope_type yarn -> rope, rotary_scaling_factor 1 (the HF config uses plain RoPE)"
+        )
+
+
+def _hf_names(mapping: Any) -> list[str]:
+    hf = mapping.hf_param
+    return [hf] if isinstance(hf, str) else list(hf.values())
+
+
+def _gather(obj: Any) -> list[Any]:
+    import torch.distributed as dist
+
+    out: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def _dequantize_exported(name: str, exported: dict[str, Any]) -> Any:
+    """An exported tensor as values: FP8 with a `_scale_inv` companion (requantized export) is dequantized."""
+    import torch
+
+    tensor = exported[name]
+    scale = exported.get(name + "_scale_inv")
+    if tensor.dtype != torch.float8_e4m3fn or scale is None:
+        return tensor
+    if scale.ndim == 2:
+        rows, cols = tensor.shape
+        scale = scale.repeat_interleave(128, 0).repeat_interleave(128, 1)[:rows, :cols]
+    return tensor.float() * scale.float()
+
+
+def _check_mapping(
+    tasks: list[Any], model_params: list[str], hf_keys: set[str], companions: set[str]
+) -> Check:
+    task_params = {t.global_param_name for t in tasks if t is not None}
+    used_hf = {name for t in tasks if t is not None for name in _hf_names(t.mapping)}
+    unmapped_megatron = sorted(set(model_params) - task_params)
+    unmapped_hf = sorted(hf_keys - used_hf - companions)
+    ok = not unmapped_megatron and not unmapped_hf
+    return Check(
+        "mapping",
+        "pass" if ok else "fail",
+        f"{len(hf_keys - companions) - len(unmapped_hf)}/{len(hf_keys - companions)} HF tensors mapped, "
+        f"{len(model_params) - len(unmapped_megatron)}/{len(model_params)} Megatron params have a task"
+        + ("" if ok else f"; unmapped HF: {unmapped_hf[:5]}; unmapped Megatron: {unmapped_megatron[:5]}"),
+        {"unmapped_hf": unmapped_hf, "unmapped_megatron": unmapped_megatron},
+    )
+
+
+def _check_filled(model: list[Any]) -> Check:
+    import torch
+
+    unfilled = []
+    total = 0
+    for chunk in model:
+        for name, param in chunk.named_parameters():
+            total += 1
+            if torch.isnan(param.detach().float()).any():
+                unfilled.append(name)
+    per_rank = _gather((total, unfilled))
+    total = sum(t for t, _ in per_rank)
+    unfilled = sorted({n for _, names in per_rank for n in names})
+    return Check(
+        "filled",
+        "pass" if not unfilled else "fail",
+        f"{total - len(unfilled)}/{total} Megatron params written by the import (all ranks)"
+        + (f"; never written: {unfilled[:5]}" if unfilled else ""),
+        {"unfilled": unfilled, "total": total},
+    )
+
+
+def _check_export(exported: dict[str, Any], expected: dict[str, Any], quantized: bool) -> Check:
+    import torch
+
+    missing = sorted(set(expected) - set(exported))
+    extra = sorted(
+        k for k in set(exported) - set(expected) if not k.endswith(("_scale_inv", "_blocks", "_scales"))
+    )
+    mismatched: dict[str, float] = {}
+    worst = 0.0
+    for name in sorted(set(expected) & set(exported)):
+        ref = expected[name]
+        got = _dequantize_exported(name, exported) if quantized else exported[name]
+        if got.shape != ref.shape:
+            mismatched[name] = math.inf
+            continue
+        if quantized:
+            diff = (got.float() - ref.float()).abs()
+            bound = DEQUANT_RTOL * ref.float().abs() + 1e-8
+            excess = float((diff - bound).max())
+            worst = max(worst, float(diff.max()))
+            if excess > 0:
+                mismatched[name] = float(diff.max())
+        elif not torch.equal(got.to(ref.dtype), ref):
+            mismatched[name] = float((got.float() - ref.float()).abs().max())
+            worst = max(worst, mismatched[name])
+    ok = not missing and not mismatched
+    what = f"equal to the dequantized reference (rtol {DEQUANT_RTOL:g})" if quantized else "bit-exact"
+    summary = f"{len(expected) - len(missing) - len(mismatched)}/{len(expected)} tensors {what}, max |diff| {worst:.3g}"
+    if missing:
+        summary += f"; not exported: {missing[:5]}"
+    if mismatched:
+        summary += f"; differ: {list(mismatched)[:5]}"
+    return Check(
+        "export",
+        "pass" if ok else "fail",
+        summary,
+        {"missing": missing, "extra": extra, "mismatched": mismatched, "max_abs_diff": worst},
+    )
+
+
+def _check_dequant(tasks: list[Any], quant: QuantizedCheckpoint, bridge_obj: Any) -> Check:
+    """Std of each imported Megatron param built from quantized weights against the dequantized reference."""
+    import torch
+    from megatron.bridge.models.conversion.model_bridge import MegatronModelBridge
+
+    quantized = set(quant.quantized)
+    rows = []
+    for task in tasks:
+        if task is None or task.param_weight is None:
+            continue
+        names = [n for n in _hf_names(task.mapping) if n in quantized]
+        if not names:
+            continue
+        ref = torch.cat([quant.reference[n].float().flatten() for n in names])
+        got = task.param_weight.detach().float()
+        got_std = float(got.std()) if not torch.isnan(got).any() else math.nan
+        ref_std = float(ref.std())
+        ratio = got_std / ref_std if ref_std > 0 else math.inf
+        rows.append(
+            {
+                "param": task.global_param_name,
+                "imported_std": got_std,
+                "reference_std": ref_std,
+                "ratio": ratio,
+            }
+        )
+    rows = [r for per_rank in _gather(rows) for r in per_rank]
+    bad = [r for r in rows if not (1 / DEQUANT_STD_FACTOR <= r["ratio"] <= DEQUANT_STD_FACTOR)]
+    overrides = (
+        type(bridge_obj).maybe_modify_loaded_hf_weight
+        is not MegatronModelBridge.maybe_modify_loaded_hf_weight
+    )
+    details = {"params": rows, "bridge_overrides_hook": overrides, "quantized_hf_tensors": len(quantized)}
+    if not rows:
+        return Check(
+            "dequantization",
+            "fail",
+            f"no Megatron param was imported from the {len(quantized)} quantized HF tensors; {DEQUANT_HINT}",
+            details,
+        )
+    if not bad:
+        worst = max(rows, key=lambda r: abs(math.log(r["ratio"])))
+        return Check(
+            "dequantization",
+            "pass",
+            f"{len(rows)} params from quantized weights, imported std within x{DEQUANT_STD_FACTOR:g} of the "
+            f"reference (worst {worst['param']}: {worst['imported_std']:.3g} vs {worst['reference_std']:.3g})",
+            details,
+        )
+    worst = max(bad, key=lambda r: abs(math.log(r["ratio"])) if r["ratio"] == r["ratio"] else math.inf)
+    hook = "overrides" if overrides else "does not override"
+    return Check(
+        "dequantization",
+        "fail",
+        f"{len(bad)}/{len(rows)} params off: {worst['param']} imported std {worst['imported_std']:.3g} vs "
+        f"{worst['reference_std']:.3g} for the dequantized reference; {type(bridge_obj).__name__} {hook} "
+        f"maybe_modify_loaded_hf_weight and loads raw {quant.scheme} values: {DEQUANT_HINT} "
+        f"(e.g. {_HELPER_BY_SCHEME[quant.scheme]})",
+        details,
+    )
+
+
+def _check_logits(opts: SmokeOptions, model: list[Any], hf_dir: Path, arch: str, vocab: int) -> Check:
+    import torch
+
+    if opts.device != "cuda":
+        return Check(
+            "logits", "skipped", "skipped (needs CUDA: Megatron's rotary embedding asks for the CUDA device)"
+        )
+    if opts.pp > 1:
+        return Check("logits", "skipped", "skipped (PP > 1 needs a pipeline schedule)")
+    import transformers
+    from megatron.core.tensor_parallel.mappings import gather_from_tensor_model_parallel_region
+
+    torch.manual_seed(opts.seed + 1)
+    seq = 32
+    ids = torch.randint(0, vocab, (2, seq), device="cuda")
+    pos = torch.arange(seq, device="cuda").unsqueeze(0).expand(2, -1)
+    mask = torch.triu(torch.ones(seq, seq, dtype=torch.bool, device="cuda"), diagonal=1)[None, None]
+    with torch.no_grad():
+        mg = model[0].eval()(input_ids=ids, position_ids=pos, attention_mask=mask)
+        if opts.tp > 1 and mg.shape[-1] < vocab:  # vocab-parallel logits
+            mg = gather_from_tensor_model_parallel_region(mg)
+        mg = mg[..., :vocab].float()
+        hf_model = (
+            getattr(transformers, arch).from_pretrained(str(hf_dir), dtype=torch.bfloat16).cuda().eval()
+        )
+        hf = hf_model(input_ids=ids).logits.float()
+    diff = (mg - hf).abs()
+    scale = max(1.0, float(hf.abs().max()))
+    max_tol, mean_tol = LOGITS_MAX_RTOL * scale, LOGITS_MEAN_RTOL * scale
+    agree = float((mg.argmax(-1) == hf.argmax(-1)).float().mean())
+    ok = float(diff.max()) <= max_tol and float(diff.mean()) <= mean_tol
+    return Check(
+        "logits",
+        "pass" if ok else "fail",
+        f"|HF - Megatron| max {float(diff.max()):.4g} (<= {max_tol:.3g}), mean {float(diff.mean()):.3g} "
+        f"(<= {mean_tol:.3g}); tolerances {LOGITS_MAX_RTOL:g} / {LOGITS_MEAN_RTOL:g} x max(1, max|logit| "
+        f"{float(hf.abs().max()):.3g}); argmax agreement {agree:.3f}",
+        {
+            "max_abs_diff": float(diff.max()),
+            "mean_abs_diff": float(diff.mean()),
+            "max_tolerance": max_tol,
+            "mean_tolerance": mean_tol,
+            "argmax_agreement": agree,
+            "dtype": "bfloat16",
+            "input_shape": [2, seq],
+        },
+    )
+
+
+def _load_bridge_class(spec: str) -> Any:
+    import importlib
+
+    module_name, _, cls_name = spec.partition(":")
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+def _use_bridge_class(auto_bridge: Any, bridge_cls: Any) -> None:
+    """Make `auto_bridge` convert with `bridge_cls` (a bridge under development, not registered yet)."""
+    registered = type(auto_bridge)
+
+    def _model_bridge(self: Any) -> Any:
+        instance = bridge_cls()
+        original = registered._model_bridge.fget(self)
+        instance.hf_pretrained = original.hf_pretrained
+        instance.hf_config = original.hf_config
+        instance.export_weight_dtype = original.export_weight_dtype
+        return instance
+
+    auto_bridge.__class__ = type(
+        f"Smoke{registered.__name__}", (registered,), {"_model_bridge": property(_model_bridge)}
+    )
+
+
+def _roundtrip(opts: SmokeOptions, report: SmokeReport, work: Path, timings: dict[str, float]) -> None:
+    import torch
+    import torch.distributed as dist
+
+    t0 = time.perf_counter()
+    prepared = _prepare_checkpoints(opts, work, report) if _rank() == 0 else None
+    prepared = _gather(prepared)[0] if dist.get_world_size() > 1 else prepared
+    report.toy_config = prepared["toy"]
+    report.model_type = prepared["toy"]["model_type"]
+    timings["toy_checkpoint"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    import logging
+
+    from codemods.smoke._te_shim import import_megatron
+
+    if not os.environ.get("BRIDGESMITH_SMOKE_VERBOSE"):
+        for name in ("megatron", "megatron.bridge.utils.import_utils"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+    import_megatron()
+    from megatron.bridge import AutoBridge
+    from megatron.core import parallel_state
+
+    timings["import_megatron"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    bridge = AutoBridge.from_hf_pretrained(str(prepared["load"]))
+    if opts.bridge:
+        _use_bridge_class(bridge, _load_bridge_class(opts.bridge))
+    model_bridge = bridge._model_bridge
+    report.bridge = type(model_bridge).__name__
+    report.architecture = (bridge.hf_pretrained.config.architectures or ["?"])[0]
+    provider = bridge.to_megatron_provider(load_weights=False)
+    if opts.device == "cpu" and getattr(provider, "multi_latent_attention", False):
+        raise SmokeSetupError(
+            "multi-latent attention needs --device cuda (Megatron-Core's MLA rotary embedding asks for the CUDA device)"
+        )
+    spec_before = provider.transformer_layer_spec
+    _te_free_spec(provider)
+    if provider.transformer_layer_spec is not spec_before:
+        report.adjustments.append("Transformer Engine absent: layer spec -> Megatron-Core local spec")
+    for flag in _FUSION_FLAGS_OFF:
+        if getattr(provider, flag, False):
+            setattr(provider, flag, False)
+            report.adjustments.append(f"{flag} -> False")
+    if hasattr(provider, "cross_entropy_fusion_impl"):
+        provider.cross_entropy_fusion_impl = "native"
+    provider.tensor_model_parallel_size = opts.tp
+    provider.pipeline_model_parallel_size = opts.pp
+    provider.sequence_parallel = False
+    _match_hf_rope(provider, bridge.hf_pretrained.config, report)
+    if opts.device == "cpu":
+        provider.use_cpu_initialization = True
+        if getattr(provider, "num_moe_experts", None):
+            # The all-to-all dispatcher creates a CUDA stream at construction.
+            provider.moe_token_dispatcher_type = "allgather"
+            report.adjustments.append("moe_token_dispatcher_type -> allgather (CPU)")
+    provider.finalize()
+    if not parallel_state.model_parallel_is_initialized():
+        parallel_state.initialize_model_parallel(opts.tp, opts.pp)
+    if opts.device == "cuda":
+        from megatron.core import tensor_parallel
+
+        tensor_parallel.model_parallel_cuda_manual_seed(opts.seed)
+    model = provider.provide_distributed_model(
+        wrap_with_ddp=False, use_cpu_initialization=opts.device == "cpu", bf16=False, fp16=False
+    )
+    with torch.no_grad():
+        for chunk in model:
+            for param in chunk.parameters():
+                param.fill_(math.nan)  # whatever the import does not write stays NaN
+    timings["build_megatron"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    tasks = bridge.get_conversion_tasks(model)
+    unwrapped_names = sorted(
+        {t.global_param_name for t in tasks if t is not None} | _global_param_names(model_bridge, model)
+    )
+    hf_keys = set(bridge.hf_pretrained.state.source.get_all_keys())
+    quant: QuantizedCheckpoint | None = prepared["quant"]
+    companions = set(quant.companions) if quant else set()
+    if quant and quant.scheme == "mxfp4":
+        # The bf16 name is gone from an MXFP4 checkpoint; the bridge is expected to ask for it.
+        hf_keys |= set(quant.quantized)
+    report.checks.append(_check_mapping(tasks, unwrapped_names, hf_keys, companions))
+    bridge.load_hf_weights(model)
+    timings["import"] = time.perf_counter() - t0
+    report.checks.append(_check_filled(model))
+    if quant:
+        report.checks.append(_check_dequant(bridge.get_conversion_tasks(model), quant, model_bridge))
+
+    t0 = time.perf_counter()
+    exported = {
+        name: tensor for name, tensor in bridge.export_hf_weights(model, cpu=True, show_progress=False)
+    }
+    timings["export"] = time.perf_counter() - t0
+    expected = quant.reference if quant else prepared["original"]
+    report.checks.append(_check_export(exported, expected, quantized=quant is not None))
+
+    t0 = time.perf_counter()
+    hf_dir = prepared.get("reference_dir", prepared["orig"])
+    vocab = int(
+        report.toy_config.get("vocab_size") or report.toy_config.get("text_config", {}).get("vocab_size")
+    )
+    report.checks.append(_check_logits(opts, model, hf_dir, report.architecture, vocab))
+    timings["logits"] = time.perf_counter() - t0
+
+
+def _global_param_names(model_bridge: Any, model: list[Any]) -> set[str]:
+    names = model_bridge._megatron_global_param_names_all_pp_ranks(model)
+    return {n for n in names if "_extra_state" not in n}
+
+
+def run_smoke(opts: SmokeOptions) -> SmokeReport:
+    """Run one smoke test in this process (one rank); every rank returns the same report.
+
+    Example:
+        >>> run_smoke(SmokeOptions(model="qwen3")).passed  # doctest: +SKIP
+        True
+    """
+    start = time.perf_counter()
+    report = SmokeReport(model=opts.model, quantize=opts.quantize, device=opts.device, tp=opts.tp, pp=opts.pp)
+    report.versions = _versions()
+    timings: dict[str, float] = {}
+    _init_distributed(opts)
+    tmp = None
+    if opts.workdir:
+        work = Path(opts.workdir)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="bridgesmith-smoke-")
+        work = Path(tmp.name)
+    try:
+        _roundtrip(opts, report, work, timings)
+    except Exception as exc:  # noqa: BLE001 - any crash of the roundtrip is a failed smoke test, reported
+        import traceback
+
+        report.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        report.traceback = "".join(traceback.format_exception(exc)[-6:])
+    finally:
+        import torch.distributed as dist
+
+        if dist.get_world_size() > 1:
+            dist.barrier()
+        if tmp is not None and _rank() == 0:
+            tmp.cleanup()
+    timings["total"] = time.perf_counter() - start
+    report.timings_s = {k: round(v, 2) for k, v in timings.items()}
+    return report
+
+
+def options_to_json(opts: SmokeOptions) -> str:
+    return json.dumps(asdict(opts))
+
+
+def options_from_json(text: str) -> SmokeOptions:
+    return SmokeOptions(**json.loads(text))
+
+
+def run_smoke_subprocess(opts: SmokeOptions, python: str | None = None) -> SmokeReport:
+    """Run the smoke test in fresh processes: `torch.distributed.run` with TP x PP ranks (or one plain process).
+
+    A fresh process keeps Megatron's global state (parallel groups, the TE stub) out of the caller.
+    """
+    import subprocess
+
+    world = opts.tp * opts.pp
+    with tempfile.TemporaryDirectory(prefix="bridgesmith-smoke-report-") as tmp:
+        report_path = Path(tmp) / "report.json"
+        launcher = [python or sys.executable]
+        if world > 1:
+            launcher += ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={world}"]
+        cmd = [*launcher, "-m", "codemods.smoke", options_to_json(opts), str(report_path)]
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]
+            ),
+        }
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if report_path.is_file():
+            return SmokeReport.from_dict(json.loads(report_path.read_text()))
+    report = SmokeReport(model=opts.model, quantize=opts.quantize, device=opts.device, tp=opts.tp, pp=opts.pp)
+    report.error = f"smoke process exited {proc.returncode} without a report"
+    report.traceback = proc.stdout[-3000:]
+    return report

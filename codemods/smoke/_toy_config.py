@@ -1,0 +1,143 @@
+"""Shrink an HF model config into a toy of the same block structure (no torch needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from analyzers.errors import ConfigError
+
+__all__ = ["TOY_SIZES", "load_source_config", "toy_config_dict"]
+
+#: key -> toy value, applied only where the source config has the key set (not None).
+TOY_SIZES: dict[str, int] = {
+    "hidden_size": 256,
+    "intermediate_size": 512,
+    "moe_intermediate_size": 128,
+    "shared_expert_intermediate_size": 128,
+    "num_attention_heads": 4,
+    "head_dim": 64,
+    "vocab_size": 1024,
+    "max_position_embeddings": 512,
+    # MoE
+    "num_experts": 4,
+    "num_local_experts": 4,
+    "n_routed_experts": 4,
+    "num_experts_per_tok": 2,
+    "moe_topk": 2,
+    "n_group": 1,
+    "topk_group": 1,
+    # MLA
+    "q_lora_rank": 64,
+    "kv_lora_rank": 32,
+    "qk_rope_head_dim": 16,
+    "qk_nope_head_dim": 32,
+    "v_head_dim": 32,
+    # sliding window
+    "sliding_window": 64,
+}
+
+#: Keys whose toy value derives from others; see `_derived`.
+_LAYER_COUNT_KEYS = ("num_hidden_layers", "num_layers", "n_layer")
+_TOKEN_ID_KEYS = ("bos_token_id", "eos_token_id", "pad_token_id", "image_token_id", "image_token_index")
+_VISION_SIZES: dict[str, int] = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_attention_heads": 2,
+    "num_hidden_layers": 1,
+    "depth": 1,
+    "out_hidden_size": 256,
+    "head_dim": 32,
+}
+
+
+def load_source_config(model: str, config_path: str | None = None) -> dict[str, Any]:
+    """The source config as a dict: from `config_path`, from MODEL if it is a path, else transformers' defaults.
+
+    Example:
+        >>> load_source_config("qwen3")["model_type"]  # doctest: +SKIP
+        'qwen3'
+    """
+    path = Path(config_path) if config_path else Path(model)
+    if config_path or path.suffix == ".json" or path.is_dir():
+        file = path / "config.json" if path.is_dir() else path
+        if not file.is_file():
+            raise ConfigError("no config.json here", file)
+        try:
+            data = json.loads(file.read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"not valid JSON ({exc.msg} at line {exc.lineno})", file) from exc
+        if not isinstance(data, dict) or "model_type" not in data:
+            raise ConfigError("config has no model_type", file)
+        return data
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.for_model(model)
+    except ValueError as exc:
+        raise ConfigError(f"transformers has no config class for model_type {model!r}") from exc
+    return config.to_dict()
+
+
+def _toy_layer_types(layer_types: list[str], num_layers: int) -> list[str]:
+    distinct = list(dict.fromkeys(layer_types))
+    return [distinct[i % len(distinct)] for i in range(num_layers)]
+
+
+def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict[str, Any]:
+    out = dict(cfg)
+    for key, value in sizes.items():
+        if out.get(key) is not None:
+            out[key] = value
+    heads = out.get("num_attention_heads")
+    kv = cfg.get("num_key_value_heads")
+    if heads is not None and kv is not None:
+        # Keep GQA as GQA and MHA as MHA; 2 KV heads still divide by TP=2.
+        out["num_key_value_heads"] = heads if kv == cfg.get("num_attention_heads") else max(1, heads // 2)
+    for key in _LAYER_COUNT_KEYS:
+        if isinstance(out.get(key), int):
+            out[key] = num_layers
+    if isinstance(out.get("layer_types"), list) and out["layer_types"]:
+        out["layer_types"] = _toy_layer_types(out["layer_types"], num_layers)
+    if isinstance(out.get("first_k_dense_replace"), int) and out["first_k_dense_replace"] > 0:
+        out["first_k_dense_replace"] = 1  # one dense layer, the rest MoE
+    if isinstance(out.get("max_window_layers"), int):
+        out["max_window_layers"] = num_layers
+    if isinstance(out.get("mlp_only_layers"), list):
+        out["mlp_only_layers"] = [i for i in out["mlp_only_layers"] if i < num_layers]
+    if out.get("qk_nope_head_dim") is not None and out.get("qk_rope_head_dim") is not None:
+        out["qk_head_dim"] = out["qk_nope_head_dim"] + out["qk_rope_head_dim"]
+        if "head_dim" in out:
+            out["head_dim"] = out["qk_rope_head_dim"]
+    if out.get("num_nextn_predict_layers"):
+        # transformers builds no MTP modules, so a toy checkpoint could not carry their weights.
+        out["num_nextn_predict_layers"] = 0
+    vocab = out.get("vocab_size")
+    if isinstance(vocab, int):
+        for key in _TOKEN_ID_KEYS:
+            value = out.get(key)
+            if isinstance(value, int) and value >= vocab:
+                out[key] = vocab - 1 - _TOKEN_ID_KEYS.index(key)
+            elif isinstance(value, list):
+                out[key] = [v if v < vocab else vocab - 1 for v in value]
+    return out
+
+
+def toy_config_dict(source: dict[str, Any], num_layers: int = 2) -> dict[str, Any]:
+    """A toy config dict of the same structure as `source` (MoE, MLA, QK norm, sliding window, towers).
+
+    Example:
+        >>> toy_config_dict({"model_type": "qwen3", "hidden_size": 4096, "num_hidden_layers": 36})["hidden_size"]
+        256
+    """
+    toy = _shrink(source, TOY_SIZES, num_layers)
+    if isinstance(source.get("text_config"), dict):
+        toy["text_config"] = _shrink(source["text_config"], TOY_SIZES, num_layers)
+    if isinstance(source.get("vision_config"), dict):
+        toy["vision_config"] = _shrink(source["vision_config"], _VISION_SIZES, 1)
+    for key in ("quantization_config", "auto_map", "_name_or_path", "transformers_version"):
+        toy.pop(key, None)
+    toy["dtype"] = "bfloat16"
+    toy.pop("torch_dtype", None)
+    return toy

@@ -1,0 +1,70 @@
+"""Build the toy HF model from a toy config dict and save it as safetensors (seeded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from analyzers.errors import ConfigError
+
+__all__ = ["architecture_for", "build_toy_checkpoint", "read_safetensors"]
+
+
+def architecture_for(config: Any) -> str:
+    """The HF class name to build: the config's `architectures[0]`, else transformers' causal-LM/VLM mapping."""
+    archs = getattr(config, "architectures", None)
+    if archs:
+        return archs[0]
+    from transformers.models.auto import modeling_auto
+
+    for table in ("MODEL_FOR_CAUSAL_LM_MAPPING_NAMES", "MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES"):
+        name = getattr(modeling_auto, table, {}).get(config.model_type)
+        if name:
+            return name
+    import transformers
+
+    raise ConfigError(
+        f"transformers {transformers.__version__} has no causal-LM or image-text-to-text class for "
+        f"model_type {config.model_type!r}; pass --config with an `architectures` entry"
+    )
+
+
+def build_toy_checkpoint(toy: dict[str, Any], out_dir: Path, seed: int = 0) -> Path:
+    """Build the toy model with transformers (seeded, bf16) and `save_pretrained` it to `out_dir`.
+
+    Example:
+        >>> build_toy_checkpoint(toy_config_dict(load_source_config("qwen3")), Path("/tmp/toy"))  # doctest: +SKIP
+    """
+    import torch
+    import transformers
+    from transformers import AutoConfig
+
+    fields = {k: v for k, v in toy.items() if k != "model_type"}
+    try:
+        config = AutoConfig.for_model(toy["model_type"], **fields)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"transformers {transformers.__version__} cannot build a config: {exc}") from exc
+    arch = architecture_for(config)
+    cls = getattr(transformers, arch, None)
+    if cls is None:
+        raise ConfigError(
+            f"transformers {transformers.__version__} has no class {arch} for model_type {config.model_type!r} "
+            "(it may need trust_remote_code, which the smoke test does not run)"
+        )
+    config.architectures = [arch]
+    torch.manual_seed(seed)
+    model = cls(config).to(torch.bfloat16)
+    model.eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    return out_dir
+
+
+def read_safetensors(ckpt_dir: Path) -> dict[str, Any]:
+    """Every tensor of the checkpoint's *.safetensors files, by checkpoint name."""
+    from safetensors.torch import load_file
+
+    tensors: dict[str, Any] = {}
+    for file in sorted(ckpt_dir.glob("*.safetensors")):
+        tensors.update(load_file(str(file)))
+    return tensors

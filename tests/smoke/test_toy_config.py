@@ -1,0 +1,79 @@
+"""Toy-config derivation: pure dict work, no torch."""
+
+from codemods.smoke._toy_config import toy_config_dict
+
+# Shape of a DeepSeek-V3-like config (values as published for the real model).
+DEEPSEEK_LIKE = {
+    "model_type": "deepseek_v3",
+    "hidden_size": 7168,
+    "intermediate_size": 18432,
+    "moe_intermediate_size": 2048,
+    "num_hidden_layers": 61,
+    "num_attention_heads": 128,
+    "num_key_value_heads": 128,
+    "n_routed_experts": 256,
+    "n_shared_experts": 1,
+    "num_experts_per_tok": 8,
+    "n_group": 8,
+    "topk_group": 4,
+    "first_k_dense_replace": 3,
+    "q_lora_rank": 1536,
+    "kv_lora_rank": 512,
+    "qk_rope_head_dim": 64,
+    "qk_nope_head_dim": 128,
+    "v_head_dim": 128,
+    "head_dim": 64,
+    "vocab_size": 129280,
+    "bos_token_id": 0,
+    "eos_token_id": 1,
+    "num_nextn_predict_layers": 1,
+    "quantization_config": {"quant_method": "fp8"},
+    "torch_dtype": "bfloat16",
+}
+
+
+def test_mla_moe_structure_is_kept_small() -> None:
+    toy = toy_config_dict(DEEPSEEK_LIKE)
+    assert (toy["hidden_size"], toy["num_hidden_layers"], toy["vocab_size"]) == (256, 2, 1024)
+    assert toy["first_k_dense_replace"] == 1  # layer 0 dense, layer 1 MoE
+    assert (toy["n_routed_experts"], toy["num_experts_per_tok"], toy["n_group"], toy["topk_group"]) == (
+        4,
+        2,
+        1,
+        1,
+    )
+    assert toy["num_key_value_heads"] == toy["num_attention_heads"] == 4  # MHA stays MHA
+    assert toy["qk_head_dim"] == 32 + 16 and toy["head_dim"] == 16
+    assert toy["num_nextn_predict_layers"] == 0
+    assert "quantization_config" not in toy and "torch_dtype" not in toy and toy["dtype"] == "bfloat16"
+
+
+def test_gqa_layer_types_and_token_ids() -> None:
+    src = {
+        "model_type": "x",
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "num_hidden_layers": 48,
+        "vocab_size": 151936,
+        "eos_token_id": 151645,
+        "pad_token_id": [151643, 5],
+        "sliding_window": 4096,
+        "layer_types": ["sliding_attention"] * 5 + ["full_attention"],
+        "mlp_only_layers": [0, 30],
+    }
+    toy = toy_config_dict(src, num_layers=3)
+    assert toy["num_key_value_heads"] == 2  # GQA stays GQA, divisible by TP=2
+    assert toy["layer_types"] == ["sliding_attention", "full_attention", "sliding_attention"]
+    assert toy["sliding_window"] == 64 and toy["mlp_only_layers"] == [0]
+    assert toy["eos_token_id"] < 1024 and toy["pad_token_id"] == [1023, 5]
+
+
+def test_vlm_text_and_vision_configs_shrink() -> None:
+    src = {
+        "model_type": "vlm",
+        "text_config": {"hidden_size": 5120, "num_hidden_layers": 40},
+        "vision_config": {"hidden_size": 1024, "num_hidden_layers": 24, "intermediate_size": 4096},
+    }
+    toy = toy_config_dict(src)
+    assert toy["text_config"] == {"hidden_size": 256, "num_hidden_layers": 2}
+    assert toy["vision_config"] == {"hidden_size": 64, "num_hidden_layers": 1, "intermediate_size": 128}
