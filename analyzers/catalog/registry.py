@@ -1091,7 +1091,7 @@ class _Evaluator:
                 if key != "megatron_param" and not key.startswith("megatron") and _hf_like(value):
                     hf[key] = value
         else:
-            params, annotations, megatron_name, vararg = signature
+            params, annotations, megatron_name, vararg, passed = signature
             bound: dict[str, Any] = dict(zip(params, positional, strict=False))
             for i, value in enumerate(positional[len(params) :], start=1):
                 bound[f"{vararg or 'arg'}{i}"] = value
@@ -1100,6 +1100,8 @@ class _Evaluator:
             for key, value in bound.items():
                 annotation = annotations.get(key)
                 if key.startswith("megatron") or (annotation is not None and "str" not in annotation):
+                    continue
+                if passed is not None and key in params and key not in passed:
                     continue
                 if _hf_like(value):
                     hf[key] = value
@@ -1113,13 +1115,13 @@ class _Evaluator:
             source=frame.module.segment(node, 160),
         )
 
-    def _init_signature(self, cls: ClassValue) -> tuple[list[str], dict[str, str], str, str | None] | None:
+    def _init_signature(self, cls: ClassValue) -> tuple[list[str], dict[str, str], str, str | None, set[str] | None] | None:
         """Parameters of the nearest ``__init__`` (without self), their annotations, and the megatron one."""
         if id(cls.node) not in self._signatures:
             self._signatures[id(cls.node)] = self._find_signature(cls)
         return self._signatures[id(cls.node)]
 
-    def _find_signature(self, cls: ClassValue) -> tuple[list[str], dict[str, str], str, str | None] | None:
+    def _find_signature(self, cls: ClassValue) -> tuple[list[str], dict[str, str], str, str | None, set[str] | None] | None:
         init = None
         for candidate in self._mro(cls):
             init = next(
@@ -1144,7 +1146,8 @@ class _Evaluator:
             if "megatron_param" in names
             else _super_megatron_arg(init) or (names[0] if names else "")
         )
-        return params, annotations, megatron_name, spec.vararg.arg if spec.vararg else None
+        passed = _super_init_names(init)
+        return params, annotations, megatron_name, spec.vararg.arg if spec.vararg else None, passed
 
     def _mro(self, cls: ClassValue) -> list[ClassValue]:
         out, queue, seen = [], [cls], set()
@@ -1430,8 +1433,7 @@ def _function_value(module: ModuleInfo, node: ast.FunctionDef, owner: ClassValue
     return FunctionValue(module, node, owner=owner, kind=kind)
 
 
-def _super_megatron_arg(init: ast.FunctionDef) -> str | None:
-    """The parameter an ``__init__`` passes on as ``megatron_param`` to ``super().__init__``."""
+def _super_init_call(init: ast.FunctionDef) -> ast.Call | None:
     for node in ast.walk(init):
         if (
             isinstance(node, ast.Call)
@@ -1440,11 +1442,32 @@ def _super_megatron_arg(init: ast.FunctionDef) -> str | None:
             and isinstance(node.func.value, ast.Call)
             and _callee_name(node.func.value.func) == "super"
         ):
-            for kw in node.keywords:
-                if kw.arg == "megatron_param" and isinstance(kw.value, ast.Name):
-                    return kw.value.id
-            if node.args and isinstance(node.args[0], ast.Name):
-                return node.args[0].id
+            return node
+    return None
+
+
+def _super_init_names(init: ast.FunctionDef) -> set[str] | None:
+    """Names an ``__init__`` passes on to ``super().__init__`` (None without such a call).
+
+    Only those can be parameter patterns: the others configure the mapping (``slice_name="text"``).
+    """
+    call = _super_init_call(init)
+    if call is None:
+        return None
+    parts = [*call.args, *(kw.value for kw in call.keywords)]
+    return {n.id for part in parts for n in ast.walk(part) if isinstance(n, ast.Name)}
+
+
+def _super_megatron_arg(init: ast.FunctionDef) -> str | None:
+    """The parameter an ``__init__`` passes on as ``megatron_param`` to ``super().__init__``."""
+    node = _super_init_call(init)
+    if node is None:
+        return None
+    for kw in node.keywords:
+        if kw.arg == "megatron_param" and isinstance(kw.value, ast.Name):
+            return kw.value.id
+    if node.args and isinstance(node.args[0], ast.Name):
+        return node.args[0].id
     return None
 
 
