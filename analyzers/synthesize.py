@@ -1,0 +1,546 @@
+"""Synthesize a mapping registry from a model's HF checkpoint names and the learned vocabulary.
+
+Never silent: every HF name ends up either matched by a synthesized mapping or listed in `unmapped`,
+and what cannot be derived (custom mapping classes, MTP layers sized by config fields, vision/audio
+towers) is listed in `todos`.
+
+>>> vocab = learn_vocabulary(catalog, exclude=["Qwen3Bridge"])  # doctest: +SKIP
+>>> result = synthesize(vocab, names)  # doctest: +SKIP
+>>> print(render_python(result))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzers.vocabulary import (
+    Context,
+    Entry,
+    Output,
+    Vocabulary,
+    compile_pattern,
+    context_of,
+    hf_pattern,
+    hf_token,
+    is_tower_name,
+    megatron_param,
+    normalize,
+)
+
+#: extra weight of a teaching bridge whose model kind (MoE / dense / multimodal) equals the target's
+CONTEXT_WEIGHT = 3.0
+_LAYER_CONTAINERS = ("layers", "h", "blocks", "layer", "block", "decoder_layers")
+_MTP = re.compile(r"(^|\.)(mtp|nextn|next_n)(\.|_|$)")
+
+
+@dataclass
+class Evidence:
+    """Why a mapping was synthesized."""
+
+    hf_names: list[str]  #: checkpoint names it matches (first few, see `hf_count`)
+    hf_count: int  #: how many checkpoint names it matches in all
+    bridges: list[str]  #: bridges that write exactly this mapping for these HF names
+    voters: list[str]  #: every bridge that maps these HF names (whatever they map them to)
+    confidence: float  #: weighted share of the voters that agree, 0..1
+    level: str  #: "high" | "medium" | "low"
+    note: str | None = None
+
+
+@dataclass
+class SynthesizedMapping:
+    mapping_class: str
+    megatron_param: str
+    hf_params: dict[str, str]  #: role -> HF pattern
+    evidence: Evidence
+    custom_class: bool = False  #: a class defined in a family, not in the shared conversion module
+    entry_id: int = 0  #: which vocabulary entry produced it (keeps the output in vocabulary order)
+
+    @property
+    def pair(self) -> tuple[str, frozenset[str]]:
+        return self.megatron_param, frozenset(self.hf_params.values())
+
+    def to_json(self) -> dict[str, Any]:
+        ev = self.evidence
+        return {
+            "megatron_param": self.megatron_param,
+            "hf_params": list(self.hf_params.values()),
+            "roles": dict(self.hf_params),
+            "mapping_class": self.mapping_class,
+            "custom_class": self.custom_class,
+            "confidence": round(ev.confidence, 3),
+            "level": ev.level,
+            "taught_by": ev.bridges,
+            "voters": ev.voters,
+            "hf_names": ev.hf_names,
+            "hf_count": ev.hf_count,
+            "note": ev.note,
+        }
+
+
+@dataclass
+class Unmapped:
+    """HF checkpoint names no synthesized mapping covers, grouped by their layer-free shape."""
+
+    shape: str  #: HF pattern with ``*`` for indices
+    names: list[str]
+    block: str  #: "vision/audio tower" | "mtp" | "unknown"
+    hint: str | None = None  #: closest shape the vocabulary knows, when there is one
+
+
+@dataclass
+class Todo:
+    block: str
+    message: str
+
+
+@dataclass
+class Synthesis:
+    mappings: list[SynthesizedMapping]
+    unmapped: list[Unmapped]
+    todos: list[Todo]
+    hf_prefix: str | None
+    megatron_base: str
+    context: Context
+    nearest: list[tuple[str, float]]  #: (bridge, similarity) best first
+    names_total: int
+    excluded: list[str] = field(default_factory=list)
+    source: str | None = None  #: where the names came from
+    tied: list[str] = field(default_factory=list)  #: tied names left out of the checkpoint (not mapped)
+
+    @property
+    def mapped_names(self) -> int:
+        return self.names_total - sum(len(u.names) for u in self.unmapped)
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def find_hf_prefix(names: Iterable[str], known: Counter[str]) -> str | None:
+    """The HF decoder-layer prefix of a model: a prefix the vocabulary knows, else the largest layer container."""
+    counts: Counter[str] = Counter()
+    for name in names:
+        found = re.match(r"^(.*?\.)?(\d+)\.", name)
+        if found and found.group(1) and not is_tower_name(found.group(1)) and not _MTP.search(found.group(1)):
+            counts[found.group(1)] += 1
+    learned = [(n, p) for p, n in counts.items() if p in known]
+    if learned:
+        return max(learned)[1]
+    containers = [(n, p) for p, n in counts.items() if p.rstrip(".").rsplit(".", 1)[-1] in _LAYER_CONTAINERS]
+    if containers:
+        return max(containers)[1]
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def _level(confidence: float, support: int) -> str:
+    if confidence >= 0.75 and support >= 2:
+        return "high"
+    return "medium" if confidence >= 0.5 else "low"
+
+
+class _Target:
+    """The target model's names as tokens, with the weights of the teaching bridges."""
+
+    def __init__(self, vocab: Vocabulary, names: list[str], multimodal: bool | None) -> None:
+        self.names = names
+        self.hf_prefix = find_hf_prefix(names, vocab.hf_prefixes)
+        self.by_token: dict[str, list[str]] = {}
+        for name in names:
+            token = normalize(hf_token(name, self.hf_prefix))
+            self.by_token.setdefault(token, []).append(name)
+        self.tokens = frozenset(self.by_token)
+        if multimodal is None:
+            multimodal = any(is_tower_name(n) for n in names)
+        self.context = context_of(self.tokens, multimodal)
+        self.similarity = {b: _jaccard(self.tokens, p.tokens) for b, p in vocab.profiles.items()}
+        self.weight = {
+            b: (0.1 + self.similarity[b]) * (CONTEXT_WEIGHT if p.context == self.context else 1.0)
+            for b, p in vocab.profiles.items()
+        }
+
+
+_FUSED_NORM = re.compile(r"\.layer_norm_(weight|bias)$")
+
+
+def _hosts_ok(outputs: frozenset[Output], hosts: set[str], base: str) -> bool:
+    """Every fused layernorm in `outputs` has its host linear among `hosts`."""
+    for o in outputs:
+        param = megatron_param(o.megatron, base)
+        if _FUSED_NORM.search(param) and _FUSED_NORM.sub(".weight", param) not in hosts:
+            return False
+    return True
+
+
+def _fused_hosts(outputs: frozenset[Output], base: str) -> set[str]:
+    return {
+        _FUSED_NORM.sub(".weight", p)
+        for o in outputs
+        if _FUSED_NORM.search(p := megatron_param(o.megatron, base))
+    }
+
+
+def _vote(
+    entry: Entry,
+    weight: dict[str, float],
+    hosts: set[str] | None = None,
+    base: str = "",
+    taken: set[str] | None = None,
+) -> tuple[frozenset[Output], list[str], float]:
+    """The output set with the most weight, the bridges that wrote it, and its share of the weight.
+
+    With `hosts`, output sets that fuse a layernorm into a linear missing from `hosts` lose to any that
+    don't, and among the rest the set that fuses into more of the present linears wins (GDN layers'
+    `in_proj.layer_norm_weight` beside attention layers' `linear_qkv.layer_norm_weight`). Output sets
+    writing a Megatron parameter in `taken` lose to any that don't.
+    """
+    scores: Counter[frozenset[Output]] = Counter()
+    for vote in entry.votes:
+        scores[vote.outputs] += weight.get(vote.bridge, 0.0)
+    if hosts is not None:
+        valid = {o: s for o, s in scores.items() if _hosts_ok(o, hosts, base)}
+        if taken:
+            free = {
+                o: s for o, s in valid.items() if not {megatron_param(x.megatron, base) for x in o} & taken
+            }
+            valid = free or valid
+        if valid:
+            total = sum(scores.values()) or 1.0
+            best, score = max(
+                valid.items(), key=lambda kv: (len(_fused_hosts(kv[0], base)), kv[1], -len(kv[0]))
+            )
+            return best, [v.bridge for v in entry.votes if v.outputs == best], score / total
+    total = sum(scores.values()) or 1.0
+    best, score = max(scores.items(), key=lambda kv: (kv[1], -len(kv[0])))
+    return best, [v.bridge for v in entry.votes if v.outputs == best], score / total
+
+
+def _megatron_base(vocab: Vocabulary, target: _Target) -> str:
+    scores: Counter[str] = Counter()
+    for name, profile in vocab.profiles.items():
+        same = profile.context.multimodal == target.context.multimodal
+        scores[profile.megatron_base] += (0.1 + target.similarity[name]) * (CONTEXT_WEIGHT if same else 0.2)
+    return scores.most_common(1)[0][0] if scores else ""
+
+
+# ------------------------------------------------------------------------------------------ synthesis
+
+
+def synthesize(
+    vocab: Vocabulary,
+    names: Iterable[str],
+    *,
+    tied: Iterable[str] = (),
+    multimodal: bool | None = None,
+    mtp_fields: dict[str, Any] | None = None,
+    source: str | None = None,
+) -> Synthesis:
+    """Write the registry of a model from its checkpoint `names` (plus `tied` names left out of the checkpoint).
+
+    `mtp_fields` are the config fields that size MTP layers (a TODO when the names carry no MTP layer).
+    """
+    # Tied names (lm_head with tie_word_embeddings) are not in the checkpoint: real registries of tied
+    # models leave output_layer out, so they are reported, not mapped.
+    tied = sorted(set(tied))
+    names = sorted(set(names) - set(tied))
+    target = _Target(vocab, names, multimodal)
+    base = _megatron_base(vocab, target)
+    candidates = [e for e in vocab.entries.values() if not any(t.startswith("G:") for t in e.key)]
+    candidates = [e for e in candidates if e.key <= target.tokens]
+    support = {id(e): sum(target.weight.get(v.bridge, 0.0) for v in e.votes) for e in candidates}
+    candidates.sort(key=lambda e: (-len(e.key), -support[id(e)], sorted(e.key)))
+    claimed: set[str] = set()
+    mappings: list[SynthesizedMapping] = []
+    accepted: list[Entry] = []
+    for entry in candidates:
+        if entry.key & claimed:
+            continue
+        claimed |= entry.key
+        accepted.append(entry)
+    # First pass: every entry's best-voted outputs. Second pass: a layernorm fused into a linear
+    # (`linear_qkv.layer_norm_weight`) is only right when that linear exists in the registry; otherwise the
+    # next-best convention wins (MLA has no linear_qkv; MoE-only models have no dense linear_fc1).
+    # Third: one Megatron parameter is written by one group of HF names; when two groups claim it, the
+    # group that agrees more keeps it and the other takes its next-best convention (Gemma's
+    # post_attention_layernorm becomes `linear_proj.post_layernorm` because pre_feedforward_layernorm
+    # holds `mlp.linear_fc1.layer_norm_weight`).
+    first = {id(e): _vote(e, target.weight) for e in accepted}
+    hosts = {megatron_param(o.megatron, base) for outs, _, _ in first.values() for o in outs}
+    second = {id(e): _vote(e, target.weight, hosts, base) for e in accepted}
+    taken: set[str] = set()
+    for entry in sorted(accepted, key=lambda e: -second[id(e)][2]):
+        voted = _vote(entry, target.weight, hosts, base, taken)
+        taken |= {megatron_param(o.megatron, base) for o in voted[0]}
+        mappings.extend(_emit(vocab, target, entry, base, voted))
+    order = {id(e): i for i, e in enumerate(accepted)}
+    mappings.sort(key=lambda m: order.get(m.entry_id, len(order)))
+    mappings.extend(_globs(vocab, target, base, mappings))
+    unmapped = _unmapped(vocab, target, mappings)
+    todos = _todos(mappings, unmapped, mtp_fields or {})
+    nearest = sorted(target.similarity.items(), key=lambda kv: -kv[1])[:5]
+    return Synthesis(
+        mappings=mappings,
+        unmapped=unmapped,
+        todos=todos,
+        hf_prefix=target.hf_prefix,
+        megatron_base=base,
+        context=target.context,
+        nearest=nearest,
+        names_total=len(names),
+        excluded=list(vocab.excluded),
+        source=source,
+        tied=tied,
+    )
+
+
+def _matching(pattern: str, names: list[str]) -> list[str]:
+    regex = compile_pattern(pattern)
+    return [n for n in names if regex.match(n)]
+
+
+def _emit(
+    vocab: Vocabulary,
+    target: _Target,
+    entry: Entry,
+    base: str,
+    voted: tuple[frozenset[Output], list[str], float] | None = None,
+) -> list[SynthesizedMapping]:
+    outputs, _, _ = voted or _vote(entry, target.weight)
+    pool = [n for t in entry.key for n in target.by_token.get(t, [])]
+    total = sum(target.weight.get(v.bridge, 0.0) for v in entry.votes) or 1.0
+    out = []
+    for output in sorted(outputs, key=lambda o: (o.megatron, o.mapping_class)):
+        # confidence of one mapping: the weighted share of the voters that write it (whatever else they write)
+        bridges = [v.bridge for v in entry.votes if output in v.outputs]
+        share = sum(target.weight.get(b, 0.0) for b in bridges) / total
+        roles: dict[str, str] = {}
+        matched: set[str] = set()
+        for role, token in output.roles:
+            pattern = hf_pattern(token, target.hf_prefix)
+            hits = _matching(pattern, pool)
+            if not hits:  # a literal index the target does not have: fall back to the wildcard form
+                pattern = hf_pattern(normalize(token), target.hf_prefix)
+                hits = _matching(pattern, pool)
+            roles[role] = pattern
+            matched.update(hits)
+        custom = output.mapping_class not in vocab.shared_classes
+        note = None
+        if custom:
+            families = sorted({vocab.profiles[b].family for b in bridges if b in vocab.profiles})
+            note = f"{output.mapping_class} is defined in models/{'/'.join(families)}: copy or import it"
+        out.append(
+            SynthesizedMapping(
+                mapping_class=output.mapping_class,
+                megatron_param=megatron_param(output.megatron, base),
+                hf_params=roles,
+                evidence=Evidence(
+                    hf_names=sorted(matched)[:4],
+                    hf_count=len(matched),
+                    bridges=bridges,
+                    voters=entry.bridges,
+                    confidence=share,
+                    level=_level(share, len(bridges)),
+                    note=note,
+                ),
+                custom_class=custom,
+                entry_id=id(entry),
+            )
+        )
+    return out
+
+
+def _covered(mappings: list[SynthesizedMapping], names: list[str]) -> set[str]:
+    covered: set[str] = set()
+    for m in mappings:
+        for pattern in m.hf_params.values():
+            covered.update(_matching(pattern, names))
+    return covered
+
+
+def _globs(
+    vocab: Vocabulary, target: _Target, base: str, done: list[SynthesizedMapping]
+) -> list[SynthesizedMapping]:
+    """``**`` mappings (a whole tower replicated) for names no specific mapping took."""
+    covered = _covered(done, target.names)
+    left = [n for n in target.names if n not in covered]
+    out: list[SynthesizedMapping] = []
+    globs = [e for e in vocab.entries.values() if len(e.key) == 1 and next(iter(e.key)).startswith("G:")]
+    globs.sort(key=lambda e: (-sum(target.weight.get(b, 0.0) for b in e.bridges), sorted(e.key)))
+    for entry in globs:
+        pattern = next(iter(entry.key))[2:]
+        if not _matching(pattern, left):
+            continue
+        made = _emit(vocab, _GlobView(target, pattern, left), entry, base)
+        out.extend(made)
+        now = _covered(made, left)
+        left = [n for n in left if n not in now]
+    return out
+
+
+class _GlobView:
+    """A target whose only token is one glob (so `_emit` finds its names)."""
+
+    def __init__(self, target: _Target, pattern: str, names: list[str]) -> None:
+        self.hf_prefix = target.hf_prefix
+        self.weight = target.weight
+        self.by_token = {"G:" + pattern: _matching(pattern, names)}
+
+
+def _unmapped(vocab: Vocabulary, target: _Target, mappings: list[SynthesizedMapping]) -> list[Unmapped]:
+    covered = _covered(mappings, target.names)
+    known = sorted({t for e in vocab.entries.values() for t in e.key})
+    groups: dict[str, list[str]] = {}
+    for token, names in target.by_token.items():
+        left = [n for n in names if n not in covered]
+        if left:
+            groups[token] = left
+    out = []
+    for token, names in sorted(groups.items()):
+        shape = hf_pattern(token, target.hf_prefix)
+        if is_tower_name(shape):
+            block = "vision/audio tower"
+        elif _MTP.search(shape):
+            block = "mtp"
+        else:
+            block = "unknown"
+        close = difflib.get_close_matches(token, known, n=1, cutoff=0.8)
+        hint = f"closest known shape: {close[0][2:]}" if close else None
+        out.append(Unmapped(shape=shape, names=names, block=block, hint=hint))
+    return out
+
+
+def _todos(
+    mappings: list[SynthesizedMapping], unmapped: list[Unmapped], mtp_fields: dict[str, Any]
+) -> list[Todo]:
+    todos = []
+    for m in mappings:
+        if m.custom_class:
+            todos.append(Todo("custom mapping class", f"{m.megatron_param}: {m.evidence.note}"))
+    blocks = Counter(u.block for u in unmapped)
+    for block, count in sorted(blocks.items()):
+        shapes = [u.shape for u in unmapped if u.block == block]
+        todos.append(
+            Todo(
+                block,
+                f"{count} HF shape(s) not mapped: {', '.join(shapes[:6])}{' ...' if len(shapes) > 6 else ''}",
+            )
+        )
+    if mtp_fields and not any(_MTP.search(p) for m in mappings for p in [m.megatron_param]):
+        fields = ", ".join(f"{k}={v}" for k, v in mtp_fields.items())
+        todos.append(
+            Todo(
+                "mtp",
+                f"config has MTP layers ({fields}) but the checkpoint names carry none: MTP mappings not derived",
+            )
+        )
+    return todos
+
+
+# ------------------------------------------------------------------------------------------ scoring
+
+
+def score_pairs(predicted: set, truth: set) -> tuple[float, float, float]:
+    """Precision, recall, F1 of two sets of (megatron_param, frozenset(hf_params)) pairs."""
+    if not predicted and not truth:
+        return 1.0, 1.0, 1.0
+    tp = len(predicted & truth)
+    p = tp / len(predicted) if predicted else 0.0
+    r = tp / len(truth) if truth else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+# ------------------------------------------------------------------------------------------ rendering
+
+
+def render_json(result: Synthesis) -> list[dict[str, Any]]:
+    """The `--format json` list: one object per mapping, then one per unmapped shape (``mapping_class`` None)."""
+    rows = [m.to_json() for m in result.mappings]
+    for u in result.unmapped:
+        rows.append(
+            {
+                "megatron_param": None,
+                "hf_params": [u.shape],
+                "mapping_class": None,
+                "unmapped": True,
+                "block": u.block,
+                "hf_names": u.names[:4],
+                "hf_count": len(u.names),
+                "hint": u.hint,
+            }
+        )
+    return rows
+
+
+def render_text(result: Synthesis) -> str:
+    lines = [
+        f"names: {result.names_total} HF checkpoint names ({result.source or 'given'}); "
+        f"{result.mapped_names} mapped, {result.names_total - result.mapped_names} unmapped",
+        f"decoder prefix: HF {result.hf_prefix!r} -> Megatron {result.megatron_base + 'decoder.layers.*.'!r}; "
+        f"context: moe={result.context.moe} dense={result.context.dense} multimodal={result.context.multimodal}",
+        "nearest teachers: " + ", ".join(f"{b} {s:.2f}" for b, s in result.nearest),
+    ]
+    if result.tied:
+        lines.append("tied, not in the checkpoint (not mapped): " + ", ".join(result.tied))
+    if result.excluded:
+        lines.append("excluded from training: " + ", ".join(result.excluded))
+    lines.append("")
+    for m in result.mappings:
+        hf = ", ".join(f"{r}={p}" for r, p in m.hf_params.items())
+        ev = m.evidence
+        lines.append(f"{m.mapping_class}  {m.megatron_param}  <-  {hf}")
+        lines.append(
+            f"    {ev.level} {ev.confidence:.2f}; {ev.hf_count} names; taught by {len(ev.bridges)}/{len(ev.voters)}: "
+            + ", ".join(ev.bridges[:4])
+            + (" ..." if len(ev.bridges) > 4 else "")
+            + (f"; {ev.note}" if ev.note else "")
+        )
+    if result.unmapped:
+        lines += ["", "unmapped HF names:"]
+        for u in result.unmapped:
+            lines.append(
+                f"  {u.shape}  ({len(u.names)} names, {u.block})" + (f"; {u.hint}" if u.hint else "")
+            )
+    if result.todos:
+        lines += ["", "TODO:"]
+        lines += [f"  [{t.block}] {t.message}" for t in result.todos]
+    return "\n".join(lines)
+
+
+def render_python(result: Synthesis) -> str:
+    """A `mapping_registry()` body; what cannot be derived is a ``TODO(bridgesmith)`` comment."""
+    classes = sorted({m.mapping_class for m in result.mappings})
+    lines = [
+        "def mapping_registry(self) -> MegatronMappingRegistry:",
+        f'    """Synthesized by bridgesmith from {result.names_total} HF checkpoint names."""',
+        f"    # uses: {', '.join(classes)}",
+        "    mapping_list = [",
+    ]
+    for m in result.mappings:
+        ev = m.evidence
+        if m.custom_class:
+            lines.append(f"        # TODO(bridgesmith): {ev.note}")
+        if ev.level == "low":
+            lines.append(
+                f"        # TODO(bridgesmith): low confidence ({ev.confidence:.2f}); check against {', '.join(ev.voters[:3])}"
+            )
+        args = [f'megatron_param="{m.megatron_param}"'] + [f'{r}="{p}"' for r, p in m.hf_params.items()]
+        if list(m.hf_params) == ["arg1"]:
+            args[1] = f'hf_param="{m.hf_params["arg1"]}"'
+        lines.append(
+            f"        {m.mapping_class}({', '.join(args)}),  # {ev.level}: {', '.join(ev.bridges[:3])}"
+        )
+    lines.append("    ]")
+    for u in result.unmapped:
+        lines.append(f"    # TODO(bridgesmith): unmapped HF {u.shape} ({len(u.names)} names, {u.block})")
+    for t in result.todos:
+        if t.block in ("mtp",) and "config has" in t.message:
+            lines.append(f"    # TODO(bridgesmith): {t.message}")
+    lines.append("    return MegatronMappingRegistry(*mapping_list)")
+    return "\n".join(lines) + "\n"
