@@ -26,7 +26,11 @@ def run_cli(prog: str, package: str, commands: dict[str, str], argv: list[str] |
     parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--version", action="version", version=f"bridgesmith {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module_name in commands.items():
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    # Import only the chosen command's module: start-up time is most of a warm run.
+    selected = {chosen: commands[chosen]} if chosen in commands else commands
+    for name, module_name in selected.items():
         try:
             module = importlib.import_module(f"{package}.commands.{module_name}")
         except ModuleNotFoundError as exc:

@@ -11,10 +11,7 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
-import zipfile
 from pathlib import Path
 
 from analyzers.errors import TreeFetchError
@@ -48,6 +45,7 @@ def _sha256(path: Path) -> str:
 
 
 def _download(version: str, dest: Path) -> Path:
+    import subprocess
     filename, _ = PINNED_WHEELS[version]
     cached = cache_dir() / "wheels" / filename
     if cached.is_file():
@@ -78,6 +76,9 @@ def ensure_tree(version: str = PINNED_VERSION, wheel: Path | None = None) -> Pat
     """
     if version not in PINNED_WHEELS:
         raise TreeFetchError(f"no pinned hash for megatron-bridge {version}; known: {', '.join(PINNED_WHEELS)}")
+    import tempfile
+    import zipfile
+
     filename, expected = PINNED_WHEELS[version]
     root = tree_dir(version)
     marker = root / MARKER

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 from analyzers import __version__
@@ -190,6 +188,9 @@ def _extract_parallel(
     if jobs <= 1 or len(items) < PARALLEL_THRESHOLD:
         loader = ModuleLoader(root)
         return {rel: _extract_one(rel, data, loader, mapping_classes) for rel, data in items}
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     # Big files first, dealt round-robin, so the workers finish together.
     items.sort(key=lambda item: -len(item[1]))
     chunks = [items[i::jobs] for i in range(jobs)]
