@@ -1,0 +1,630 @@
+"""Clone one Python module under new names, in the syntax tree (libcst).
+
+Renamed: identifiers (case-preserving, token boundaries, via `Renamer`), imports of cloned modules,
+docstrings, comments, prose strings, identifier-like strings (`"qwen3"`, `"Qwen3Bridge"`), dotted
+`megatron.bridge...` paths and HF hub ids (`"Qwen/Qwen3-8B"`). Never renamed: weight-name strings
+(`"model.layers.*.self_attn.q_norm.weight"`), names imported from modules that are not cloned (kept
+as imported), and HF classes the installed transformers does not have (kept, with a TODO).
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from analyzers.errors import ParseError
+from codemods._transformers_index import transformers_has, transformers_module_exists
+from codemods.naming import Renamer
+
+TODO = "TODO(bridgesmith)"
+REGISTER_CALLS = {"register_bridge", "register_bridge_implementation"}
+_HF_ID = re.compile(r"^([A-Za-z0-9][\w.-]*)/([\w.-]+)$")
+_IDENT = re.compile(r"^[A-Za-z_]\w*$")
+_HEX_REVISION = re.compile(r"^[0-9a-f]{40}$")
+_COPYRIGHT = re.compile(r"(Copyright \(c\) )(\d{4})(?:-\d{4})?")
+
+LICENSE_HEADER = """\
+# Copyright (c) {year}, NVIDIA CORPORATION.  All rights reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+
+
+def current_year() -> int:
+    return datetime.date.today().year
+
+
+def license_header(year: int | None = None) -> str:
+    return LICENSE_HEADER.format(year=year or current_year())
+
+
+@dataclass
+class Registration:
+    """What a cloned bridge class registers: HF source (class or string) and model_type."""
+
+    source: str
+    as_string: bool
+    model_type: str | None
+
+
+@dataclass
+class CloneContext:
+    """Everything the module transform needs; shared by all files of one clone."""
+
+    renamer: Renamer
+    #: old dotted module -> new dotted module, for every cloned module and package
+    module_map: dict[str, str]
+    #: new bridge class name -> its registration
+    registrations: dict[str, Registration] = field(default_factory=dict)
+    hf_org: tuple[str, str] | None = None  #: (old org, new org) for hub ids, when the org changes
+    #: old package -> {old name: new name} it re-exports after registration (the family package)
+    package_names: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: old package -> new package (differs with --family-dir)
+    package_map: dict[str, str] = field(default_factory=dict)
+    #: messages about kept names, filled while transforming (path, message)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+    def module(self, dotted: str) -> str | None:
+        """The new name of a cloned module (or of a module inside a cloned package)."""
+        best = max(
+            (old for old in self.module_map if dotted == old or dotted.startswith(old + ".")),
+            key=len,
+            default=None,
+        )
+        if best is None:
+            return None
+        return self.module_map[best] + dotted[len(best) :]
+
+    def prose(self, text: str) -> str:
+        """Free text renamed; hub ids the rename changed move to the new organisation (`--hf-id`)."""
+        new = self.renamer.prose(text)
+        if self.hf_org is None or new == text:
+            return new
+        old_org, new_org = self.hf_org
+        return re.sub(
+            rf"(?<![\w.-]){re.escape(old_org)}/[\w.-]+",
+            lambda m: f"{new_org}/{m.group(0).split('/', 1)[1]}" if m.group(0) not in text else m.group(0),
+            new,
+        )
+
+    def dotted_string(self, text: str) -> str:
+        """A dotted `megatron.bridge...` path (module or module.attr) renamed."""
+        best = max(
+            (old for old in self.module_map if text == old or text.startswith(old + ".")),
+            key=len,
+            default=None,
+        )
+        if best is None:
+            return text
+        rest = [self.renamer.identifier(p) for p in text[len(best) + 1 :].split(".")] if text != best else []
+        return ".".join([self.module_map[best], *rest])
+
+
+def _dotted(node: cst.BaseExpression | None) -> str:
+    if node is None:
+        return ""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _module_expr(dotted: str) -> cst.Attribute | cst.Name:
+    parts = dotted.split(".")
+    expr: cst.Attribute | cst.Name = cst.Name(parts[0])
+    for part in parts[1:]:
+        expr = cst.Attribute(value=expr, attr=cst.Name(part))
+    return expr
+
+
+def _absolute(module_name: str, is_package: bool, node: cst.ImportFrom) -> str:
+    level = len(node.relative)
+    mod = _dotted(node.module)
+    if not level:
+        return mod
+    base = module_name.split(".")
+    if not is_package:
+        base = base[:-1]
+    if level > 1:
+        base = base[: len(base) - (level - 1)]
+    return ".".join(base + ([mod] if mod else []))
+
+
+def _root_name(node: cst.BaseExpression) -> str | None:
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+class _Bindings:
+    """Which imported names keep their spelling, and which external ones are renamed (read with stdlib ast)."""
+
+    def __init__(self, ctx: CloneContext, module_name: str, is_package: bool, path: str) -> None:
+        self.ctx, self.module_name, self.is_package, self.path = ctx, module_name, is_package, path
+        self.keep: set[str] = set()
+        self.module_roots: set[str] = set()
+        self.external_renamed: dict[str, str] = {}
+        self.external_modules: dict[str, str] = {}
+        self.used: set[str] = set()
+        self.kept_notes: list[tuple[str, str, str]] = []
+
+    def read(self, source: str) -> None:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError as exc:
+            raise ParseError(f"syntax error at line {exc.lineno}: {exc.msg}", self.path) from None
+        self.tree = tree
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                self.used.add(node.id)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    self.module_roots.add(alias.asname or alias.name.split(".")[0])
+            elif isinstance(node, ast.ImportFrom):
+                self._import_from(node)
+
+    def _import_from(self, node: ast.ImportFrom) -> None:
+        mod = _absolute_ast(self.module_name, self.is_package, node)
+        if self.ctx.module(mod) is not None:
+            return
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            local = alias.asname or alias.name
+            new = self.ctx.renamer.identifier(local)
+            if new == local:
+                self.keep.add(local)
+                continue
+            exported = self.ctx.package_names.get(mod, {})
+            if alias.asname is None and local in exported:
+                self.external_renamed[local] = exported[local]
+                if self.ctx.package_map.get(mod, mod) != mod:
+                    self.external_modules[mod] = self.ctx.package_map[mod]
+                continue
+            if mod.split(".")[0] == "transformers" and alias.asname is None and transformers_has(new):
+                new_mod = self.ctx.renamer.identifier(mod)
+                if new_mod != mod and transformers_module_exists(new_mod):
+                    self.external_modules[mod] = new_mod
+                self.external_renamed[local] = new
+                continue
+            self.keep.add(local)
+            self.kept_notes.append((local, mod, new))
+
+
+def _absolute_ast(module_name: str, is_package: bool, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    base = module_name.split(".")
+    if not is_package:
+        base = base[:-1]
+    if node.level > 1:
+        base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+class _CloneTransformer(cst.CSTTransformer):
+    def __init__(self, ctx: CloneContext, bindings: _Bindings) -> None:
+        self.ctx, self.b = ctx, bindings
+        self.prose_strings: set[int] = set()
+        self.class_stack: list[str] = []
+        self.dropped_names = False
+
+    # --- names --------------------------------------------------------------------------------
+    def _rename(self, name: str) -> str:
+        if name in self.b.keep or name in self.b.module_roots:
+            return name
+        if name in self.b.external_renamed:
+            return self.b.external_renamed[name]
+        return self.ctx.renamer.identifier(name)
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+        new = self._rename(updated.value)
+        return updated if new == updated.value else updated.with_changes(value=new)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        root = _root_name(node)
+        # `transformers.models.qwen3...`, `torch.nn...`: chains rooted at an imported module stay as written.
+        return not (root is not None and (root in self.b.module_roots or root in self.b.keep))
+
+    def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
+        # Keyword names belong to the callee's signature, which is usually not cloned.
+        if original.keyword is not None:
+            return updated.with_changes(keyword=original.keyword)
+        return updated
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
+        mod = _absolute(self.b.module_name, self.b.is_package, original)
+        new_mod = self.ctx.module(mod)
+        if new_mod is not None:
+            if original.relative:
+                # Relative imports inside a cloned package stay relative; their tail is renamed.
+                tail = _dotted(original.module)
+                new_tail = ".".join(self.ctx.renamer.identifier(p) for p in tail.split(".")) if tail else ""
+                updated = updated.with_changes(module=_module_expr(new_tail) if new_tail else None)
+            else:
+                updated = updated.with_changes(module=_module_expr(new_mod))
+            if isinstance(updated.names, cst.ImportStar):
+                return updated
+            aliases = [
+                a.with_changes(name=cst.Name(self.ctx.renamer.identifier(_dotted(a.name))))
+                if a.asname is None
+                else a.with_changes(
+                    name=cst.Name(self.ctx.renamer.identifier(_dotted(a.name))),
+                    asname=a.asname.with_changes(
+                        name=cst.Name(self.ctx.renamer.identifier(a.asname.name.value))
+                    ),  # type: ignore[union-attr]
+                )
+                for a in updated.names
+            ]
+            return updated.with_changes(names=aliases)
+        if isinstance(updated.names, cst.ImportStar):
+            return updated
+        if mod in self.b.external_modules:
+            updated = updated.with_changes(module=_module_expr(self.b.external_modules[mod]))
+        aliases = [
+            a.with_changes(name=cst.Name(self.b.external_renamed[_dotted(a.name)]))
+            if a.asname is None and _dotted(a.name) in self.b.external_renamed
+            else a
+            for a in updated.names
+        ]
+        return updated.with_changes(names=aliases)
+
+    # --- strings and comments -----------------------------------------------------------------
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        if len(node.body) == 1 and isinstance(node.body[0], cst.Expr):
+            value = node.body[0].value
+            parts = _concat_parts(value) if isinstance(value, cst.ConcatenatedString) else [value]
+            for part in parts:
+                if isinstance(part, cst.SimpleString):
+                    self.prose_strings.add(id(part))
+        return True
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        # A pinned hub revision of SRC's checkpoint means nothing for the new model: unpin it, loudly.
+        if len(updated.body) == 1 and isinstance(updated.body[0], cst.Assign):
+            node = updated.body[0]
+            target = node.targets[0].target if len(node.targets) == 1 else None
+            value = node.value
+            if (
+                isinstance(target, cst.Name)
+                and target.value.endswith("_REVISION")
+                and isinstance(value, cst.SimpleString)
+                and _HEX_REVISION.match(value.value.strip("\"'"))
+            ):
+                comment = cst.Comment(f"# {TODO}: pin the revision of the new checkpoint (was {value.value})")
+                return updated.with_changes(
+                    body=[node.with_changes(value=cst.Name("None"))],
+                    trailing_whitespace=cst.TrailingWhitespace(
+                        whitespace=cst.SimpleWhitespace("  "), comment=comment
+                    ),
+                )
+        return updated
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.SimpleString:
+        prefix = updated.prefix
+        if "b" in prefix.lower():
+            return updated
+        quote = updated.quote
+        body = updated.value[len(prefix) + len(quote) : len(updated.value) - len(quote)]
+        new = self._string(body, id(original) in self.prose_strings)
+        if new == body:
+            return updated
+        return updated.with_changes(value=f"{prefix}{quote}{new}{quote}")
+
+    def _string(self, text: str, prose: bool) -> str:
+        if prose or any(c.isspace() for c in text):
+            return self.ctx.prose(text)
+        if _IDENT.match(text):
+            return self._rename(text)
+        if text.startswith("megatron.bridge.") and all(_IDENT.match(p) for p in text.split(".")):
+            return self.ctx.dotted_string(text)
+        match = _HF_ID.match(text)
+        if match and not text.endswith((".py", ".json", ".md", ".sh", ".yaml")):
+            org, name = match.groups()
+            new_name = self.ctx.renamer.prose(name)
+            if new_name != name:
+                if self.ctx.hf_org and org == self.ctx.hf_org[0]:
+                    org = self.ctx.hf_org[1]
+                return f"{org}/{new_name}"
+        return text
+
+    def leave_FormattedStringText(
+        self, original: cst.FormattedStringText, updated: cst.FormattedStringText
+    ) -> cst.FormattedStringText:
+        # Only prose-like text (messages); f-string weight names never contain whitespace.
+        if any(c.isspace() for c in updated.value):
+            return updated.with_changes(value=self.ctx.prose(updated.value))
+        return updated
+
+    def leave_Comment(self, original: cst.Comment, updated: cst.Comment) -> cst.Comment:
+        new = self.ctx.prose(updated.value)
+        return updated if new == updated.value else updated.with_changes(value=new)
+
+    # --- registrations ------------------------------------------------------------------------
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.class_stack.append(self._rename(node.name.value))
+        return True
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        self.class_stack.pop()
+        return updated
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        func = updated.func
+        name = (
+            func.attr.value
+            if isinstance(func, cst.Attribute)
+            else func.value
+            if isinstance(func, cst.Name)
+            else None
+        )
+        if name in REGISTER_CALLS:
+            bridge = self._bridge_arg(updated) or (self.class_stack[-1] if self.class_stack else None)
+            if bridge is not None:
+                return self._registration(updated, bridge)
+            return updated
+        # `register_bridge(...)(Cls)`: the class is the outer call's argument.
+        if isinstance(func, cst.Call) and updated.args and isinstance(updated.args[0].value, cst.Name):
+            inner = func.func
+            inner_name = (
+                inner.attr.value
+                if isinstance(inner, cst.Attribute)
+                else inner.value
+                if isinstance(inner, cst.Name)
+                else None
+            )
+            if inner_name in REGISTER_CALLS:
+                bridge = updated.args[0].value.value
+                return updated.with_changes(func=self._registration(func, bridge))
+        return updated
+
+    @staticmethod
+    def _bridge_arg(call: cst.Call) -> str | None:
+        for arg in call.args:
+            if (
+                arg.keyword is not None
+                and arg.keyword.value == "bridge_class"
+                and isinstance(arg.value, cst.Name)
+            ):
+                return arg.value.value
+        return None
+
+    def _registration(self, call: cst.Call, bridge: str) -> cst.Call:
+        reg = self.ctx.registrations.get(bridge)
+        if reg is None:
+            return call
+        args = list(call.args)
+        for i, arg in enumerate(args):
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            if keyword == "source" or (keyword is None and i == 0):
+                if reg.as_string:
+                    value: cst.BaseExpression = cst.SimpleString(f'"{reg.source}"')
+                    self.dropped_names = self.dropped_names or isinstance(arg.value, cst.Name)
+                else:
+                    value = cst.Name(reg.source)
+                args[i] = arg.with_changes(value=value)
+            elif keyword == "model_type" and reg.model_type is not None:
+                args[i] = arg.with_changes(value=cst.SimpleString(f'"{reg.model_type}"'))
+        return call.with_changes(args=args)
+
+
+def _concat_parts(node: cst.ConcatenatedString) -> list[cst.BaseExpression]:
+    out: list[cst.BaseExpression] = []
+    for side in (node.left, node.right):
+        if isinstance(side, cst.ConcatenatedString):
+            out.extend(_concat_parts(side))
+        else:
+            out.append(side)
+    return out
+
+
+class _Usage(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.used.add(node.value)
+
+
+class _DropUnused(cst.CSTTransformer):
+    """Drop names imported from transformers that the clone no longer uses (string registrations)."""
+
+    def __init__(self, used: set[str], candidates: set[str]) -> None:
+        self.used, self.candidates = used, candidates
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
+        if len(updated.body) != 1 or not isinstance(updated.body[0], cst.ImportFrom):
+            return updated
+        imp = updated.body[0]
+        if isinstance(imp.names, cst.ImportStar):
+            return updated
+        keep = [
+            a
+            for a in imp.names
+            if not (
+                (a.asname.name.value if a.asname else _dotted(a.name)) in self.candidates  # type: ignore[union-attr]
+                and (a.asname.name.value if a.asname else _dotted(a.name)) not in self.used
+            )  # type: ignore[union-attr]
+        ]
+        if len(keep) == len(imp.names):
+            return updated
+        if not keep:
+            return cst.RemoveFromParent()
+        keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(body=[imp.with_changes(names=keep)])
+
+
+def _header(module: cst.Module, year: int) -> cst.Module:
+    lines = list(module.header)
+    found = False
+    for i, line in enumerate(lines):
+        if line.comment is not None and _COPYRIGHT.search(line.comment.value):
+            lines[i] = line.with_changes(
+                comment=cst.Comment(
+                    _COPYRIGHT.sub(lambda m: f"{m.group(1)}{year}", line.comment.value, count=1)
+                )
+            )
+            found = True
+            break
+    if found:
+        return module.with_changes(header=lines)
+    fresh = cst.parse_module(license_header(year) + "\n")
+    return module.with_changes(header=list(fresh.header) + lines)
+
+
+def _touched_lines(source: str, renamer: Renamer) -> set[int]:
+    """1-based numbers of the lines where some old spelling occurs (the only places a rename can happen)."""
+    pattern = renamer.search_pattern()
+    if pattern is None:
+        return set()
+    return {number for number, line in enumerate(source.splitlines(), 1) if pattern.search(line)}
+
+
+def _span(node: ast.stmt, previous_end: int) -> range:
+    # The gap after the previous statement holds this statement's leading comments.
+    return range(previous_end + 1, (node.end_lineno or node.lineno) + 1)
+
+
+def _visit_block(
+    statements: Sequence[cst.BaseStatement],
+    nodes: Sequence[ast.stmt],
+    previous_end: int,
+    touched: set[int],
+    transformer: _CloneTransformer,
+) -> list[cst.BaseStatement] | None:
+    """Visit only the statements whose lines hold an old spelling; None when cst and ast blocks do not align."""
+    if len(statements) != len(nodes):
+        return None
+    out: list[cst.BaseStatement] = []
+    for stmt, node in zip(statements, nodes, strict=True):
+        span = _span(node, previous_end)
+        previous_end = node.end_lineno or node.lineno
+        if not any(line in touched for line in span):
+            out.append(stmt)
+            continue
+        out.append(_visit_statement(stmt, node, span.start - 1, touched, transformer))
+    return out
+
+
+def _visit_statement(
+    stmt: cst.BaseStatement,
+    node: ast.stmt,
+    previous_end: int,
+    touched: set[int],
+    transformer: _CloneTransformer,
+) -> cst.BaseStatement:
+    compound = isinstance(stmt, cst.ClassDef | cst.FunctionDef) and isinstance(
+        node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
+    )
+    if not compound or not isinstance(stmt.body, cst.IndentedBlock):
+        return stmt.visit(transformer)  # type: ignore[return-value]
+    body_start = node.body[0].lineno if node.body else node.lineno
+    header_end = body_start - 1
+    is_class = isinstance(stmt, cst.ClassDef)
+    if is_class:
+        transformer.class_stack.append(transformer._rename(stmt.name.value))
+    try:
+        inner = _visit_block(stmt.body.body, node.body, header_end, touched, transformer)
+    finally:
+        if is_class:
+            transformer.class_stack.pop()
+    if inner is None:
+        return stmt.visit(transformer)  # type: ignore[return-value]
+    # The header (decorators, name, bases, signature) is visited with a stub body, then the body put back.
+    stub = stmt.with_changes(body=stmt.body.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])]))
+    header = stub.visit(transformer)
+    return header.with_changes(body=header.body.with_changes(body=inner))  # type: ignore[union-attr]
+
+
+def _visit_touched(
+    tree: cst.Module, ast_tree: ast.Module, source: str, transformer: _CloneTransformer, renamer: Renamer
+) -> cst.Module:
+    touched = _touched_lines(source, renamer)
+    body = _visit_block(tree.body, ast_tree.body, 0, touched, transformer)
+    if body is None:
+        return tree.visit(transformer)
+    return tree.with_changes(body=body)
+
+
+def clone_module(
+    source: str,
+    *,
+    path: str,
+    module_name: str,
+    ctx: CloneContext,
+    year: int | None = None,
+    extra: Callable[[cst.Module], cst.Module] | None = None,
+) -> str:
+    """The text of module `source` (at `path`, dotted `module_name`) cloned under the new names."""
+    if (
+        extra is None
+        and not _touched_lines(source, ctx.renamer)
+        and _COPYRIGHT.search(source.split("\n", 1)[0])
+    ):
+        # Nothing to rename (a helper module of a cloned package): only the license year changes.
+        first, _, rest = source.partition("\n")
+        return _COPYRIGHT.sub(lambda m: f"{m.group(1)}{year or current_year()}", first, count=1) + "\n" + rest
+    try:
+        tree = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        raise ParseError(f"syntax error at line {exc.raw_line}: {exc.message}", path) from None
+    bindings = _Bindings(ctx, module_name, path.endswith("__init__.py"), path)
+    bindings.read(source)
+    transformer = _CloneTransformer(ctx, bindings)
+    tree = _visit_touched(tree, bindings.tree, source, transformer, ctx.renamer)
+    if transformer.dropped_names:
+        # Imports the clone stopped using (an HF class now registered by string) go; nothing else is dropped.
+        candidates = {n for n in bindings.keep if n in bindings.used} | set(
+            bindings.external_renamed.values()
+        )
+        usage = _Usage()
+        tree.visit(usage)
+        tree = tree.visit(_DropUnused(usage.used, candidates))
+        dropped = candidates - usage.used
+    else:
+        dropped = set()
+    for local, mod, new in bindings.kept_notes:
+        if local in dropped:
+            continue
+        origin = (
+            "the installed transformers has no"
+            if mod.startswith("transformers")
+            else f"{mod} is not cloned; no"
+        )
+        ctx.notes.append((path, f"kept {local} ({origin} {new})"))
+    tree = _header(tree, year or current_year())
+    if extra is not None:
+        tree = extra(tree)
+    return tree.code

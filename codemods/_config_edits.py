@@ -1,0 +1,256 @@
+"""Config-driven edits of a cloned bridge: provider attributes the new config decides, mapping-block TODOs,
+and the HF config dicts of the cloned tests (mock values from the new config, toy sizes for conversion tests).
+
+Every decision carries its reason; what the config cannot decide becomes a `TODO(bridgesmith)` comment.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from analyzers.catalog.records import BridgeRecord, Catalog
+from analyzers.hf_config import ARCH_FIELDS, QK_NORM_FLAGS, ModelSpec, detect_blocks
+
+TODO = "TODO(bridgesmith)"
+
+
+@dataclass
+class ConfigDecisions:
+    """What the new config says about the cloned bridge."""
+
+    #: provider attribute -> (Python expression, reason)
+    attributes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: TODO lines for the mapping registry (blocks to add or remove)
+    registry_todos: list[str] = field(default_factory=list)
+    #: report lines (decisions taken, blocks kept on purpose)
+    report: list[str] = field(default_factory=list)
+
+
+def _has(bridge: BridgeRecord, megatron: str = "", hf: str = "") -> bool:
+    return any(
+        (megatron and megatron in (m.megatron_param or "")) or (hf and any(hf in p for p in m.hf_list))
+        for m in bridge.registry.mappings
+    )
+
+
+def _example(catalog: Catalog, megatron: str, hf: str) -> str | None:
+    """`Bridge: MappingClass(megatron -> hf)` of a catalog bridge that implements the block."""
+    for bridge in catalog.bridges:
+        for m in bridge.registry.mappings:
+            if megatron in (m.megatron_param or "") and any(hf in p for p in m.hf_list):
+                return f"{bridge.name} ({bridge.path.rsplit('/', 1)[-1]}): {m.mapping_class}({m.megatron_param} <- {', '.join(m.hf_list)})"
+    return None
+
+
+def decide(spec: ModelSpec, bridge: BridgeRecord, catalog: Catalog) -> ConfigDecisions:
+    """Compare the new config with what SRC's bridge assumes; see the module docstring."""
+    out = ConfigDecisions()
+    fields = spec.text_fields()
+    attrs = bridge.provider_attributes
+    mapped = {provider for _, provider in catalog.config_mapping}
+
+    def setting(attr: str, value: Any, reason: str) -> None:
+        expr = f'"{value}"' if isinstance(value, str) else repr(value)
+        current = attrs.get(attr)
+        try:
+            same = current is not None and ast.literal_eval(current) == value
+        except (ValueError, SyntaxError):
+            same = False
+        if same:
+            return
+        if current is None and (attr in mapped or value in (False, None)):
+            return  # CONFIG_MAPPING or the provider default already gives it
+        out.attributes[attr] = (expr, reason)
+        out.report.append(f"provider.{attr} = {expr} ({reason}; {bridge.name} sets {current or 'nothing'})")
+
+    bias = spec.get(*ARCH_FIELDS["attention_bias"])
+    if bias is not None and isinstance(bias.value, bool):
+        setting("add_qkv_bias", bias.value, f"config {bias.key}={bias.value}")
+    tie = spec.tie_word_embeddings
+    if tie is not None and "share_embeddings_and_output_weights" in attrs:
+        setting("share_embeddings_and_output_weights", bool(tie), f"config tie_word_embeddings={tie}")
+    if "normalization" in attrs:
+        if "rms_norm_eps" in fields:
+            setting("normalization", "RMSNorm", "config has rms_norm_eps")
+        elif "layer_norm_eps" in fields or "layer_norm_epsilon" in fields:
+            setting("normalization", "LayerNorm", "config has layer_norm_eps")
+    flags = {k: v for k, v in fields.items() if k in QK_NORM_FLAGS and isinstance(v, bool)}
+    has_qk = _has(bridge, "q_layernorm", "q_norm")
+    if flags:
+        key, value = next(iter(flags.items()))
+        setting("qk_layernorm", value, f"config {key}={value}")
+    elif has_qk or attrs.get("qk_layernorm") == "True":
+        out.registry_todos.append(
+            "the config has no q/k-norm flag: keep the q_layernorm/k_layernorm mappings only if the checkpoint "
+            "has q_norm/k_norm weights"
+        )
+
+    blocks = detect_blocks(spec)
+    has_bias = _has(bridge, "linear_qkv.bias", ".bias")
+    if bias is not None and bias.value is True and not has_bias:
+        ex = _example(catalog, "linear_qkv.bias", "q_proj.bias")
+        out.registry_todos.append(
+            f"config {bias.key}=True: add the QKV bias mapping" + (f", as {ex}" if ex else "")
+        )
+    elif bias is not None and bias.value is False and has_bias:
+        out.registry_todos.append(f"config {bias.key}=False: remove the QKV bias mappings")
+    has_moe = _has(bridge, "router", ".experts.")
+    if "moe" in blocks and not has_moe:
+        ex = _example(catalog, "mlp.router.weight", "gate.weight")
+        out.registry_todos.append(
+            "the config is MoE: add router/expert mappings" + (f", as {ex}" if ex else "")
+        )
+    elif "moe" not in blocks and has_moe:
+        out.registry_todos.append("the config is dense: remove the router/expert mappings")
+    if "shared_experts" in blocks and not _has(bridge, "shared_experts", "shared_expert"):
+        ex = _example(catalog, "shared_experts", "shared_expert")
+        out.registry_todos.append(
+            "the config has shared experts: add their mappings" + (f", as {ex}" if ex else "")
+        )
+    has_mtp = _has(bridge, "mtp.")
+    if "mtp" in blocks and not has_mtp:
+        ex = _example(catalog, "mtp.layers", "")
+        out.registry_todos.append(
+            "the config has MTP layers: add MTP mappings" + (f", as {ex}" if ex else "")
+        )
+    elif has_mtp and "mtp" not in blocks:
+        out.report.append(
+            f"kept {bridge.name}'s MTP mappings: the family maps MTP layers for checkpoints that carry them"
+        )
+    for todo in out.registry_todos:
+        out.report.append(f"TODO mapping_registry: {todo}")
+    return out
+
+
+class _BridgeEdits(cst.CSTTransformer):
+    def __init__(self, bridge_class: str, decisions: ConfigDecisions) -> None:
+        self.bridge_class, self.d = bridge_class, decisions
+        self.depth = 0
+        self.in_class = False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return node.name.value == self.bridge_class
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        if updated.name.value == "provider_bridge" and self.d.attributes:
+            return updated.with_changes(
+                body=updated.body.with_changes(body=self._provider(list(updated.body.body)))
+            )
+        if updated.name.value == "mapping_registry" and self.d.registry_todos:
+            body = list(updated.body.body)
+            index = max((i for i, s in enumerate(body) if _is_return(s)), default=len(body) - 1)
+            stmt = body[index]
+            comments = [cst.EmptyLine(comment=cst.Comment(f"# {TODO}: {t}")) for t in self.d.registry_todos]
+            body[index] = stmt.with_changes(leading_lines=[*stmt.leading_lines, *comments])
+            return updated.with_changes(body=updated.body.with_changes(body=body))
+        return updated
+
+    def _provider(self, body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        todo = dict(self.d.attributes)
+        last = None
+        for i, stmt in enumerate(body):
+            attr = _provider_attr(stmt)
+            if attr is None:
+                continue
+            last = i
+            if attr in todo:
+                expr, _ = todo.pop(attr)
+                assign = stmt.body[0]  # type: ignore[union-attr]
+                body[i] = stmt.with_changes(body=[assign.with_changes(value=cst.parse_expression(expr))])
+        if todo and last is not None:
+            new = [cst.parse_statement(f"provider.{attr} = {expr}\n") for attr, (expr, _) in todo.items()]
+            body[last + 1 : last + 1] = new
+        return body
+
+
+def _is_return(stmt: cst.BaseStatement) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, cst.Return) for s in stmt.body)
+
+
+def _provider_attr(stmt: cst.BaseStatement) -> str | None:
+    if (
+        not isinstance(stmt, cst.SimpleStatementLine)
+        or len(stmt.body) != 1
+        or not isinstance(stmt.body[0], cst.Assign)
+    ):
+        return None
+    target = stmt.body[0].targets[0].target
+    if (
+        isinstance(target, cst.Attribute)
+        and isinstance(target.value, cst.Name)
+        and target.value.value == "provider"
+    ):
+        return target.attr.value
+    return None
+
+
+def apply_bridge_edits(module: cst.Module, bridge_class: str, decisions: ConfigDecisions) -> cst.Module:
+    """The cloned bridge module with the provider attributes set and the registry TODOs placed."""
+    return module.visit(_BridgeEdits(bridge_class, decisions))
+
+
+# --- test config dicts ---------------------------------------------------------------------------
+
+
+class _ConfigDicts(cst.CSTTransformer):
+    """Values of HF config dict literals (those with a "model_type" or "architectures" key) from the new config."""
+
+    def __init__(self, config: dict[str, Any], toy: dict[str, Any], names: dict[str, Any]) -> None:
+        self.config, self.toy, self.names = config, toy, names
+        self.targets: list[str] = []
+        self.changed = 0
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        target = node.targets[0].target if node.targets else None
+        self.targets.append(target.value if isinstance(target, cst.Name) else "")
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        self.targets.pop()
+        return updated
+
+    def leave_Dict(self, original: cst.Dict, updated: cst.Dict) -> cst.Dict:
+        keys = [_key(e) for e in updated.elements]
+        if "model_type" not in keys and "architectures" not in keys:
+            return updated
+        toy = any("TOY" in t.upper() for t in self.targets)
+        source = self.toy if toy else self.config
+        elements = []
+        for element, key in zip(updated.elements, keys, strict=True):
+            value = self.names.get(key, source.get(key, _MISSING)) if key else _MISSING
+            if value is not _MISSING and not isinstance(value, dict) and isinstance(element, cst.DictElement):
+                try:
+                    new_value = cst.parse_expression(repr(value))
+                except cst.ParserSyntaxError:
+                    new_value = element.value
+                if cst.Module([]).code_for_node(new_value) != cst.Module([]).code_for_node(element.value):
+                    element = element.with_changes(value=new_value)
+                    self.changed += 1
+            elements.append(element)
+        return updated.with_changes(elements=elements)
+
+
+_MISSING = object()
+
+
+def _key(element: cst.BaseDictElement) -> str | None:
+    if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
+        value = element.key.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def update_config_dicts(
+    source: str, config: dict[str, Any], toy: dict[str, Any], names: dict[str, Any]
+) -> tuple[str, int]:
+    """`source` with its HF config dicts filled from `config` (toy dicts from `toy`); also the number of values set."""
+    if not re.search(r"[\"'](model_type|architectures)[\"']", source):
+        return source, 0
+    tree = cst.parse_module(source)
+    editor = _ConfigDicts(config, toy, names)
+    tree = tree.visit(editor)
+    return tree.code, editor.changed

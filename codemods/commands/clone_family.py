@@ -1,0 +1,109 @@
+"""`python -m codemods clone-family SRC DST`: clone a model's bridge, recipes, registrations, tests, docs
+and examples under a new name, as one all-or-nothing plan."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, load_repo, print_json
+from analyzers.errors import BridgesmithError
+from codemods.clone_family import CloneRequest, CloneResult, plan_clone
+
+HELP = "clone a model (bridge, provider, recipes, registrations, tests, docs, examples) under a new name"
+
+#: Set by the smoke package: called with (result, args) after a successful apply when --smoke is given;
+#: returns the exit code of the smoke run. None until wired.
+SMOKE_HOOK = None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "src", metavar="SRC", help="model to clone: bridge class, model_type, bridge file stem or family"
+    )
+    parser.add_argument("dst", metavar="DST", help="new model's snake_case name, e.g. qwen4")
+    parser.add_argument(
+        "--config", metavar="PATH", help="the new model's config.json (file, model dir or hub id)"
+    )
+    parser.add_argument(
+        "--hf-class", metavar="NAME", help="HF architecture class (default: from SRC's, renamed)"
+    )
+    parser.add_argument("--model-type", metavar="NAME", help="HF model_type to register (default: DST)")
+    parser.add_argument(
+        "--class-prefix", metavar="NAME", help="CamelCase class prefix (default: SRC's, renamed)"
+    )
+    parser.add_argument(
+        "--family-dir", metavar="NAME", help="new family folder under models/ (default: SRC's)"
+    )
+    parser.add_argument(
+        "--hf-id", metavar="ORG/NAME", help="published checkpoint for recipes, docs and examples"
+    )
+    parser.add_argument(
+        "--dry-run", "--diff", dest="dry_run", action="store_true", help="print the diff, write nothing"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="run the smoke test on the result after applying"
+    )
+    add_repo_argument(parser)
+    add_format_argument(parser)
+
+
+def _request(args: argparse.Namespace) -> CloneRequest:
+    return CloneRequest(
+        src=args.src,
+        dst=args.dst,
+        config=args.config,
+        hf_class=args.hf_class,
+        model_type=args.model_type,
+        class_prefix=args.class_prefix,
+        family_dir=args.family_dir,
+        hf_id=args.hf_id,
+    )
+
+
+def _summary(result: CloneResult, applied: bool) -> list[str]:
+    changes = result.plan.changes
+    created = sum(1 for e in changes if e.kind == "create")
+    modified = sum(1 for e in changes if e.kind == "modify")
+    verb = "wrote" if applied else "would write"
+    lines = [
+        f"clone-family {result.source.bridge.name} -> {result.names.bridge_class} "
+        f"(model_type {result.names.model_type!r}, {result.names.hf_class}, family {result.family}): "
+        f"{verb} {created} new and {modified} changed files"
+    ]
+    lines += [f"  {e.kind:6} {e.path}" for e in sorted(changes, key=lambda e: e.path)]
+    lines += [f"  note: {line}" for line in result.plan.report]
+    lines += [f"  TODO {t.path}:{t.line}: {t.message}" for t in result.plan.todos]
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    repo = load_repo(args)
+    catalog = load_catalog(args)
+    result = plan_clone(repo.root, _request(args), catalog=catalog)
+    if result.already_applied:
+        message = (
+            f"nothing to do: {result.names.bridge_class} is already cloned from {result.source.bridge.name}"
+        )
+        if args.format == "json":
+            print_json({**result.plan.to_json(), "applied": False, "already_applied": True})
+        else:
+            print(message)
+        return 0
+    if args.dry_run:
+        if args.format == "json":
+            print_json({**result.plan.to_json(), "applied": False, "already_applied": False})
+        else:
+            sys.stdout.write(result.plan.preview())
+            print("\n".join(_summary(result, applied=False)), file=sys.stderr)
+        return 0
+    result.plan.apply()
+    if args.format == "json":
+        print_json({**result.plan.to_json(), "applied": True, "already_applied": False})
+    else:
+        print("\n".join(_summary(result, applied=True)))
+    if args.smoke:
+        if SMOKE_HOOK is None:
+            raise BridgesmithError("--smoke is not wired yet (codemods.commands.clone_family.SMOKE_HOOK)")
+        return SMOKE_HOOK(result, args)
+    return 0

@@ -1,0 +1,94 @@
+"""`python -m codemods clone-family`: dry run, JSON plan, refusals (exit 2, nothing written), apply and rerun."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from codemods.cli import main
+from tests.conftest import make_checkout
+
+
+def _snapshot(root: Path) -> str:
+    digest = hashlib.sha1()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def tree(real_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_checkout(real_tree, tmp_path_factory.mktemp("cli") / "tree")
+
+
+def test_dry_run_prints_the_full_diff_and_writes_nothing(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _snapshot(tree)
+    assert main(["clone-family", "qwen3", "qwen4", "--repo", str(tree), "--dry-run"]) == 0
+    out, err = capsys.readouterr()
+    assert "--- /dev/null\n+++ b/src/megatron/bridge/models/qwen/qwen4_bridge.py" in out
+    assert "+++ b/src/megatron/bridge/models/qwen/__init__.py" in out
+    assert "+++ b/docs/models/qwen/index.md" in out
+    assert "would write" in err
+    assert _snapshot(tree) == before
+
+
+def test_json_plan_lists_files_reasons_and_todos(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["clone-family", "qwen3", "qwen4", "--repo", str(tree), "--dry-run", "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    files = {f["path"]: f for f in plan["files"]}
+    bridge = files["src/megatron/bridge/models/qwen/qwen4_bridge.py"]
+    assert bridge["action"] == "create" and bridge["reasons"] == [
+        "cloned from src/megatron/bridge/models/qwen/qwen3_bridge.py"
+    ]
+    assert files["src/megatron/bridge/models/qwen/__init__.py"]["action"] == "modify"
+    assert any("revision" in t["message"] for t in plan["todos"])
+    assert plan["applied"] is False
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["qwen3", "qwen3_moe"], "model_type 'qwen3_moe' is already registered"),
+        (["qwen3", "Qwen-4"], "is not a snake_case identifier"),
+        (
+            ["qwen3", "qwen4", "--family-dir", "../evil"],
+            "--family-dir '../evil' is not a snake_case identifier",
+        ),
+        (["qwen", "qwen4"], "'qwen' is ambiguous"),
+        (["qwen9", "qwen10"], "no bridge class, model_type, bridge module or family named 'qwen9'"),
+        (
+            ["qwen3", "qwen4", "--hf-class", "Qwen3MoeForCausalLM"],
+            "Qwen3MoeForCausalLM is already registered",
+        ),
+    ],
+)
+def test_refusals_exit_2_with_one_line_and_write_nothing(
+    tree: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    before = _snapshot(tree)
+    assert main(["clone-family", *argv, "--repo", str(tree)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert _snapshot(tree) == before
+
+
+def test_apply_then_rerun_changes_nothing(
+    real_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree = make_checkout(real_tree, tmp_path / "tree")
+    assert main(["clone-family", "deepseek_v3", "deepseek_v5", "--repo", str(tree)]) == 0
+    out = capsys.readouterr().out
+    assert "wrote" in out and "create src/megatron/bridge/models/deepseek/deepseek_v5_bridge.py" in out
+    after = _snapshot(tree)
+    assert main(["clone-family", "deepseek_v3", "deepseek_v5", "--repo", str(tree)]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert _snapshot(tree) == after
+    # A different clone onto the same name is refused.
+    assert main(["clone-family", "qwen3", "deepseek_v5", "--repo", str(tree)]) == 2
+    assert "already" in capsys.readouterr().err
