@@ -1,0 +1,658 @@
+"""rename-family: rename a whole model family consistently, as one Plan.
+
+Moved and renamed: the family package (`models/<old>/`), its recipe modules (a recipe family named like it
+moves whole, otherwise only its `<old>*` modules, per-hardware subfolders included), and every file under
+`tests/`, `docs/`, `examples/`, `scripts/` whose path names the family. Rewritten with libcst in every
+Python file that mentions an old spelling: identifiers, imports (style kept: relative stays relative),
+`__all__` entries and other identifier strings, dotted `megatron.bridge...` paths, tree paths, comments and
+docstrings. Markdown and other text files get the same renamer on their whole text.
+
+The names are clone-family's (`codemods.naming`): token-boundary, case-preserving, never inside a longer
+name of another family (`minimax_m2` keeps `minimax_m3`, `qwen` keeps `qwen3`). Never renamed: what HF
+owns (registered `model_type` strings, HF classes and hub ids) and weight-name strings of mapping
+registries.
+
+>>> plan = plan_rename_family(Path("Megatron-Bridge"), "olmoe", "olmo_moe")  # doctest: +SKIP
+>>> print(plan.preview())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import libcst as cst
+
+from analyzers.catalog.modules import module_name, resolve_relative
+from analyzers.catalog.records import Catalog, FamilyRecord
+from analyzers.errors import ParseError, PlanConflictError, ResolveError
+from analyzers.repo import MODELS_DIR, RECIPES_DIR
+from codemods.clone_family import belongs_to
+from codemods.naming import Renamer, Variant, align_camel, check_stem, hf_suffix, rename_camel
+from codemods.plan import Plan
+from codemods.refactors import _ruff, _text
+from codemods.refactors.move_module import TEXT_SUFFIXES
+from codemods.refactors.rename_symbol import FROZEN_DOCS, check_compiles
+from codemods.resolve import bridge_stem, known_stems, resolve_source
+
+__all__ = ["FamilyRename", "plan_rename_family", "resolve_family"]
+
+#: top-level folders (besides src/) whose files follow the family when their path names it
+CHECKOUT_DIRS = ("tests", "docs", "examples", "scripts")
+#: folders of `<dir>/models/<vendor>/` whose vendor folder is shared by a vendor's families (never renamed)
+VENDOR_DIRS = ("docs", "examples")
+#: first components of a string that is a path inside the tree (not a hub id `org/name`)
+TREE_ROOTS = ("src/", "megatron/", "tests/", "docs/", "examples/", "scripts/", "models/", "recipes/", "./")
+#: hooks whose string literals are weight names: only their docstrings and comments are renamed
+REGISTRY_HOOKS = frozenset({"mapping_registry"})
+_IDENT = re.compile(r"^[A-Za-z_]\w*$")
+_DOTTED = re.compile(r"^megatron\.bridge(\.[A-Za-z_]\w*)+$")
+#: a link into the repository itself: its path follows the rename (naming's prose keeps URLs verbatim)
+_REPO_URL = re.compile(
+    r"(https?://github\.com/[\w.-]+/Megatron-Bridge/(?:tree|blob)/[\w.-]+/)([^\s)>\]\"'`#?]+)"
+)
+_HF_URL = re.compile(r"huggingface\.co/[^\s)\]>`'\"]+")
+#: `org/name` not inside a longer path: a hub id when its org is not a tree folder and its name no file
+_HUB_ID = re.compile(r"(?<![\w./-])([A-Za-z0-9][\w.-]*)/([A-Za-z0-9][\w.-]*)(?![\w/-])")
+_FILE_EXT = re.compile(r"\.(py|md|mdx|sh|ya?ml|json|toml|txt|rst)$")
+#: HF model classes named in prose (`OlMoEForCausalLM`): HF's names, even when misspelled
+_HF_CLASS = re.compile(
+    r"(?<![\w])[A-Za-z]\w*(?:ForCausalLM|ForConditionalGeneration|ForSequenceClassification)(?![\w])"
+)
+
+
+@dataclass
+class FamilyRename:
+    """A resolved rename: the family, its names, and every file it moves."""
+
+    old: str  #: the family folder under models/
+    new: str
+    family: FamilyRecord
+    matched_by: str  #: "family" or how a model name resolved (class, model_type, stem)
+    renamer: Renamer  #: identifiers, strings and prose
+    paths: Renamer  #: path components (stem spellings only)
+    #: strings HF owns, never renamed: registered model types and HF sources
+    hf_facing: set[str] = field(default_factory=set)
+    moves: dict[str, str] = field(default_factory=dict)  #: old relative path -> new relative path
+    kept_vendor: list[str] = field(default_factory=list)  #: vendor folders named like the family, kept
+    #: CamelCase class prefixes (`OlMoE`): renamed inside identifiers, kept where prose names the model
+    brands: list[str] = field(default_factory=list)
+
+    def module_map(self) -> dict[str, str]:
+        """Old dotted module -> new, for every moved module and package under src/."""
+        out: dict[str, str] = {}
+        for old, new in self.moves.items():
+            if old.startswith("src/") and old.endswith(".py"):
+                out[module_name(old)] = module_name(new)
+        return out
+
+
+def resolve_family(catalog: Catalog, old: str) -> tuple[FamilyRecord, str]:
+    """The family `old` names: a family folder, or a bridge class / model_type / bridge stem of exactly one
+    family. ResolveError when nothing or several families match (the candidates are listed)."""
+    family = catalog.family(old)
+    if family is not None:
+        return family, "family"
+    bridges = [b for b in catalog.bridges if not b.diffusion]
+    for how, found in (
+        ("class", [b for b in bridges if b.name == old]),
+        ("model_type", [b for b in bridges if any(r.model_type == old for r in b.registrations)]),
+        ("stem", [b for b in bridges if bridge_stem(b) == old]),
+    ):
+        families = sorted({b.family for b in found})
+        if len(families) > 1:
+            listed = ", ".join(f"{b.family} ({b.name})" for b in sorted(found, key=lambda b: b.family))
+            raise ResolveError(f"{old!r} is ambiguous ({how}): families {listed}; name the family folder")
+        if families and (record := catalog.family(families[0])) is not None:
+            return record, how
+    # nothing matched: resolve_source words the error and lists similar names
+    source = resolve_source(catalog, old)
+    return source.family, source.matched_by
+
+
+def _others(catalog: Catalog, family: FamilyRecord) -> set[str]:
+    """Model stems and folder names of the other families (what `belongs_to` must not take)."""
+    own = set(family.bridges)
+    own_stems = {bridge_stem(b) for b in catalog.bridges if b.name in own}
+    own_types = {
+        r.model_type for b in catalog.bridges if b.name in own for r in b.registrations if r.model_type
+    }
+    stems = known_stems(catalog) - own_stems - own_types
+    stems |= {f.name for f in catalog.families if f.name != family.name}
+    return {s for s in stems if s != family.name}
+
+
+def _protected(catalog: Catalog, family: FamilyRecord) -> set[str]:
+    """Spellings of the other families that start like this one's (`minimax_m3`, `Qwen3` for `qwen`)."""
+    out: set[str] = set()
+    own = set(family.bridges)
+    for other in catalog.families:
+        if other.name != family.name:
+            out |= {other.name, other.name.upper(), other.name.replace("_", "-")}
+            out |= {p.removesuffix("ModelProvider").removesuffix("Provider") for p in other.providers}
+    for recipe in catalog.recipes:
+        if recipe.name not in family.recipes:
+            out |= {recipe.name, recipe.name.upper()}
+    for bridge in catalog.bridges:
+        if bridge.name in own:
+            continue
+        stem = bridge_stem(bridge)
+        out |= {stem, stem.upper(), stem.replace("_", "-")}
+        out.add(bridge.name.removesuffix("Bridge").removesuffix("Model"))
+        for reg in bridge.registrations:
+            if reg.model_type:
+                out |= {reg.model_type, reg.model_type.upper(), reg.model_type.replace("_", "-")}
+            if reg.source and (suffix := hf_suffix(reg.source)):
+                out.add(reg.source[: -len(suffix)])
+    return {p for p in out if p}
+
+
+def _walk(root: Path, rel_dir: str) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in _text.iter_files(root / rel_dir, ("",)))
+
+
+def _external_names(source: str, module: str, is_package: bool) -> set[str]:
+    """Names a module binds from outside megatron.bridge (transformers, torch, ...): they keep their spelling."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            mod = resolve_relative(module, is_package, node.level, node.module)
+            if not mod.startswith("megatron.bridge"):
+                out |= {a.asname or a.name for a in node.names if a.name != "*"}
+        elif isinstance(node, ast.Import):
+            out |= {
+                a.asname or a.name.split(".")[0]
+                for a in node.names
+                if not a.name.startswith("megatron.bridge")
+            }
+    return out
+
+
+def _defined_names(source: str) -> tuple[list[str], list[str]]:
+    """(classes, other names) defined anywhere in a module."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return [], []
+    classes = [n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
+    others = [n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return classes, others
+
+
+class _Resolver:
+    """Builds a FamilyRename: which files move, under which names, and what stays."""
+
+    def __init__(self, root: Path, catalog: Catalog, old: str, new: str) -> None:
+        self.root, self.catalog = root, catalog
+        check_stem(new, "NEW")
+        self.family, self.matched_by = resolve_family(catalog, old)
+        self.old, self.new = self.family.name, new
+        if "/" in self.old:
+            raise ResolveError(f"family {self.old!r} is not a folder directly under models/")
+        if new == self.old:
+            raise PlanConflictError(
+                f"target already exists: family {new!r} (the family {old!r} names)", self.family.path
+            )
+        self.others = _others(catalog, self.family)
+        self.kept_vendor: set[str] = set()
+
+    def build(self) -> FamilyRename:
+        old, new = self.old, self.new
+        variants = [Variant(old, new), Variant(old.upper(), new.upper())]
+        if "_" in old:
+            variants.append(Variant(old.replace("_", "-"), new.replace("_", "-")))
+        protected = _protected(self.catalog, self.family)
+        paths = Renamer(list(variants), protected=protected)
+        moves = self._src_moves(paths)
+        hf_facing, external = self._hf_facing(moves)
+        classes: set[str] = set()
+        for rel in moves:
+            if rel.endswith(".py"):
+                classes.update(_defined_names(self._read(rel))[0])
+        for cls in sorted(classes):
+            segments = align_camel(cls, old)
+            if segments is None:
+                continue
+            prefix = "".join(segments[:-1])
+            renamed = rename_camel(prefix, old, new)
+            if renamed and prefix not in {v.old for v in variants}:
+                variants.append(Variant(prefix, renamed))
+        renamer = Renamer(variants, protected=protected | external | hf_facing)
+        moves.update(self._checkout_moves(paths))
+        # standalone in prose, `OlMoE` or `GLM` names the model; only the snake/hyphen stems are tree names
+        brands = [v.old for v in variants if v.old not in {old, old.replace("_", "-")}]
+        return FamilyRename(
+            old,
+            new,
+            self.family,
+            self.matched_by,
+            renamer,
+            paths,
+            hf_facing,
+            moves,
+            sorted(self.kept_vendor),
+            brands,
+        )
+
+    def _read(self, rel: str) -> str:
+        return (self.root / rel).read_text(encoding="utf-8")
+
+    def _rename_path(self, paths: Renamer, rel: str) -> str:
+        return "/".join(paths.identifier(part) for part in rel.split("/"))
+
+    def _src_moves(self, paths: Renamer) -> dict[str, str]:
+        moves: dict[str, str] = {}
+        family_dir = f"{MODELS_DIR}/{self.old}"
+        for rel in _walk(self.root, family_dir):
+            tail = rel[len(family_dir) + 1 :]
+            moves[rel] = f"{MODELS_DIR}/{self.new}/{self._rename_path(paths, tail)}"
+        for recipe in self.family.recipes:
+            base = f"{RECIPES_DIR}/{recipe}"
+            whole = belongs_to(recipe, self.old, self.others)
+            for rel in _walk(self.root, base):
+                tail = rel[len(base) + 1 :]
+                if whole:
+                    moves[rel] = f"{RECIPES_DIR}/{paths.identifier(recipe)}/{self._rename_path(paths, tail)}"
+                elif belongs_to(PurePosixPath(rel).name, self.old, self.others):
+                    moves[rel] = f"{base}/{self._rename_path(paths, tail)}"
+        return {k: v for k, v in moves.items() if k != v or k.startswith(family_dir)}
+
+    def _checkout_moves(self, paths: Renamer) -> dict[str, str]:
+        moves: dict[str, str] = {}
+        for top in CHECKOUT_DIRS:
+            if not (self.root / top).is_dir():
+                continue
+            for rel in _walk(self.root, top):
+                if FROZEN_DOCS.search(rel):
+                    continue
+                parts = rel.split("/")
+                if parts[1:2] == ["models"] and parts[0] in VENDOR_DIRS and len(parts) > 3:
+                    # a vendor folder (docs/models/qwen/) holds several families' pages: it keeps its name
+                    new = "/".join([*parts[:3], self._rename_path(paths, "/".join(parts[3:]))])
+                    if parts[2] == self.old:
+                        self.kept_vendor.add("/".join(parts[:3]))
+                else:
+                    new = self._rename_path(paths, rel)
+                if new != rel:
+                    moves[rel] = new
+        return moves
+
+    def _hf_facing(self, moves: dict[str, str]) -> tuple[set[str], set[str]]:
+        """(model types and HF sources of the family's bridges, names its modules import from outside)."""
+        own = set(self.family.bridges)
+        hf: set[str] = set()
+        for bridge in self.catalog.bridges:
+            if bridge.name in own:
+                for reg in bridge.registrations:
+                    hf |= {x for x in (reg.model_type, reg.source) if x}
+        external: set[str] = set()
+        for rel in moves:
+            if rel.endswith(".py"):
+                external |= _external_names(self._read(rel), module_name(rel), rel.endswith("__init__.py"))
+        return hf, external
+
+
+# --- text -------------------------------------------------------------------------------------------
+def _masked_spans(text: str, hf_facing: set[str], brands: Iterable[str] = ()) -> list[tuple[int, int]]:
+    """Spans prose renaming must skip: huggingface.co URLs, hub ids, HF classes, quoted model types / HF
+    sources, and `brands` standing alone (`OLMoE-7B` names the model; `OLMoESelfAttention` is code)."""
+    spans = [m.span() for m in _HF_URL.finditer(text)]
+    spans += [m.span() for m in _HF_CLASS.finditer(text)]
+    for word in brands:
+        spans += [m.span() for m in re.finditer(rf"(?<![\w]){re.escape(word)}(?![\w])", text)]
+    for m in _HUB_ID.finditer(text):
+        org, name = m.group(1), m.group(2)
+        if f"{org}/" in TREE_ROOTS or _FILE_EXT.search(name) or org.islower() and name.islower():
+            continue
+        spans.append(m.span())
+    for word in hf_facing:
+        for m in re.finditer(rf"(?<=[`'\"]){re.escape(word)}(?=[`'\"])", text):
+            spans.append(m.span())
+    return sorted(spans)
+
+
+@dataclass
+class _Names:
+    """Shared by every file's transform: the rename and the tree's module layout."""
+
+    rename: FamilyRename
+    root: Path
+    module_map: dict[str, str]
+    kept: dict[str, int] = field(default_factory=dict)  #: HF-facing string -> times left as is
+    _exists: dict[str, bool] = field(default_factory=dict)
+
+    def prose(self, text: str) -> str:
+        text = _REPO_URL.sub(lambda m: m.group(1) + self.path(m.group(2)), text)
+        spans = _masked_spans(text, self.rename.hf_facing, self.rename.brands)
+        if not spans:
+            return self.rename.renamer.prose(text)
+        out: list[str] = []
+        pos = 0
+        for start, end in spans:
+            if start < pos:
+                continue
+            out.append(self.rename.renamer.prose(text[pos:start]))
+            out.append(text[start:end])
+            pos = end
+        out.append(self.rename.renamer.prose(text[pos:]))
+        return "".join(out)
+
+    def path(self, text: str) -> str:
+        return "/".join(self.rename.paths.identifier(p) for p in text.split("/"))
+
+    def is_module(self, dotted: str) -> bool:
+        if dotted not in self._exists:
+            base = self.root / "src" / Path(*dotted.split("."))
+            self._exists[dotted] = base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+        return self._exists[dotted]
+
+    def dotted(self, text: str) -> str:
+        """A `megatron.bridge...` module path, or a module path plus attributes, renamed."""
+        parts = text.split(".")
+        for cut in range(len(parts), 0, -1):
+            head = ".".join(parts[:cut])
+            if head in self.module_map:
+                return ".".join(
+                    [self.module_map[head], *(self.rename.renamer.identifier(p) for p in parts[cut:])]
+                )
+        for cut in range(len(parts), 0, -1):
+            head = ".".join(parts[:cut])
+            if self.is_module(head):
+                return ".".join([head, *(self.rename.renamer.identifier(p) for p in parts[cut:])])
+        return text
+
+    def string(self, body: str, prose: bool) -> str:
+        if body in self.rename.hf_facing:
+            self.kept[body] = self.kept.get(body, 0) + 1
+            return body
+        if prose or any(c.isspace() for c in body):
+            return self.prose(body)
+        if _IDENT.match(body):
+            return self.rename.renamer.identifier(body)
+        if _DOTTED.match(body):
+            return self.dotted(body)
+        if "/" in body and body.startswith(TREE_ROOTS):
+            return self.path(body)
+        return body
+
+
+def _dotted_of(node: cst.BaseExpression | None) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted_of(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _expr(dotted: str) -> cst.Attribute | cst.Name:
+    expr = cst.parse_expression(dotted)
+    assert isinstance(expr, (cst.Attribute, cst.Name))
+    return expr
+
+
+class _FamilyTransformer(cst.CSTTransformer):
+    """Renames one module's identifiers, imports, strings and comments (weight names left alone)."""
+
+    def __init__(self, names: _Names, module: str, is_package: bool, external: set[str]) -> None:
+        super().__init__()
+        self.names, self.module, self.is_package = names, module, is_package
+        self.external = external
+        self.renamer = names.rename.renamer
+        self.docstrings: set[int] = set()
+        self.registry_depth = 0
+
+    # names
+    def _name(self, name: str) -> str:
+        return name if name in self.external else self.renamer.identifier(name)
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+        new = self._name(updated.value)
+        return updated if new == updated.value else updated.with_changes(value=new)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        root: cst.BaseExpression = node
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        # chains rooted at an outside module (`transformers.models.olmoe`) stay as written
+        return not (isinstance(root, cst.Name) and root.value in self.external)
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        dotted = _dotted_of(original)
+        if dotted.startswith("megatron.bridge."):
+            new = self.names.dotted(dotted)
+            if new != dotted:
+                return _expr(new).with_changes(lpar=updated.lpar, rpar=updated.rpar)
+        return updated
+
+    # imports
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import:
+        aliases = []
+        for alias in updated.names:
+            dotted = _dotted_of(alias.name)
+            new = self.names.dotted(dotted) if dotted.startswith("megatron.bridge") else dotted
+            if (
+                alias.asname is not None
+                and isinstance(alias.asname.name, cst.Name)
+                and dotted.startswith("megatron.bridge")
+            ):
+                alias = alias.with_changes(
+                    asname=alias.asname.with_changes(name=cst.Name(self._name(alias.asname.name.value)))
+                )
+            aliases.append(alias.with_changes(name=_expr(new)) if new != dotted else alias)
+        return updated.with_changes(names=aliases)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
+        mod = resolve_relative(
+            self.module, self.is_package, len(original.relative), _dotted_of(original.module) or None
+        )
+        if not mod.startswith("megatron.bridge"):
+            return updated
+        tail = _dotted_of(original.module)
+        if original.relative:
+            # relative stays relative: the family's packages move together, only the spelled parts change
+            new_tail = ".".join(self.names.path(p) for p in tail.split(".")) if tail else ""
+            if new_tail != tail:
+                updated = updated.with_changes(module=_expr(new_tail))
+        else:
+            new_mod = self.names.dotted(mod)
+            if new_mod != mod:
+                updated = updated.with_changes(module=_expr(new_mod))
+        if isinstance(updated.names, cst.ImportStar):
+            return updated
+        aliases = []
+        for alias in updated.names:
+            name = _dotted_of(alias.name)
+            alias = alias.with_changes(name=cst.Name(self.renamer.identifier(name)))
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                alias = alias.with_changes(
+                    asname=alias.asname.with_changes(
+                        name=cst.Name(self.renamer.identifier(alias.asname.name.value))
+                    )
+                )
+            aliases.append(alias)
+        return updated.with_changes(names=aliases)
+
+    # strings and comments
+    def _mark_docstring(self, body: Iterable[cst.BaseStatement] | cst.BaseSuite) -> None:
+        statements = getattr(body, "body", body)
+        first = next(iter(statements), None) if not isinstance(statements, cst.BaseSuite) else None
+        if (
+            isinstance(first, cst.SimpleStatementLine)
+            and len(first.body) == 1
+            and isinstance(first.body[0], cst.Expr)
+        ):
+            value = first.body[0].value
+            if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+                self.docstrings.add(id(value))
+                if isinstance(value, cst.ConcatenatedString):
+                    self.docstrings |= {id(value.left), id(value.right)}
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        self._mark_docstring(node.body)
+        return True
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self._mark_docstring(node.body)
+        return True
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self._mark_docstring(node.body)
+        if node.name.value in REGISTRY_HOOKS:
+            self.registry_depth += 1
+        return True
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        if original.name.value in REGISTRY_HOOKS:
+            self.registry_depth -= 1
+        return updated
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.SimpleString:
+        prefix = updated.prefix
+        docstring = id(original) in self.docstrings
+        if "b" in prefix.lower() or (self.registry_depth and not docstring):
+            return updated
+        quote = updated.quote
+        body = updated.value[len(prefix) + len(quote) : len(updated.value) - len(quote)]
+        new = self.names.string(body, docstring)
+        return updated if new == body else updated.with_changes(value=f"{prefix}{quote}{new}{quote}")
+
+    def leave_FormattedStringText(
+        self, original: cst.FormattedStringText, updated: cst.FormattedStringText
+    ) -> cst.FormattedStringText:
+        if self.registry_depth or not any(c.isspace() for c in updated.value):
+            return updated
+        return updated.with_changes(value=self.names.prose(updated.value))
+
+    def leave_Comment(self, original: cst.Comment, updated: cst.Comment) -> cst.Comment:
+        new = self.names.prose(updated.value)
+        return updated if new == updated.value else updated.with_changes(value=new)
+
+
+def _rewrite_python(names: _Names, path: str, new_path: str, text: str) -> str:
+    try:
+        tree = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        raise ParseError(f"cannot parse: {exc.message} (line {exc.raw_line})", path) from None
+    # relative imports are resolved where the file is now; the family's packages move together
+    module = module_name(path) if path.startswith("src/") else path.removesuffix(".py").replace("/", ".")
+    external = _external_names(text, module, path.endswith("__init__.py"))
+    return tree.visit(_FamilyTransformer(names, module, path.endswith("__init__.py"), external)).code
+
+
+def _conflicts(root: Path, catalog: Catalog, rename: FamilyRename) -> None:
+    """Refuse when NEW already exists: its folders, a moved file's target, a renamed class's new name."""
+    for top in (MODELS_DIR, RECIPES_DIR):
+        if (root / top / rename.new).exists():
+            raise PlanConflictError(f"target already exists: family {rename.new!r}", f"{top}/{rename.new}")
+    if catalog.family(rename.new) is not None:
+        raise PlanConflictError(
+            f"target already exists: family {rename.new!r}", catalog.family(rename.new).path
+        )
+    for old, new in sorted(rename.moves.items()):
+        if new in rename.moves:
+            continue
+        if (root / new).exists():
+            raise PlanConflictError(f"target already exists (renaming {old})", new)
+    classes: set[str] = set()
+    for old in rename.moves:
+        if old.startswith("src/") and old.endswith(".py"):
+            classes.update(_defined_names((root / old).read_text(encoding="utf-8"))[0])
+    renamed = {rename.renamer.identifier(c) for c in classes} - classes
+    defined = {b.name for b in catalog.bridges} | {m.name for m in catalog.mapping_classes}
+    defined |= {p for f in catalog.families for p in f.providers}
+    for name in sorted(renamed & defined):
+        raise PlanConflictError(f"target already exists: class {name!r} is defined in the tree")
+
+
+def plan_rename_family(root: Path, old: str, new: str, *, catalog: Catalog | None = None) -> Plan:
+    """Plan renaming family `old` (folder or model name) to `new`; never writes.
+
+    Raises ResolveError (OLD unknown or ambiguous, NEW not a snake_case identifier) and PlanConflictError
+    (NEW exists, a path escapes the tree).
+    """
+    root = Path(root)
+    if catalog is None:
+        from analyzers.catalog import build_catalog
+
+        catalog = build_catalog(root)
+    rename = _Resolver(root, catalog, old, new).build()
+    _conflicts(root, catalog, rename)
+    names = _Names(rename, root, rename.module_map())
+    plan = Plan(root)
+    how = "" if rename.matched_by == "family" else f" ({old!r} resolved by {rename.matched_by})"
+    plan.report.append(f"rename family {rename.old} -> {rename.new}{how}")
+
+    pattern = rename.renamer.search_pattern()
+    assert pattern is not None
+    new_dirs = sorted(
+        {PurePosixPath(n).parent.as_posix() for o, n in rename.moves.items() if o.endswith(".py")}
+    )
+    with _ruff.workspace(root, [d for d in new_dirs if not (root / d).is_dir()]) as ruff_cwd:
+        py_sources = _text.files_mentioning(root, pattern, (".py",))
+        for path in rename.moves:
+            if path.endswith(".py") and path not in py_sources:
+                py_sources[path] = (root / path).read_text(encoding="utf-8")
+        for path, text in sorted(py_sources.items()):
+            new_path = rename.moves.get(path, path)
+            after = _rewrite_python(names, path, new_path, text)
+            if new_path == path:
+                if after != text:
+                    after = _ruff.sort_changed_imports(ruff_cwd, path, text, after)
+                    plan.modify(path, after, "renamed references")
+                continue
+            after = _ruff.sort_changed_imports(ruff_cwd, new_path, text, after)
+            plan.add(path, text, None, f"moved to {new_path}")
+            plan.add(new_path, None, after, f"moved from {path}")
+    for path in _text.iter_files(root, TEXT_SUFFIXES):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith(".") or rel.endswith(".py"):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        new_rel = rename.moves.get(rel, rel)
+        if FROZEN_DOCS.search(rel):
+            if pattern.search(text):
+                plan.report.append(f"left frozen docs of a released version: {rel}")
+            continue
+        after = names.prose(text) if pattern.search(text) else text
+        if new_rel != rel:
+            plan.add(rel, text, None, f"moved to {new_rel}")
+            plan.add(new_rel, None, after, f"moved from {rel}")
+        elif after != text:
+            plan.modify(rel, after, "renamed names and paths in text")
+    for old_path, new_path in sorted(rename.moves.items()):
+        if not any(e.path == old_path for e in plan.edits):
+            try:
+                data = (root / old_path).read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                raise PlanConflictError("cannot move a binary file (plans hold text)", old_path) from None
+            plan.add(old_path, data, None, f"moved to {new_path}")
+            plan.add(new_path, None, data, f"moved from {old_path}")
+
+    for vendor in rename.kept_vendor:
+        plan.report.append(
+            f"kept the vendor folder {vendor} (shared by a vendor's families); rename it by hand if wanted"
+        )
+    for value, count in sorted(names.kept.items()):
+        plan.report.append(
+            f"kept HF-facing string {value!r} ({count}x): model types and HF classes are HF's names"
+        )
+    moved = sum(1 for e in plan.changes if e.kind == "delete")
+    plan.report.append(f"{moved} files moved, {len(plan.changes) - 2 * moved} files edited")
+    check_compiles(plan)
+    return plan
