@@ -178,11 +178,170 @@ def _model_class(spec: ModelSpec, model_type: str):
 
 
 def _checkpoint_shapes(model, state: dict[str, Any]) -> dict[str, tuple[int, ...] | None]:
-    """Reverse transformers' load-time weight conversions (expert fusing, renames) on meta tensors."""
+    """Reverse transformers' load-time weight conversions (expert fusing, renames) on meta tensors.
+
+    transformers' own reversal (`revert_weight_conversion`, what `save_pretrained` runs) is used, on a
+    conversion list repaired where its reversal does not give the published names; see
+    `_conversions_for_reversal` and `_checkpoint_namespace`.
+    """
     try:
         from transformers.core_model_loading import revert_weight_conversion
 
+        conversions = _conversions_for_reversal(model)
+        if not conversions:
+            return {k: tuple(v.shape) for k, v in state.items()}
+        state = _checkpoint_namespace(model, state, conversions)
+        # revert_weight_conversion takes the list a `from_pretrained` model carries before the defaults
+        model._weight_conversions = conversions
         reverted = revert_weight_conversion(model, dict(state))
     except Exception:  # noqa: BLE001 - older/newer transformers: fall back to the module names
         reverted = state
     return {k: tuple(v.shape) for k, v in reverted.items()}
+
+
+#: Renamings (source, target) that only accept an older spelling on load: the published checkpoints
+#: already hold the module's spelling, so reversing them would invent a name no checkpoint has.
+LOAD_ONLY_RENAMINGS: dict[tuple[str, str], str] = {
+    # nemotron_h: the published checkpoints (nvidia/Nemotron-H-*, NVIDIA-Nemotron-Nano-*-v2, and the
+    # remote-code `NemotronHModel.embeddings` they were saved from) and Megatron-Bridge's registry spell
+    # `backbone.embeddings.weight`; transformers also accepts `backbone.embedding.weight` on load.
+    ("embedding.weight", "embeddings.weight"): "nemotron_h",
+}
+
+
+def _conversions_for_reversal(model) -> list[Any]:
+    """The conversions `from_pretrained` would apply to `model`, repaired so that their reversal is exact.
+
+    Three repairs, each for a reversal transformers 5.12 gets wrong:
+
+    - a sub-model's scoped renaming with the same source pattern as a root renaming is dropped: on load
+      the root renaming has already rewritten every key it could match (Qwen2Audio: the root maps
+      ``language_model.model`` to ``model.language_model`` and the nested `Qwen2AudioModel` mapping
+      renames ``language_model.model`` again; reversing both gives ``language_model.model.model.*``);
+    - renamings in `LOAD_ONLY_RENAMINGS` are dropped;
+    - a renaming with two or more capture groups (``layers.\\1.self_attn.\\2.kv_proj.``) gets an exact
+      reverse; transformers reverses one group only and leaves such names unreversed (DeepSeek-V4).
+    """
+    from transformers.conversion_mapping import get_model_conversion_mapping
+    from transformers.core_model_loading import PrefixChange, WeightConverter
+
+    conversions = [
+        c for c in get_model_conversion_mapping(model, add_legacy=False) if not isinstance(c, PrefixChange)
+    ]
+    root_sources = {
+        tuple(c._original_source_patterns)
+        for c in conversions
+        if not isinstance(c, WeightConverter) and c.scope_prefix is None
+    }
+    out = []
+    for conv in conversions:
+        if isinstance(conv, WeightConverter):
+            out.append(conv)
+            continue
+        sources, targets = conv._original_source_patterns, conv._original_target_patterns
+        if conv.scope_prefix is not None and tuple(sources) in root_sources:
+            continue
+        if len(sources) == 1 and len(targets) == 1 and (sources[0], targets[0]) in LOAD_ONLY_RENAMINGS:
+            continue
+        out.append(_with_exact_reverse(conv))
+    return out
+
+
+def _with_exact_reverse(renaming):
+    """`renaming`, or a copy that reverses exactly when its target uses more than one backreference."""
+    import re
+
+    from transformers.core_model_loading import WeightRenaming
+
+    if len(renaming._original_source_patterns) != 1 or len(renaming._original_target_patterns) != 1:
+        return renaming
+    source, target = renaming._original_source_patterns[0], renaming._original_target_patterns[0]
+    if len(set(re.findall(r"\\(\d)", target))) < 2:
+        return renaming
+    reverse = _reverse_patterns(source, target)
+    if reverse is None:
+        return renaming
+
+    class _ExactlyReversed(WeightRenaming):
+        def reverse_transform(self):
+            inverse = WeightRenaming(source_patterns=reverse[0], target_patterns=reverse[1])
+            inverse.scope_prefix = self.scope_prefix
+            inverse.base_model_prefix = self.base_model_prefix
+            return inverse
+
+    copy_ = _ExactlyReversed(source_patterns=source, target_patterns=target)
+    copy_.scope_prefix = renaming.scope_prefix
+    copy_.base_model_prefix = renaming.base_model_prefix
+    return copy_
+
+
+def _reverse_patterns(source: str, target: str) -> tuple[str, str] | None:
+    r"""(regex, template) that undo `source` -> `target`; None unless `source` is only literals and groups.
+
+    >>> _reverse_patterns(r"^layers\.(\d+)\.attn\.(.*?)\.wkv\.", r"layers.\1.attn.\2.kv_proj.")
+    ('^layers\\.(\\d+)\\.attn\\.(.*?)\\.kv_proj\\.', 'layers.\\1.attn.\\2.wkv.')
+    """
+    import re
+
+    groups: list[str] = []
+    template: list[str] = []
+    i, body = 0, source.removeprefix("^").removesuffix("$")
+    while i < len(body):
+        char = body[i]
+        if char == "(":
+            depth, j = 1, i + 1
+            while j < len(body) and depth:
+                depth += {"(": 1, ")": -1}.get(body[j], 0)
+                j += 1
+            group = body[i:j]
+            if group.startswith("(?") or depth:
+                return None
+            groups.append(group)
+            template.append(f"\\{len(groups)}")
+            i = j
+        elif char == "\\" and i + 1 < len(body) and not body[i + 1].isalnum():
+            template.append(body[i + 1])
+            i += 2
+        elif char in ".-_" or char.isalnum():
+            template.append(char)
+            i += 1
+        else:
+            return None
+    regex: list[str] = []
+    for part in re.split(r"(\\\d)", target):
+        if re.fullmatch(r"\\\d", part):
+            index = int(part[1]) - 1
+            if index >= len(groups):
+                return None
+            regex.append(groups[index])
+        else:
+            regex.append(re.escape(part))
+    order = [int(n) for n in re.findall(r"\\(\d)", target)]
+    if order != sorted(order) or order != list(range(1, len(groups) + 1)):
+        return None  # the reverse regex numbers its groups in target order
+    anchors = ("^" if source.startswith("^") else "", "$" if source.endswith("$") else "")
+    return anchors[0] + "".join(regex) + anchors[1], "".join(template)
+
+
+def _checkpoint_namespace(model, state: dict[str, Any], conversions: list[Any]) -> dict[str, Any]:
+    """`state` with `base_model_prefix` stripped when the renamings are written for the bare namespace.
+
+    Some checkpoints hold the base model's names at the top level (DeepSeek-V4: ``layers.0.attn.*``,
+    ``embed.weight``, ``head.weight``) and their renamings are anchored there (``^layers\\.``); on load
+    transformers adds the prefix after renaming, but its reversal never strips it. Keep the spelling on
+    which the reversed renamings rewrite more names.
+    """
+    from transformers.core_model_loading import WeightConverter, rename_source_key
+
+    prefix = f"{getattr(model, 'base_model_prefix', '')}."
+    if prefix == "." or not any(k.startswith(prefix) for k in state):
+        return state
+    renamings = [c.reverse_transform() for c in conversions[::-1] if not isinstance(c, WeightConverter)]
+    if not renamings:
+        return state
+    stripped = {k.removeprefix(prefix): v for k, v in state.items()}
+
+    def renamed(keys) -> int:
+        return sum(rename_source_key(k, renamings, [])[0] != k for k in keys)
+
+    return stripped if renamed(stripped) > renamed(state) else state
