@@ -230,3 +230,19 @@ def test_missing_repo_raises_repo_error(tmp_path):
 
     with pytest.raises(RepoError):
         find_repo(tmp_path)
+
+
+def test_checkout_parts_are_catalogued(checkout, tmp_path, monkeypatch):
+    monkeypatch.setenv("BRIDGESMITH_CACHE", str(tmp_path / "cache"))
+    catalog = build_catalog(checkout)
+    assert catalog.tree_kind == "checkout"
+    assert catalog.parts["tests"] and catalog.parts["docs"] and catalog.parts["examples"]
+    qwen = catalog.family("qwen")
+    assert qwen.unit_tests == "tests/unit_tests/models/qwen"
+    assert qwen.functional_tests == "tests/functional_tests/test_groups/models/qwen"
+    # Pages are assigned by name: qwen3-vl.md belongs to qwen_vl, not to the qwen LLM family.
+    assert qwen.docs == ["docs/models/qwen/qwen.md", "docs/models/qwen/qwen3-moe.md"]
+    assert catalog.family("qwen_vl").docs == ["docs/models/qwen/qwen3-vl.md"]
+    assert catalog.family("qwen_vl").examples == ["examples/models/qwen/qwen3_vl"]
+    assert catalog.family("deepseek").examples == ["examples/models/deepseek/deepseek_v3"]
+    assert catalog.family("llama").unit_tests is None
