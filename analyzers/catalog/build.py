@@ -51,14 +51,10 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def _mapping_class_names(root: Path) -> set[str]:
+def _mapping_class_names(loader: ModuleLoader) -> set[str]:
     """Class names defined in the shared param_mapping module (local subclasses are found by the evaluator)."""
-    path = root / PARAM_MAPPING
-    try:
-        info = build_module_info(PARAM_MAPPING, path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ParseError):
-        return set()
-    return set(info.classes)
+    info = loader.by_path(PARAM_MAPPING)
+    return set(info.classes) if info else set()
 
 
 _WORKER: dict = {}
@@ -167,8 +163,10 @@ def build_catalog(root: str | Path, *, use_cache: bool = True, jobs: int | None 
                 continue
         todo.append(rel)
     if todo:
-        mapping_classes = _mapping_class_names(root)
-        facts.update(_extract_parallel(root, todo, contents, mapping_classes, jobs))
+        # One loader for the sequential path: the shared modules it parses (param_mapping.py is 160 KB) are reused.
+        loader = ModuleLoader(root)
+        mapping_classes = _mapping_class_names(loader)
+        facts.update(_extract_parallel(loader, todo, contents, mapping_classes, jobs))
     catalog = assemble(repo, facts, problems)
     if cache is not None:
         cache.entries = {
@@ -181,12 +179,12 @@ def build_catalog(root: str | Path, *, use_cache: bool = True, jobs: int | None 
 
 
 def _extract_parallel(
-    root: Path, todo: list[str], contents: dict[str, bytes], mapping_classes: set[str], jobs: int | None
+    loader: ModuleLoader, todo: list[str], contents: dict[str, bytes], mapping_classes: set[str], jobs: int | None
 ) -> dict[str, FileFacts | ParseProblem]:
+    root = loader.root
     jobs = jobs or min(os.cpu_count() or 1, 8)
     items = [(rel, contents[rel]) for rel in todo]
     if jobs <= 1 or len(items) < PARALLEL_THRESHOLD:
-        loader = ModuleLoader(root)
         return {rel: _extract_one(rel, data, loader, mapping_classes) for rel, data in items}
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context

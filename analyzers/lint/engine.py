@@ -283,7 +283,7 @@ class LintCache:
 
 def _environment_key() -> str:
     """What besides the tree changes results: the tool and the installed transformers (MBR013)."""
-    from analyzers.rules.mbr013_model_type_differs_from_hf_config import transformers_dir
+    from analyzers.transformers_source import transformers_dir
 
     tdir = transformers_dir()
     version = ""

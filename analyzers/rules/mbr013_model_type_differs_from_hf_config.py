@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
 from analyzers.lint.rule import Finding, Invalid, LintRule
+from analyzers.transformers_source import class_folders, transformers_dir
 
 _HEAD = "from megatron.bridge.models.conversion.model_bridge import MegatronModelBridge\n\n\n"
 _PAIR = re.compile(r'\(\s*"([\w\-.]+)"\s*,\s*"(\w+)"\s*\)')
 _MODEL_TYPE = re.compile(r'^\s+model_type\s*(?::\s*\w+\s*)?=\s*"([\w\-.]+)"', re.MULTILINE)
-
-
-def transformers_dir() -> Path | None:
-    """Folder of the installed transformers package, found without importing it."""
-    try:
-        spec = importlib.util.find_spec("transformers")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations)))
-    return path if (path / "models").is_dir() else None
 
 
 @cache
@@ -40,25 +28,11 @@ def _auto_pairs(tdir: Path) -> dict[str, set[str]]:
     return out
 
 
-@cache
-def _class_folders(tdir: Path) -> dict[str, Path]:
-    """HF model class name -> its `models/<x>` folder, by scanning modeling files (only when needed)."""
-    out: dict[str, Path] = {}
-    pattern = re.compile(r"^class (\w+)\(", re.MULTILINE)
-    for path in sorted((tdir / "models").glob("*/modeling_*.py")):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        for name in pattern.findall(text):
-            out.setdefault(name, path.parent)
-    return out
-
-
 def config_model_types(tdir: Path, source: str) -> set[str] | None:
     """Every `model_type` the HF class `source` can be built from; None when transformers does not know it."""
     types = set(_auto_pairs(tdir).get(source, set()))
-    folder = _class_folders(tdir).get(source) if not types else None
+    name = class_folders(tdir).get(source) if not types else None
+    folder = tdir / "models" / name if name else None
     if folder is not None:
         for conf in folder.glob("configuration_*.py"):
             try:
