@@ -15,6 +15,7 @@ import libcst as cst
 
 from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.hf_config import ARCH_FIELDS, QK_NORM_FLAGS, ModelSpec, detect_blocks
+from codemods._registry_edits import MappingImports, RegistryPlan, edit_function
 
 TODO = "TODO(bridgesmith)"
 
@@ -29,6 +30,8 @@ class ConfigDecisions:
     registry_todos: list[str] = field(default_factory=list)
     #: report lines (decisions taken, blocks kept on purpose)
     report: list[str] = field(default_factory=list)
+    #: mapping-registry edits from the new model's HF names (None when the names are unavailable)
+    registry: RegistryPlan | None = None
 
 
 def _has(bridge: BridgeRecord, megatron: str = "", hf: str = "") -> bool:
@@ -47,12 +50,19 @@ def _example(catalog: Catalog, megatron: str, hf: str) -> str | None:
     return None
 
 
-def decide(spec: ModelSpec, bridge: BridgeRecord, catalog: Catalog) -> ConfigDecisions:
-    """Compare the new config with what SRC's bridge assumes; see the module docstring."""
-    out = ConfigDecisions()
+def decide(
+    spec: ModelSpec, bridge: BridgeRecord, catalog: Catalog, registry: RegistryPlan | None = None
+) -> ConfigDecisions:
+    """Compare the new config with what SRC's bridge assumes; see the module docstring.
+
+    With `registry` (edits planned from the new model's HF names) the mapping blocks follow it; without,
+    the blocks the config implies are left as TODOs.
+    """
+    out = ConfigDecisions(registry=registry)
     fields = spec.text_fields()
     attrs = bridge.provider_attributes
-    mapped = {provider for _, provider in catalog.config_mapping}
+    # CONFIG_MAPPING gives an attribute only when the config has its HF key
+    mapped = {provider for key, provider in catalog.config_mapping if key in fields}
 
     def setting(attr: str, value: Any, reason: str) -> None:
         expr = f'"{value}"' if isinstance(value, str) else repr(value)
@@ -84,12 +94,35 @@ def decide(spec: ModelSpec, bridge: BridgeRecord, catalog: Catalog) -> ConfigDec
     if flags:
         key, value = next(iter(flags.items()))
         setting("qk_layernorm", value, f"config {key}={value}")
-    elif has_qk or attrs.get("qk_layernorm") == "True":
+    elif registry is None and (has_qk or attrs.get("qk_layernorm") == "True"):
         out.registry_todos.append(
             "the config has no q/k-norm flag: keep the q_layernorm/k_layernorm mappings only if the checkpoint "
             "has q_norm/k_norm weights"
         )
 
+    if registry is not None:
+        # Mapping blocks the registry gains or loses imply the provider attributes that build them.
+        for param, attr in (
+            ("self_attention.q_layernorm.", "qk_layernorm"),
+            ("self_attention.linear_qkv.bias", "add_qkv_bias"),
+        ):
+            added = [
+                k
+                for k in registry.adds
+                if param in k.megatron_param and not k.megatron_param.startswith("mtp.")
+            ]
+            dropped = [
+                k
+                for k in registry.drops
+                if param in k.megatron_param and not k.megatron_param.startswith("mtp.")
+            ]
+            if added and attr not in out.attributes:
+                setting(attr, True, f"the registry now maps {added[0].hf_list[0]}")
+            elif dropped and attr not in out.attributes:
+                setting(attr, False, f"the registry no longer maps {dropped[0].hf_list[0]}")
+        out.registry_todos = list(registry.todos)
+        out.report.extend(registry.report)
+        return out
     blocks = detect_blocks(spec)
     has_bias = _has(bridge, "linear_qkv.bias", ".bias")
     if bias is not None and bias.value is True and not has_bias:
@@ -141,11 +174,17 @@ class _BridgeEdits(cst.CSTTransformer):
             return updated.with_changes(
                 body=updated.body.with_changes(body=self._provider(list(updated.body.body)))
             )
+        if updated.name.value == "mapping_registry" and self.d.registry is not None:
+            updated, _ = edit_function(updated, self.d.registry)
         if updated.name.value == "mapping_registry" and self.d.registry_todos:
             body = list(updated.body.body)
             index = max((i for i, s in enumerate(body) if _is_return(s)), default=len(body) - 1)
             stmt = body[index]
-            comments = [cst.EmptyLine(comment=cst.Comment(f"# {TODO}: {t}")) for t in self.d.registry_todos]
+            # one comment line each: a TODO may quote multi-line source
+            comments = [
+                cst.EmptyLine(comment=cst.Comment(f"# {TODO}: {' '.join(t.split())}"))
+                for t in self.d.registry_todos
+            ]
             body[index] = stmt.with_changes(leading_lines=[*stmt.leading_lines, *comments])
             return updated.with_changes(body=updated.body.with_changes(body=body))
         return updated
@@ -190,8 +229,11 @@ def _provider_attr(stmt: cst.BaseStatement) -> str | None:
 
 
 def apply_bridge_edits(module: cst.Module, bridge_class: str, decisions: ConfigDecisions) -> cst.Module:
-    """The cloned bridge module with the provider attributes set and the registry TODOs placed."""
-    return module.visit(_BridgeEdits(bridge_class, decisions))
+    """The cloned bridge module with the provider attributes set, the registry edited and its TODOs placed."""
+    module = module.visit(_BridgeEdits(bridge_class, decisions))
+    if decisions.registry is not None and decisions.registry.classes:
+        module = module.visit(MappingImports(decisions.registry.classes))
+    return module
 
 
 # --- test config dicts ---------------------------------------------------------------------------

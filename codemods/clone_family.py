@@ -30,6 +30,7 @@ from codemods._clone_python import (
     license_header,
 )
 from codemods._config_edits import apply_bridge_edits, decide, update_config_dicts
+from codemods._registry_edits import RegistryPlan, edit_registry, plan_registry
 from codemods._transformers_index import transformers_has
 from codemods.naming import ModelNames, Renamer, Variant, align_camel, check_stem, hf_suffix, rename_camel
 from codemods.plan import Plan, Todo
@@ -54,6 +55,8 @@ class CloneRequest:
     class_prefix: str | None = None
     family_dir: str | None = None  #: new family folder under models/ (default: SRC's family)
     hf_id: str | None = None  #: published checkpoint id used in recipes, docs and examples
+    #: bridges the learned mapping vocabulary leaves out (leave-one-out reconstruction benchmarks)
+    exclude_teachers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -361,7 +364,7 @@ class _Builder:
             c.package_map = {family_pkg: f"megatron.bridge.models.{self.family}"}
         extra = None
         if self.spec is not None:
-            decisions = decide(self.spec, src.bridge, self.catalog)
+            decisions = decide(self.spec, src.bridge, self.catalog, self._registry_plan())
             self.report.extend(f"config: {line}" for line in decisions.report)
             extra = functools.partial(
                 apply_bridge_edits, bridge_class=names.bridge_class, decisions=decisions
@@ -388,6 +391,27 @@ class _Builder:
         self._tables(registrations)
         self._docs_and_examples()
         return self._finish()
+
+    def _registry_plan(self) -> RegistryPlan | None:
+        """Registry edits from the new model's HF checkpoint names; None (block TODOs) when they are unavailable."""
+        from analyzers.hf_names import NamesUnavailable, collect_hf_names
+
+        try:
+            names = collect_hf_names(self.spec)
+        except NamesUnavailable as exc:
+            self.report.append(f"config: mapping blocks left as TODOs: {exc}")
+            return None
+        plan = plan_registry(self.catalog, self.src.bridge, names, exclude=self.request.exclude_teachers)
+        _, misses = edit_registry(self._src_text(), self.src.bridge.name, plan)
+        plan.todos.extend(misses)
+        plan.report.extend(f"TODO mapping_registry: {m}" for m in misses)
+        plan.report.insert(
+            0,
+            f"{len(names.names)} HF checkpoint names of the new model (from {names.source}"
+            + (f", {names.model_class}" if names.model_class else "")
+            + f"): {len(plan.drops)} mappings dropped, {len(plan.adds)} added, {len(plan.retargets)} retargeted",
+        )
+        return plan
 
     def _tests_from_config(self, paths: list[str]) -> None:
         """Mock config values of the cloned tests from the new config; toy dicts get toy sizes of it."""

@@ -5,16 +5,58 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, load_repo, print_json
-from analyzers.errors import BridgesmithError
+from analyzers.errors import ConfigError
 from codemods.clone_family import CloneRequest, CloneResult, plan_clone
 
 HELP = "clone a model (bridge, provider, recipes, registrations, tests, docs, examples) under a new name"
 
-#: Set by the smoke package: called with (result, args) after a successful apply when --smoke is given;
-#: returns the exit code of the smoke run. None until wired.
-SMOKE_HOOK = None
+
+def check_smoke_environment() -> None:
+    """Raise ConfigError (one line, naming the environment to use) unless torch + Megatron are importable."""
+    from codemods.commands.smoke import _check_environment
+
+    try:
+        _check_environment("cpu")
+    except ConfigError as exc:
+        raise ConfigError(f"clone-family --smoke: {exc.message}") from None
+
+
+def run_clone_smoke(result: CloneResult, args: argparse.Namespace) -> int:
+    """Smoke-test the bridge just written: toy HF -> Megatron -> HF roundtrip through the generated class.
+
+    The tree's own `src/` goes first on the import path, so the generated module is the one imported; the
+    toy model is built from `--config` (the new architecture), else from SRC's model_type.
+    """
+    from codemods.smoke import SmokeOptions, run_smoke
+
+    src = Path(result.plan.root) / "src"
+    if (src / "megatron" / "bridge").is_dir() and str(src) not in sys.path:
+        sys.path.insert(0, str(src))
+    bridge_file = next(new for new, old in result.files.items() if old == result.source.bridge.path)
+    module = bridge_file.removeprefix("src/").removesuffix(".py").replace("/", ".")
+    model = args.config or result.source.model_type
+    if model is None:
+        raise ConfigError(
+            f"clone-family --smoke: {result.source.bridge.name} has no model_type; pass --config"
+        )
+    opts = SmokeOptions(model=model, bridge=f"{module}:{result.names.bridge_class}")
+    report = run_smoke(opts)
+    if args.format == "json":
+        print_json({"smoke": report.to_dict()})
+    else:
+        print(report.summary())
+        if report.traceback:
+            print(report.traceback, file=sys.stderr)
+    return 0 if report.passed else 1
+
+
+#: Called with (result, args) after a successful apply when --smoke is given; returns the smoke run's
+#: exit code. Replaceable (tests, other runners).
+SMOKE_HOOK: Callable[[CloneResult, argparse.Namespace], int] = run_clone_smoke
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +120,8 @@ def _summary(result: CloneResult, applied: bool) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.smoke and not args.dry_run and SMOKE_HOOK is run_clone_smoke:
+        check_smoke_environment()  # before anything is written
     repo = load_repo(args)
     catalog = load_catalog(args)
     result = plan_clone(repo.root, _request(args), catalog=catalog)
@@ -103,7 +147,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("\n".join(_summary(result, applied=True)))
     if args.smoke:
-        if SMOKE_HOOK is None:
-            raise BridgesmithError("--smoke is not wired yet (codemods.commands.clone_family.SMOKE_HOOK)")
         return SMOKE_HOOK(result, args)
     return 0

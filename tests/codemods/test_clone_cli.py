@@ -92,3 +92,56 @@ def test_apply_then_rerun_changes_nothing(
     # A different clone onto the same name is refused.
     assert main(["clone-family", "qwen3", "deepseek_v5", "--repo", str(tree)]) == 2
     assert "already" in capsys.readouterr().err
+
+
+def test_smoke_in_the_static_env_names_the_smoke_env_and_writes_nothing(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The main env has torch + transformers but no Megatron: --smoke refuses before anything is written.
+    import importlib.util
+
+    assert importlib.util.find_spec("megatron") is None
+    before = _snapshot(tree)
+    assert main(["clone-family", "qwen3", "qwen8", "--repo", str(tree), "--smoke"]) == 2
+    _, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(
+        "error: clone-family --smoke: the smoke test needs megatron.core, megatron.bridge"
+    )
+    assert "run it in the smoke environment: tox -e smoke" in lines[0]
+    assert _snapshot(tree) == before
+
+
+def test_smoke_hook_runs_on_what_was_just_written(
+    tree: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codemods.commands import clone_family
+
+    seen = []
+
+    def hook(result, args) -> int:
+        path = next(new for new, old in result.files.items() if old == result.source.bridge.path)
+        seen.append((path, (tree / path).is_file(), result.names.bridge_class))
+        return 1
+
+    monkeypatch.setattr(clone_family, "SMOKE_HOOK", hook)
+    assert main(["clone-family", "qwen3", "qwen7", "--repo", str(tree), "--smoke"]) == 1
+    assert seen == [("src/megatron/bridge/models/qwen/qwen7_bridge.py", True, "Qwen7Bridge")]
+    capsys.readouterr()
+
+
+@pytest.mark.smoke
+def test_smoke_runs_the_generated_bridge(
+    real_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Smoke env only (torch + megatron): Qwen3 rebuilt from Qwen2 with Qwen3's config round-trips through the
+    # generated Qwen9Bridge (q/k norm added, QKV bias dropped, qk_layernorm set), about 30 s on CPU.
+    tree = make_checkout(real_tree, tmp_path / "tree")
+    config = Path(__file__).resolve().parents[2] / "fixtures/configs/qwen3-8b/config.json"
+    argv = ["clone-family", "qwen2", "qwen9", "--repo", str(tree), "--config", str(config)]
+    argv += ["--model-type", "qwen9", "--hf-class", "Qwen9ForCausalLM", "--smoke"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "(Qwen3ForCausalLM via Qwen9Bridge)" in out
+    assert "PASS    export          25/25 tensors bit-exact" in out
