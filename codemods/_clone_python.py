@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from analyzers.errors import ParseError
+from codemods._cst import dotted, dotted_expr
 from codemods._transformers_index import transformers_has, transformers_module_exists
 from codemods.naming import Renamer
 
@@ -115,27 +116,9 @@ class CloneContext:
         return ".".join([self.module_map[best], *rest])
 
 
-def _dotted(node: cst.BaseExpression | None) -> str:
-    if node is None:
-        return ""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return ""
-
-
-def _module_expr(dotted: str) -> cst.Attribute | cst.Name:
-    parts = dotted.split(".")
-    expr: cst.Attribute | cst.Name = cst.Name(parts[0])
-    for part in parts[1:]:
-        expr = cst.Attribute(value=expr, attr=cst.Name(part))
-    return expr
-
-
 def _absolute(module_name: str, is_package: bool, node: cst.ImportFrom) -> str:
     level = len(node.relative)
-    mod = _dotted(node.module)
+    mod = dotted(node.module)
     if not level:
         return mod
     base = module_name.split(".")
@@ -260,18 +243,18 @@ class _CloneTransformer(cst.CSTTransformer):
         if new_mod is not None:
             if original.relative:
                 # Relative imports inside a cloned package stay relative; their tail is renamed.
-                tail = _dotted(original.module)
+                tail = dotted(original.module)
                 new_tail = ".".join(self.ctx.renamer.identifier(p) for p in tail.split(".")) if tail else ""
-                updated = updated.with_changes(module=_module_expr(new_tail) if new_tail else None)
+                updated = updated.with_changes(module=dotted_expr(new_tail) if new_tail else None)
             else:
-                updated = updated.with_changes(module=_module_expr(new_mod))
+                updated = updated.with_changes(module=dotted_expr(new_mod))
             if isinstance(updated.names, cst.ImportStar):
                 return updated
             aliases = [
-                a.with_changes(name=cst.Name(self.ctx.renamer.identifier(_dotted(a.name))))
+                a.with_changes(name=cst.Name(self.ctx.renamer.identifier(dotted(a.name))))
                 if a.asname is None
                 else a.with_changes(
-                    name=cst.Name(self.ctx.renamer.identifier(_dotted(a.name))),
+                    name=cst.Name(self.ctx.renamer.identifier(dotted(a.name))),
                     asname=a.asname.with_changes(
                         name=cst.Name(self.ctx.renamer.identifier(a.asname.name.value))
                     ),  # type: ignore[union-attr]
@@ -282,10 +265,10 @@ class _CloneTransformer(cst.CSTTransformer):
         if isinstance(updated.names, cst.ImportStar):
             return updated
         if mod in self.b.external_modules:
-            updated = updated.with_changes(module=_module_expr(self.b.external_modules[mod]))
+            updated = updated.with_changes(module=dotted_expr(self.b.external_modules[mod]))
         aliases = [
-            a.with_changes(name=cst.Name(self.b.external_renamed[_dotted(a.name)]))
-            if a.asname is None and _dotted(a.name) in self.b.external_renamed
+            a.with_changes(name=cst.Name(self.b.external_renamed[dotted(a.name)]))
+            if a.asname is None and dotted(a.name) in self.b.external_renamed
             else a
             for a in updated.names
         ]
@@ -474,8 +457,8 @@ class _DropUnused(cst.CSTTransformer):
             a
             for a in imp.names
             if not (
-                (a.asname.name.value if a.asname else _dotted(a.name)) in self.candidates  # type: ignore[union-attr]
-                and (a.asname.name.value if a.asname else _dotted(a.name)) not in self.used
+                (a.asname.name.value if a.asname else dotted(a.name)) in self.candidates  # type: ignore[union-attr]
+                and (a.asname.name.value if a.asname else dotted(a.name)) not in self.used
             )  # type: ignore[union-attr]
         ]
         if len(keep) == len(imp.names):

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
-from pathlib import Path
+
+from analyzers.transformers_source import transformers_dir
 
 __all__ = ["transformers_dir", "transformers_has", "transformers_module_exists"]
 
 _CLASS = re.compile(r"^class (\w+)\b", re.MULTILINE)
-
-
-@functools.cache
-def transformers_dir() -> Path | None:
-    """The installed transformers package folder (find_spec of a top-level package does not import it)."""
-    try:
-        spec = importlib.util.find_spec("transformers")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
 
 
 @functools.cache

@@ -21,6 +21,7 @@ from typing import Any
 import libcst as cst
 
 from analyzers.errors import ParseError, PlanConflictError
+from codemods._cst import dotted, dotted_expr
 
 __all__ = [
     "add_all_entries",
@@ -85,19 +86,9 @@ def _parse(source: str, path: str) -> cst.Module:
         raise ParseError(f"syntax error at line {exc.raw_line}: {exc.message}", path) from None
 
 
-def _dotted(node: cst.BaseExpression | None) -> str:
-    if node is None:
-        return ""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    raise TypeError(type(node).__name__)
-
-
 def _module_of(node: cst.ImportFrom, package: str) -> str:
     """Absolute module of an ImportFrom seen in the package `package` (an `__init__`)."""
-    module = _dotted(node.module)
+    module = dotted(node.module)
     level = len(node.relative)
     if not level:
         return module
@@ -105,14 +96,6 @@ def _module_of(node: cst.ImportFrom, package: str) -> str:
     if level > 1:
         base = base[: len(base) - (level - 1)]
     return ".".join(base + ([module] if module else []))
-
-
-def _module_expr(dotted: str) -> cst.Attribute | cst.Name:
-    parts = dotted.split(".")
-    expr: cst.Attribute | cst.Name = cst.Name(parts[0])
-    for part in parts[1:]:
-        expr = cst.Attribute(value=expr, attr=cst.Name(part))
-    return expr
 
 
 def _import_lines(
@@ -133,7 +116,7 @@ def _import_lines(
 def _names(imp: cst.ImportFrom) -> list[str] | None:
     if isinstance(imp.names, cst.ImportStar):
         return None
-    return [_dotted(alias.name) if alias.asname is None else alias.asname.name.value for alias in imp.names]
+    return [dotted(alias.name) if alias.asname is None else alias.asname.name.value for alias in imp.names]
 
 
 def imported_modules(source: str, package: str, path: str = "<string>") -> dict[str, list[str] | None]:
@@ -245,13 +228,13 @@ def add_import(
     if imp.relative:
         rel = _relative_form(module, package, len(imp.relative))
         if rel is None:
-            new_module_expr, relative = _module_expr(module), ()
+            new_module_expr, relative = dotted_expr(module), ()
         else:
             level, rest = rel
-            new_module_expr = _module_expr(rest) if rest else None
+            new_module_expr = dotted_expr(rest) if rest else None
             relative = tuple(cst.Dot() for _ in range(level))
     else:
-        new_module_expr, relative = _module_expr(module), ()
+        new_module_expr, relative = dotted_expr(module), ()
     if names is None:
         new_names: cst.ImportStar | list[cst.ImportAlias] = cst.ImportStar()
     else:

@@ -4,23 +4,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from codemods._cst import dotted, dotted_expr
 
-def dotted(node: cst.BaseExpression | None) -> str:
-    """`a.b.c` of a Name/Attribute chain ('' for None)."""
-    if node is None:
-        return ""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{dotted(node.value)}.{node.attr.value}"
-    return ""
-
-
-def dotted_expr(name: str) -> cst.Attribute | cst.Name:
-    """The Name/Attribute chain for `a.b.c`."""
-    expr = cst.parse_expression(name)
-    assert isinstance(expr, (cst.Attribute, cst.Name))
-    return expr
+__all__ = ["dotted", "dotted_expr"]
 
 
 def package_of(module: str, is_package: bool) -> str:

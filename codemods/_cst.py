@@ -1,0 +1,25 @@
+"""Small libcst helpers shared by every codemod: dotted names to and from Name/Attribute chains."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+
+def dotted(node: cst.BaseExpression | None) -> str:
+    """`a.b.c` of a Name/Attribute chain ('' for None or any other expression)."""
+    if node is None:
+        return ""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def dotted_expr(name: str) -> cst.Attribute | cst.Name:
+    """The Name/Attribute chain for `a.b.c`."""
+    parts = name.split(".")
+    expr: cst.Attribute | cst.Name = cst.Name(parts[0])
+    for part in parts[1:]:
+        expr = cst.Attribute(value=expr, attr=cst.Name(part))
+    return expr
