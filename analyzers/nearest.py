@@ -5,10 +5,16 @@ weighted score; the reasons say which blocks match, which the candidate lacks (t
 has that the model lacks (to remove). Everything is learned from the catalog's records; no GPU, no network.
 
 Components (weights renormalised over the ones that apply):
-- names (0.40): F1 of the model's HF checkpoint names matched by the candidate's patterns (recall) and
-  the candidate's unconditional patterns that match some name (precision). Needs the names.
-- blocks (0.35): Jaccard agreement of architectural blocks (MoE, shared experts, MLA, MTP, QK norm,
-  QKV bias, gated MLP, linear attention, Mamba, sliding window, vision, audio).
+- names (0.35): F1 of the kinds of HF checkpoint names (layer / expert indices folded) matched by the
+  candidate's patterns (recall) and the candidate's unconditional patterns that match some name
+  (precision). Needs the names.
+- blocks (0.25): agreement of architectural blocks (MoE, shared experts, MLA, MTP, QK norm, QKV bias,
+  gated MLP, linear attention, Mamba, sliding window, vision, audio), each block weighted by its rarity
+  in the catalog (smoothed IDF): sharing Mamba or MLA says more than sharing a gated MLP.
+- fields (0.15): smoothed Jaccard of the specific config fields (beyond the architecture basics) the model
+  sets and the candidate's bridge reads; only fields some remaining bridge reads count.
+- conventions (0.10): tied embeddings, activation and norm kind that the candidate's provider hard-codes,
+  against the model's config. Only where both sides say.
 - kind (0.10): same modality (LLM, VLM, audio, omni).
 - naming (0.10): HF class naming of the candidate's registrations vs the model's architecture / model_type.
 - quantization (0.05): the candidate dequantizes the model's weight format on load. Only for quantized models.
@@ -16,6 +22,7 @@ Components (weights renormalised over the ones that apply):
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -23,17 +30,19 @@ from pathlib import Path
 
 from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.coverage import group_names, match_names, pattern_uses, registry_mappings
-from analyzers.hf_config import ModelSpec, config_quantization, detect_blocks
+from analyzers.hf_config import ARCH_FIELDS, GENERIC_FIELDS, ModelSpec, config_quantization, detect_blocks
 
-WEIGHTS = {"names": 0.40, "blocks": 0.35, "kind": 0.10, "naming": 0.10, "quantization": 0.05}
+WEIGHTS = {"names": 0.35, "blocks": 0.25, "fields": 0.15, "conventions": 0.10, "kind": 0.10, "naming": 0.10,
+           "quantization": 0.05}  # fmt: skip
 #: blocks compared, in display order
 BLOCKS = ("moe", "shared_experts", "mla", "mtp", "qk_norm", "qkv_bias", "gated_mlp", "linear_attention", "mamba",
           "sliding_window", "vision", "audio")  # fmt: skip
 #: blocks whose presence in a model only its parameter names can show (no config flag in most families)
 NAME_ONLY_BLOCKS = frozenset({"qk_norm", "gated_mlp"})
 #: blocks a candidate may carry without penalty: MB registries map MTP layers unconditionally, and
-#: checkpoints without MTP layers simply leave those mappings unused
-OPTIONAL_BLOCKS = frozenset({"mtp"})
+#: checkpoints without MTP layers simply leave those mappings unused; providers take the sliding window from
+#: the config, so a model without one leaves it unset
+OPTIONAL_BLOCKS = frozenset({"mtp", "sliding_window"})
 
 _VISION = re.compile(
     r"(^|\.)(visual|vision_tower|vision_model|vision_encoder|vit|radio_model|image_newline|patch_embed)(\.|$)"
@@ -41,6 +50,18 @@ _VISION = re.compile(
 _AUDIO = re.compile(r"(^|\.)(audio_tower|audio_model|audio_encoder|sound_encoder|whisper)(\.|$)")
 _QK_NORM = re.compile(r"\.(q_norm|k_norm|q_layernorm|k_layernorm|query_layernorm|key_layernorm)\.weight$")
 _TRUE = {"True", "true", "1"}
+#: config fields every bridge handles through the base class (architecture basics), never a family signal
+_BASIC_FIELDS = GENERIC_FIELDS | {key.split(".")[0] for keys in ARCH_FIELDS.values() for key in keys}
+#: attribute reads on a config dict rather than config fields
+_NOT_FIELDS = frozenset({"get", "pop", "keys", "items", "values", "update", "setdefault"})
+#: activation kinds, most specific first (hidden_act on the model side, activation_func on the provider side)
+_ACTIVATIONS = (
+    ("relu2", r"relu2|squared_relu"),
+    ("gelu", r"gelu"),
+    ("silu", r"silu|swish|swiglu"),
+    ("relu", r"relu"),
+)
+_LITERAL = re.compile(r"^[\"']?[A-Za-z_][\w.]*[\"']?$")
 
 
 @dataclass
@@ -54,6 +75,10 @@ class BridgeFeatures:
     sources: list[str]  #: HF class names / strings of its registrations
     model_types: list[str]
     dequantizes: set[str]  #: weight formats its load hook dequantizes ("fp8", "mxfp4", "int4")
+    #: HF config fields it reads beyond the architecture basics (softcapping, q_lora_rank, hc_mult, ...)
+    fields: set[str] = field(default_factory=set)
+    #: conventions its provider hard-codes: "tied" / "activation" / "norm" -> value
+    conventions: dict[str, str] = field(default_factory=dict)
 
 
 def bridge_features(catalog: Catalog, bridge: BridgeRecord, root: Path | None = None) -> BridgeFeatures:
@@ -123,6 +148,66 @@ def bridge_features(catalog: Catalog, bridge: BridgeRecord, root: Path | None = 
         sources=[r.source for r in bridge.registrations if r.source],
         model_types=[r.model_type for r in bridge.registrations if r.model_type],
         dequantizes=_dequant_formats(bridge, root or Path(catalog.root)),
+        fields=specific_fields(bridge.config_fields),
+        conventions=provider_conventions(attrs),
+    )
+
+
+def specific_fields(fields: list[str]) -> set[str]:
+    """The config fields in `fields` that are not architecture basics every bridge handles."""
+    return {
+        f
+        for f in fields
+        if f not in _BASIC_FIELDS
+        and f not in _NOT_FIELDS
+        and not f.startswith("to_")
+        and not f.endswith("_token_id")
+    }
+
+
+def _activation(text: str) -> str | None:
+    return next((name for name, pattern in _ACTIVATIONS if re.search(pattern, text.lower())), None)
+
+
+def provider_conventions(attrs: dict[str, str]) -> dict[str, str]:
+    """Conventions a provider hard-codes as literals (values read from the HF config adapt, so they are left out)."""
+    out = {}
+    tied = attrs.get("share_embeddings_and_output_weights")
+    if tied in {"True", "False"}:
+        out["tied"] = tied
+    act = attrs.get("activation_func", "")
+    if (
+        _LITERAL.match(act)
+        and not act.startswith(("hf_config", "text_config", "config"))
+        and _activation(act)
+    ):
+        out["activation"] = _activation(act)
+    norm = attrs.get("normalization", "").strip("\"'")
+    if norm in {"RMSNorm", "LayerNorm"}:
+        out["norm"] = norm.lower()
+    return out
+
+
+def model_conventions(spec: ModelSpec) -> dict[str, str]:
+    """The same conventions read from the model's config (tied embeddings, activation, norm kind)."""
+    out = {}
+    if spec.tie_word_embeddings is not None:
+        out["tied"] = str(bool(spec.tie_word_embeddings))
+    act = spec.get(*ARCH_FIELDS["hidden_act"])
+    if act is not None and isinstance(act.value, str) and _activation(act.value):
+        out["activation"] = _activation(act.value)
+    if spec.get("rms_norm_eps") is not None:
+        out["norm"] = "rmsnorm"
+    elif spec.get("layer_norm_eps", "layer_norm_epsilon") is not None:
+        out["norm"] = "layernorm"
+    return out
+
+
+def model_fields(spec: ModelSpec) -> set[str]:
+    """Config fields of the model that are set (not null, not false), top level, text and vision sub-configs."""
+    scopes = [spec.config, spec.text_config or {}, spec.vision_config or {}]
+    return specific_fields(
+        [k for scope in scopes for k, v in scope.items() if v is not None and v is not False]
     )
 
 
@@ -184,6 +269,22 @@ def naming_similarity(spec: ModelSpec, feats: BridgeFeatures) -> tuple[float, st
     return best, f"{pair[0]} ~ {pair[1]}" if best else "no naming overlap"
 
 
+def _field_agreement(mine: set[str], theirs: set[str]) -> tuple[float, str]:
+    """Smoothed Jaccard of the specific config fields the model sets and the candidate reads, with the reason."""
+    if not mine and not theirs:
+        return 1.0, "no specific config fields on either side"
+    both, to_read, unused = mine & theirs, sorted(mine - theirs), sorted(theirs - mine)
+    reason = f"reads {len(both)} of the model's {len(mine)} specific config fields"
+    if to_read:
+        reason += f"; not read: {', '.join(to_read[:4])}{' ...' if len(to_read) > 4 else ''}"
+    if unused:
+        reason += (
+            f"; reads fields the model lacks: {', '.join(unused[:4])}{' ...' if len(unused) > 4 else ''}"
+        )
+    # add-one smoothing: one optional field (an MTP depth read with a default) must not zero the component
+    return (len(both) + 1) / (len(mine | theirs) + 1), reason
+
+
 @dataclass
 class Candidate:
     bridge: str
@@ -229,15 +330,27 @@ def rank(
     quant = model_format(spec, dtypes)
     groups = group_names(names) if names else None
     total = len(names) if names else 0
+    pool = [
+        bridge_features(catalog, b)
+        for b in catalog.bridges
+        if not b.diffusion and b.name.lower() not in excluded and b.family.lower() not in excluded
+    ]
+    # fields that signal something only where some remaining bridge reads them (learned, leave-one-out safe)
+    known_fields = set().union(*(f.fields for f in pool)) if pool else set()
+    my_fields = model_fields(spec) & known_fields
+    # a block shared by few bridges is specialised machinery (Mamba, MLA, towers): it weighs more in the
+    # agreement than one nearly every bridge has (gated MLP); smoothed inverse document frequency
+    rarity = {b: 1.0 + math.log((len(pool) + 1) / (1 + sum(b in f.blocks for f in pool))) for b in BLOCKS}
+    my_conventions = model_conventions(spec)
     out = []
-    for bridge in catalog.bridges:
-        if bridge.diffusion or bridge.name.lower() in excluded or bridge.family.lower() in excluded:
-            continue
-        feats = bridge_features(catalog, bridge)
+    for feats in pool:
+        bridge = catalog.bridge(feats.bridge)
         theirs = feats.blocks - unknown
         both, missing, extra = mine & theirs, mine - theirs, theirs - mine - OPTIONAL_BLOCKS
         union = both | missing | extra
-        comps: dict[str, float] = {"blocks": len(both) / len(union) if union else 1.0}
+        comps: dict[str, float] = {
+            "blocks": sum(rarity[b] for b in both) / sum(rarity[b] for b in union) if union else 1.0
+        }
         comps["kind"] = 1.0 if feats.kind == spec.kind else 0.0
         comps["naming"], naming_reason = naming_similarity(spec, feats)
         reasons = []
@@ -245,8 +358,9 @@ def rank(
         if groups is not None:
             uses = pattern_uses(catalog, bridge)
             hits = match_names(uses, groups)
-            matched = 0
+            matched = kinds = 0
             for size, found in hits.values():
+                kinds += bool(found)
                 if any(m is None for m in found.values()):
                     matched += size
                 elif found:
@@ -255,7 +369,9 @@ def rank(
                 u for u in uses if not u.condition and not (u.megatron_param or "").startswith("mtp.")
             ]
             used = [u for u in definite if u.matches]
-            recall = matched / total if total else 0.0
+            # recall over kinds of names (layer and expert indices folded), so that a missing norm or head
+            # weighs as much as a missing expert projection; per-name counts are in the reason
+            recall = kinds / len(hits) if hits else 0.0
             precision = len(used) / len(definite) if definite else 0.0
             comps["names"] = 2 * recall * precision / (recall + precision) if recall + precision else 0.0
             cand.names_matched, cand.names_total, cand.unused_patterns = (
@@ -264,9 +380,16 @@ def rank(
                 len(definite) - len(used),
             )
             reasons.append(
-                f"patterns match {matched}/{total} HF names ({recall:.0%}); "
+                f"patterns match {kinds}/{len(hits)} kinds of HF names ({matched}/{total} names); "
                 f"{len(definite) - len(used)} of {len(definite)} unconditional non-MTP patterns match nothing"
             )
+        comps["fields"], fields_reason = _field_agreement(my_fields, feats.fields)
+        reasons.append(fields_reason)
+        checks = {k: (v, feats.conventions[k]) for k, v in my_conventions.items() if k in feats.conventions}
+        if checks:
+            comps["conventions"] = sum(a == b for a, b in checks.values()) / len(checks)
+            if differ := [f"{k}={b} (model {a})" for k, (a, b) in checks.items() if a != b]:
+                reasons.append("hard-codes " + ", ".join(differ))
         if quant:
             comps["quantization"] = 1.0 if quant in feats.dequantizes else 0.0
             reasons.append(

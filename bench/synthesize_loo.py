@@ -30,6 +30,7 @@ from analyzers.catalog.records import BridgeRecord, Catalog  # noqa: E402
 from analyzers.realtree import ensure_tree  # noqa: E402
 from analyzers.synthesize import _Target, score_pairs, synthesize  # noqa: E402
 from analyzers.vocabulary import bridge_mappings, compile_pattern, learn_vocabulary  # noqa: E402
+from bench.buildable import find_buildable  # noqa: E402
 
 
 def truth_pairs(catalog: Catalog, bridge: BridgeRecord) -> set[tuple[str, frozenset[str]]]:
@@ -43,35 +44,6 @@ def truth_pairs(catalog: Catalog, bridge: BridgeRecord) -> set[tuple[str, frozen
 
 def exists(pair: tuple[str, frozenset[str]], names: list[str]) -> bool:
     return all(any(compile_pattern(p).match(n) for n in names) for p in pair[1])
-
-
-def build_names(bridge: BridgeRecord):
-    """(names, tied, spec, model_class) for the first registration transformers can build, else (None, reason)."""
-    import transformers
-
-    from analyzers.hf_config import ModelSpec
-    from analyzers.hf_names import NamesUnavailable, names_from_transformers
-
-    reasons = []
-    for reg in bridge.registrations:
-        cls = (
-            getattr(transformers, reg.source or "", None)
-            if reg.source_kind == "class" or reg.source
-            else None
-        )
-        if cls is None or not hasattr(cls, "config_class"):
-            reasons.append(f"{reg.source}: not in transformers {transformers.__version__}")
-            continue
-        config = cls.config_class().to_dict()
-        config["architectures"] = [reg.source]
-        spec = ModelSpec(source=f"transformers:{reg.source}", origin="transformers", config=config)
-        try:
-            found = names_from_transformers(spec)
-        except NamesUnavailable as exc:
-            reasons.append(f"{reg.source}: {exc}")
-            continue
-        return list(found.shapes), list(found.tied), spec
-    return None, "; ".join(reasons) or "no registration", None
 
 
 def evaluate(
@@ -153,16 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     start = time.perf_counter()
     catalog = build_catalog(ensure_tree())
-    rows, skipped = [], []
-    for bridge in catalog.bridges:
-        if bridge.diffusion or not bridge.registry.mappings or (args.only and bridge.name not in args.only):
-            continue
-        names, tied, spec = build_names(bridge)
-        if names is None:
-            skipped.append((bridge.name, tied))
-            continue
+    cases, skipped = find_buildable(catalog, args.only)
+    rows = []
+    for case in cases:
+        bridge = case.bridge
         exclude = [bridge.family] if args.exclude_family else [bridge.name]
-        rows.append(evaluate(catalog, bridge, names, tied, spec, exclude))
+        rows.append(evaluate(catalog, bridge, case.names, case.tied, case.spec, exclude))
         if args.details:
             print(
                 f"## {bridge.name}: missing {rows[-1]['missing']}\n   extra {rows[-1]['extra']}",

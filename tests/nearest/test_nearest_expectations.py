@@ -1,0 +1,74 @@
+"""`nearest` with a model's own bridge hidden ranks the clone a maintainer would pick (bench/nearest_loo.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analyzers.catalog import build_catalog
+from analyzers.hf_config import load_spec
+from analyzers.hf_names import collect_hf_names
+from analyzers.nearest import bridge_features, model_conventions, provider_conventions, rank, specific_fields
+from analyzers.realtree import ensure_tree
+
+CONFIGS = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return build_catalog(ensure_tree())
+
+
+def test_conventions_and_fields_learned_from_providers(catalog) -> None:
+    gemma = bridge_features(catalog, catalog.bridge("GemmaBridge"))
+    assert gemma.conventions == {"tied": "True", "activation": "gelu", "norm": "rmsnorm"}
+    # Mistral reads the tie flag from the config: a value that adapts is no convention
+    assert "tied" not in bridge_features(catalog, catalog.bridge("MistralBridge")).conventions
+    assert provider_conventions({"activation_func": "hf_config.hidden_act"}) == {}
+    assert {"attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar"} <= bridge_features(
+        catalog, catalog.bridge("Gemma2Bridge")
+    ).fields
+    assert specific_fields(["hidden_size", "get", "to_json_string", "q_lora_rank"]) == {"q_lora_rank"}
+    llama = load_spec(str(CONFIGS / "llama-3.1-8b" / "config.json"))
+    assert model_conventions(llama) == {"tied": "False", "activation": "silu", "norm": "rmsnorm"}
+
+
+@pytest.mark.hf
+@pytest.mark.parametrize(
+    ("fixture", "hidden", "expected"),
+    [
+        # was GemmaBridge before the conventions check: Gemma hard-codes tied embeddings and GeGLU
+        ("llama-3.1-8b", "LlamaBridge", {"MistralBridge", "LlamaNemotronBridge"}),
+        ("mistral-7b-v0.3", "MistralBridge", {"LlamaBridge", "LlamaNemotronBridge"}),
+        ("qwen2.5-7b-instruct", "Qwen2Bridge", {"MimoBridge", "Qwen3Bridge"}),
+        ("qwen3-8b", "Qwen3Bridge", {"Qwen2Bridge", "Qwen3MoEBridge", "Exaone4Bridge"}),
+    ],
+)
+def test_hidden_bridge_ranks_the_reasoned_clone_first(
+    catalog, fixture: str, hidden: str, expected: set[str]
+) -> None:
+    spec = load_spec(str(CONFIGS / fixture / "config.json"))
+    names = collect_hf_names(spec).names
+    assert rank(spec, catalog, names, top=1)[0].bridge == hidden
+    top = rank(spec, catalog, names, exclude=(hidden,), top=3)
+    assert top[0].bridge in expected, [(c.bridge, c.score) for c in top]
+
+
+@pytest.mark.hf
+def test_gemma2_prefers_its_family_over_a_sliding_window_lookalike(catalog) -> None:
+    spec = load_spec(from_transformers="gemma2")
+    names = collect_hf_names(spec).names
+    top = rank(spec, catalog, names, exclude=("Gemma2Bridge",), top=3)
+    assert top[0].bridge == "Gemma3ModelBridge"  # was MistralBridge: both have a sliding window
+    mistral = next(
+        c for c in rank(spec, catalog, names, exclude=("Gemma2Bridge",)) if c.bridge == "MistralBridge"
+    )
+    # Gemma2's softcapping / pre-attention scalar fields, which Mistral's provider never reads, tell them apart
+    assert "reads 0 of the model's 3 specific config fields; not read: final_logit_softcapping" in " ".join(
+        mistral.reasons
+    )
+    assert top[0].components["fields"] > mistral.components["fields"]
+    assert (
+        top[0].components["names"] > mistral.components["names"]
+    )  # Mistral has no pre/post-feedforward norms
