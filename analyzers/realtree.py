@@ -19,7 +19,10 @@ from analyzers.errors import TreeFetchError
 PINNED_VERSION = "0.6.2"
 #: SHA-256 of the wheel files we accept, by version.
 PINNED_WHEELS = {
-    "0.6.2": ("megatron_bridge-0.6.2-py3-none-any.whl", "bcb7274ab9327167c345aa24b96b95790ce5090df1945d883bdc41065d5649e2"),
+    "0.6.2": (
+        "megatron_bridge-0.6.2-py3-none-any.whl",
+        "bcb7274ab9327167c345aa24b96b95790ce5090df1945d883bdc41065d5649e2",
+    ),
 }
 MARKER = ".bridgesmith-tree.json"
 
@@ -46,6 +49,7 @@ def _sha256(path: Path) -> str:
 
 def _download(version: str, dest: Path) -> Path:
     import subprocess
+
     filename, _ = PINNED_WHEELS[version]
     cached = cache_dir() / "wheels" / filename
     if cached.is_file():
@@ -75,7 +79,9 @@ def ensure_tree(version: str = PINNED_VERSION, wheel: Path | None = None) -> Pat
     True
     """
     if version not in PINNED_WHEELS:
-        raise TreeFetchError(f"no pinned hash for megatron-bridge {version}; known: {', '.join(PINNED_WHEELS)}")
+        raise TreeFetchError(
+            f"no pinned hash for megatron-bridge {version}; known: {', '.join(PINNED_WHEELS)}"
+        )
     import tempfile
     import zipfile
 
@@ -96,7 +102,9 @@ def ensure_tree(version: str = PINNED_VERSION, wheel: Path | None = None) -> Pat
         staging = Path(tmp) / "tree"
         try:
             with zipfile.ZipFile(path) as archive:
-                members = [m for m in archive.namelist() if m.startswith("megatron/bridge/") and not m.endswith("/")]
+                members = [
+                    m for m in archive.namelist() if m.startswith("megatron/bridge/") and not m.endswith("/")
+                ]
                 for member in members:
                     target = (staging / "src" / member).resolve()
                     if not target.is_relative_to(staging.resolve()):

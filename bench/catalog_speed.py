@@ -44,7 +44,9 @@ def main() -> int:
             shutil.rmtree(Path(cache) / "catalog", ignore_errors=True)
             cold.append(timed(catalog_cmd, env))
             warm.append(timed(catalog_cmd, env))
-            ruffs.append(timed([ruff, "check", "--no-cache", "--select", "E,F", "--exit-zero", "--quiet", src], env))
+            ruffs.append(
+                timed([ruff, "check", "--no-cache", "--select", "E,F", "--exit-zero", "--quiet", src], env)
+            )
     rows = [
         ("catalog, cold (no cache)", min(cold)),
         ("catalog, warm (cache hit)", min(warm)),

@@ -56,7 +56,9 @@ def main() -> int:
     print(f"tree: {root} ({n_py} Python files; {len(sources)} mention {args.old})")
     print(f"plain rope rename ({len(rope_changes)} files changed): {t_rope:.2f} s (best of {args.repeat})")
     print(f"rename-symbol plan ({len(plan.changes)} files changed): {t_ours:.2f} s (best of {args.repeat})")
-    print(f"speed-up: {speedup:.1f}x; rope edits identical: {same_rope}; plan identical without narrowing: {same_plan}")
+    print(
+        f"speed-up: {speedup:.1f}x; rope edits identical: {same_rope}; plan identical without narrowing: {same_plan}"
+    )
     return 0 if same_rope and same_plan and speedup >= 4 else 1
 
 

@@ -38,7 +38,9 @@ class FileEdit:
         old = "/dev/null" if self.before is None else f"a/{self.path}"
         new = "/dev/null" if self.after is None else f"b/{self.path}"
         lines = list(difflib.unified_diff(a, b, old, new))
-        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+        return "".join(
+            line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+        )
 
 
 @dataclass
@@ -138,7 +140,9 @@ class Plan:
                 _write(self.root / edit.path, edit.before, [])
             for directory in reversed(created_dirs):
                 _remove_empty(directory)
-            raise PlanConflictError(f"write failed, nothing changed: {exc}", getattr(exc, "filename", None)) from None
+            raise PlanConflictError(
+                f"write failed, nothing changed: {exc}", getattr(exc, "filename", None)
+            ) from None
         for edit in self.changes:
             if edit.after is None:
                 _remove_empty((self.root / edit.path).parent, stop=self.root)

@@ -181,7 +181,9 @@ def assemble(repo: Repo, facts: dict[str, FileFacts | ParseProblem], problems: l
     mapping_classes: list[MappingClassRecord] = []
     for qualname, (f, cls) in sorted(table.by_qualname.items()):
         if qualname in shared_mapping or any(a in shared_mapping for a in table.ancestors(qualname)):
-            mapping_classes.append(MappingClassRecord(cls.name, cls.bases, f.path, cls.location, _family_of(f.path)))
+            mapping_classes.append(
+                MappingClassRecord(cls.name, cls.bases, f.path, cls.location, _family_of(f.path))
+            )
 
     registrations: dict[tuple[str, str], list[Registration]] = {}
     for f in files:
@@ -189,14 +191,21 @@ def assemble(repo: Repo, facts: dict[str, FileFacts | ParseProblem], problems: l
             registrations.setdefault((f.module, reg.bridge), []).append(reg)
 
     bridges: list[BridgeRecord] = []
-    for qualname, (f, cls) in sorted(table.by_qualname.items(), key=lambda kv: (kv[1][0].path, kv[1][1].location.line)):
+    for qualname, (f, cls) in sorted(
+        table.by_qualname.items(), key=lambda kv: (kv[1][0].path, kv[1][1].location.line)
+    ):
         family = _family_of(f.path)
         if family is None or not table.derives(qualname, MODEL_BRIDGE):
             continue
         regs = registrations.get((f.module, cls.name), [])
         if not regs:
             # register_bridge_implementation(bridge_class=X) may name a class imported from elsewhere.
-            regs = [r for (mod, name), rs in registrations.items() if name == cls.name and mod != f.module for r in rs]
+            regs = [
+                r
+                for (mod, name), rs in registrations.items()
+                if name == cls.name and mod != f.module
+                for r in rs
+            ]
         provider = cls.provider_class or next((r.provider for r in regs if r.provider), None)
         bridges.append(
             BridgeRecord(
@@ -231,8 +240,12 @@ def assemble(repo: Repo, facts: dict[str, FileFacts | ParseProblem], problems: l
         families=families,
         mapping_classes=mapping_classes,
         recipes=recipes,
-        models_init=by_path[f"{MODELS_PREFIX}__init__.py"].init if f"{MODELS_PREFIX}__init__.py" in by_path else None,
-        recipes_init=by_path[f"{RECIPES_PREFIX}__init__.py"].init if f"{RECIPES_PREFIX}__init__.py" in by_path else None,
+        models_init=by_path[f"{MODELS_PREFIX}__init__.py"].init
+        if f"{MODELS_PREFIX}__init__.py" in by_path
+        else None,
+        recipes_init=by_path[f"{RECIPES_PREFIX}__init__.py"].init
+        if f"{RECIPES_PREFIX}__init__.py" in by_path
+        else None,
         config_mapping=[tuple(p) for p in config_mapping],
         problems=sorted(problems, key=lambda p: (p.location.path, p.location.line)),
     )
@@ -261,7 +274,9 @@ def _recipes(files: list[FileFacts], by_path: dict[str, FileFacts]) -> list[Reci
                 if not fn.startswith("_") and fn.endswith("_config"):
                     functions.append(RecipeFunction(fn, f.module, loc, hw))
         init_facts = by_path.get(f"{RECIPES_PREFIX}{name}/__init__.py")
-        wildcard = sorted(m.removeprefix("megatron.bridge.recipes.") for m in star if m == base or m.startswith(base + "."))
+        wildcard = sorted(
+            m.removeprefix("megatron.bridge.recipes.") for m in star if m == base or m.startswith(base + ".")
+        )
         out.append(
             RecipeFamily(
                 name=name,
@@ -337,7 +352,8 @@ def _families(
             cls.name
             for f in members
             for cls in f.classes
-            if cls.name.endswith("Provider") or any("Provider" in a.rsplit(".", 1)[-1] for a in table.ancestors(cls.qualname))
+            if cls.name.endswith("Provider")
+            or any("Provider" in a.rsplit(".", 1)[-1] for a in table.ancestors(cls.qualname))
         )
         modeling = sorted(
             {

@@ -73,7 +73,9 @@ def _extract_many(items: list[tuple[str, bytes]]) -> list[FileFacts | ParseProbl
     return out
 
 
-def _extract_one(rel: str, data: bytes, loader: ModuleLoader, mapping_classes: set[str]) -> FileFacts | ParseProblem:
+def _extract_one(
+    rel: str, data: bytes, loader: ModuleLoader, mapping_classes: set[str]
+) -> FileFacts | ParseProblem:
     try:
         source = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -170,7 +172,8 @@ def build_catalog(root: str | Path, *, use_cache: bool = True, jobs: int | None 
     catalog = assemble(repo, facts, problems)
     if cache is not None:
         cache.entries = {
-            rel: (dep_key(rel, value.deps if isinstance(value, FileFacts) else []), value) for rel, value in facts.items()
+            rel: (dep_key(rel, value.deps if isinstance(value, FileFacts) else []), value)
+            for rel, value in facts.items()
         }
         cache.catalog_key = tree_key if not problems else None
         cache.catalog = catalog
@@ -179,7 +182,11 @@ def build_catalog(root: str | Path, *, use_cache: bool = True, jobs: int | None 
 
 
 def _extract_parallel(
-    loader: ModuleLoader, todo: list[str], contents: dict[str, bytes], mapping_classes: set[str], jobs: int | None
+    loader: ModuleLoader,
+    todo: list[str],
+    contents: dict[str, bytes],
+    mapping_classes: set[str],
+    jobs: int | None,
 ) -> dict[str, FileFacts | ParseProblem]:
     root = loader.root
     jobs = jobs or min(os.cpu_count() or 1, 8)
@@ -193,7 +200,9 @@ def _extract_parallel(
     items.sort(key=lambda item: -len(item[1]))
     chunks = [items[i::jobs] for i in range(jobs)]
     ctx = get_context("fork") if hasattr(os, "fork") else get_context()
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(str(root), mapping_classes)) as pool:
+    with ProcessPoolExecutor(
+        jobs, mp_context=ctx, initializer=_init_worker, initargs=(str(root), mapping_classes)
+    ) as pool:
         results = list(pool.map(_extract_many, chunks))
     out: dict[str, FileFacts | ParseProblem] = {}
     for chunk, result in zip(chunks, results, strict=True):

@@ -117,8 +117,16 @@ def _config_fields(node: ast.AST) -> list[str]:
             last = owner.split(".")[-1].lower()
             if any(h in last for h in CONFIG_NAME_HINTS) and not sub.attr.startswith("_"):
                 fields.add(sub.attr)
-        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in ("getattr", "hasattr"):
-            if len(sub.args) >= 2 and isinstance(sub.args[1], ast.Constant) and isinstance(sub.args[1].value, str):
+        elif (
+            isinstance(sub, ast.Call)
+            and isinstance(sub.func, ast.Name)
+            and sub.func.id in ("getattr", "hasattr")
+        ):
+            if (
+                len(sub.args) >= 2
+                and isinstance(sub.args[1], ast.Constant)
+                and isinstance(sub.args[1].value, str)
+            ):
                 owner = (_dotted(sub.args[0]) or "").split(".")[-1].lower()
                 if any(h in owner for h in CONFIG_NAME_HINTS):
                     fields.add(sub.args[1].value)
@@ -139,7 +147,11 @@ def _provider_bridge_facts(info: ModuleInfo, fn: ast.FunctionDef, facts: ClassFa
     constructor_kwargs: dict[str, str] = {}
     assigned_calls: dict[str, ast.Call] = {}
     for node in ast.walk(fn):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "provider_bridge":
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "provider_bridge"
+        ):
             inner = node.func.value
             if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "super":
                 calls_super = True
@@ -155,7 +167,9 @@ def _provider_bridge_facts(info: ModuleInfo, fn: ast.FunctionDef, facts: ClassFa
                 assigned_calls[node.targets[0].id] = node.value
     for name in returned:
         call = assigned_calls.get(name)
-        if call is not None and not (isinstance(call.func, ast.Attribute) and call.func.attr == "provider_bridge"):
+        if call is not None and not (
+            isinstance(call.func, ast.Attribute) and call.func.attr == "provider_bridge"
+        ):
             for kw in call.keywords:
                 if kw.arg:
                     constructor_kwargs[kw.arg] = info.segment(kw.value)
@@ -191,7 +205,9 @@ def _class_facts(info: ModuleInfo, node: ast.ClassDef) -> ClassFacts:
         methods=methods,
     )
     for stmt in node.body:
-        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "PROVIDER_CLASS" for t in stmt.targets):
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "PROVIDER_CLASS" for t in stmt.targets
+        ):
             facts.provider_class = info.segment(stmt.value)
         elif isinstance(stmt, ast.FunctionDef) and stmt.name == "provider_bridge":
             _provider_bridge_facts(info, stmt, facts)
@@ -215,7 +231,9 @@ def iter_classes(body: list[ast.stmt]):
                 yield from iter_classes(handler.body)
 
 
-def _walk_registrations(info: ModuleInfo, body: list[ast.stmt], guarded: bool, out: list[Registration]) -> None:
+def _walk_registrations(
+    info: ModuleInfo, body: list[ast.stmt], guarded: bool, out: list[Registration]
+) -> None:
     for stmt in body:
         if isinstance(stmt, ast.ClassDef):
             for deco in stmt.decorator_list:
@@ -258,8 +276,16 @@ def _init_file(info: ModuleInfo) -> InitFile:
                 init.imports.setdefault(mod, []).extend(names)
         elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-            if isinstance(target, ast.Name) and target.id == "__all__" and isinstance(node.value, ast.List | ast.Tuple):
-                entries = [e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+            if (
+                isinstance(target, ast.Name)
+                and target.id == "__all__"
+                and isinstance(node.value, ast.List | ast.Tuple)
+            ):
+                entries = [
+                    e.value
+                    for e in node.value.elts
+                    if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                ]
                 if isinstance(node, ast.AugAssign):
                     init.all = (init.all or []) + entries
                 else:

@@ -78,7 +78,9 @@ def build_module_info(rel_path: str, source: str) -> ModuleInfo:
     try:
         tree = ast.parse(source, filename=rel_path)
     except SyntaxError as exc:
-        raise ParseError(f"syntax error at line {exc.lineno}: {exc.msg}", f"{rel_path}:{exc.lineno}") from None
+        raise ParseError(
+            f"syntax error at line {exc.lineno}: {exc.msg}", f"{rel_path}:{exc.lineno}"
+        ) from None
     except ValueError as exc:  # null bytes
         raise ParseError(f"cannot parse: {exc}", rel_path) from None
     info = ModuleInfo(path=rel_path, name=module_name(rel_path), tree=tree, source=source)

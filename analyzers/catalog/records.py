@@ -271,7 +271,9 @@ def _catalog_from_json(data: dict[str, Any]) -> Catalog:
         parts=data["parts"],
         bridges=bridges,
         families=[FamilyRecord(**{**f, "init": _init(f["init"])}) for f in data["families"]],
-        mapping_classes=[MappingClassRecord(**{**m, "location": _loc(m["location"])}) for m in data["mapping_classes"]],
+        mapping_classes=[
+            MappingClassRecord(**{**m, "location": _loc(m["location"])}) for m in data["mapping_classes"]
+        ],
         recipes=recipes,
         models_init=_init(data["models_init"]),
         recipes_init=_init(data["recipes_init"]),

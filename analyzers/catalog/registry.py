@@ -1115,13 +1115,17 @@ class _Evaluator:
             source=frame.module.segment(node, 160),
         )
 
-    def _init_signature(self, cls: ClassValue) -> tuple[list[str], dict[str, str], str, str | None, set[str] | None] | None:
+    def _init_signature(
+        self, cls: ClassValue
+    ) -> tuple[list[str], dict[str, str], str, str | None, set[str] | None] | None:
         """Parameters of the nearest ``__init__`` (without self), their annotations, and the megatron one."""
         if id(cls.node) not in self._signatures:
             self._signatures[id(cls.node)] = self._find_signature(cls)
         return self._signatures[id(cls.node)]
 
-    def _find_signature(self, cls: ClassValue) -> tuple[list[str], dict[str, str], str, str | None, set[str] | None] | None:
+    def _find_signature(
+        self, cls: ClassValue
+    ) -> tuple[list[str], dict[str, str], str, str | None, set[str] | None] | None:
         init = None
         for candidate in self._mro(cls):
             init = next(

@@ -6,7 +6,16 @@ from typing import Any
 
 from analyzers.catalog.records import Catalog, FamilyRecord
 
-TABLE_COLUMNS = ("bridges", "provider", "modeling", "recipes", "unit tests", "functional tests", "docs", "examples")
+TABLE_COLUMNS = (
+    "bridges",
+    "provider",
+    "modeling",
+    "recipes",
+    "unit tests",
+    "functional tests",
+    "docs",
+    "examples",
+)
 
 
 def catalog_json(catalog: Catalog, family: str | None = None) -> dict[str, Any]:
@@ -28,12 +37,14 @@ def _mark(value: object, checkout_only: bool, catalog: Catalog) -> str:
 
 def family_row(catalog: Catalog, fam: FamilyRecord) -> list[str]:
     parts = catalog.parts
+
     def part(name: str, value: object) -> str:
         if not parts.get(name, False):
             return "absent"
         if isinstance(value, list):
             return str(len(value)) if value else "-"
         return "yes" if value else "-"
+
     return [
         fam.name,
         str(len(fam.bridges)) if fam.bridges else "-",
@@ -64,13 +75,16 @@ def catalog_text(catalog: Catalog, family: str | None = None) -> str:
         for r in b.registrations:
             out.append(
                 f"    register ({r.style}{', guarded' if r.guarded else ''}): source={r.source} ({r.source_kind}) "
-                f"target={r.target} model_type={r.model_type}" + (f" provider={r.provider}" if r.provider else "")
+                f"target={r.target} model_type={r.model_type}"
+                + (f" provider={r.provider}" if r.provider else "")
             )
         if not b.registrations:
             out.append("    not registered")
         if b.provider_class:
             out.append(f"    provider class: {b.provider_class}")
-        out.append(f"    hooks: {', '.join(b.hooks) or '-'}; provider_bridge calls super(): {b.provider_bridge_calls_super}")
+        out.append(
+            f"    hooks: {', '.join(b.hooks) or '-'}; provider_bridge calls super(): {b.provider_bridge_calls_super}"
+        )
         if b.provider_attributes:
             attrs = ", ".join(f"{k}={v}" for k, v in b.provider_attributes.items())
             out.append(f"    provider attributes: {attrs if len(attrs) < 300 else attrs[:297] + '...'}")
@@ -82,7 +96,10 @@ def catalog_text(catalog: Catalog, family: str | None = None) -> str:
         )
         for m in reg.mappings:
             hf = ", ".join(f"{k}={v}" for k, v in m.hf_params.items())
-            out.append(f"      {m.mapping_class}: {m.megatron_param} <- {hf}" + (f"  [if {m.condition}]" if m.condition else ""))
+            out.append(
+                f"      {m.mapping_class}: {m.megatron_param} <- {hf}"
+                + (f"  [if {m.condition}]" if m.condition else "")
+            )
         for u in reg.unresolved:
             out.append(f"      UNRESOLVED {u.location}: {u.reason}: {u.source}")
     registered = [b for b in bridges if b.registrations]

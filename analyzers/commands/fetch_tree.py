@@ -11,8 +11,12 @@ HELP = "download the pinned megatron-bridge wheel, verify its hash, unpack it as
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--version", dest="tree_version", default=PINNED_VERSION, choices=sorted(PINNED_WHEELS))
-    parser.add_argument("--wheel", type=Path, default=None, help="use this local wheel instead of downloading")
+    parser.add_argument(
+        "--version", dest="tree_version", default=PINNED_VERSION, choices=sorted(PINNED_WHEELS)
+    )
+    parser.add_argument(
+        "--wheel", type=Path, default=None, help="use this local wheel instead of downloading"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,7 +12,9 @@ HELP = "move a module (dotted name or path) and fix imports, re-exports, dotted 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("src", metavar="SRC", help="module to move: megatron.bridge.models.qwen.qwen3_next_bridge or its path")
+    parser.add_argument(
+        "src", metavar="SRC", help="module to move: megatron.bridge.models.qwen.qwen3_next_bridge or its path"
+    )
     parser.add_argument("dst", metavar="DST", help="new dotted module or path (must not exist)")
     add_common_arguments(parser)
 

@@ -14,7 +14,9 @@ HELP = "rewrite a parameter-name pattern (or a dotted prefix of it) in every map
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("old", metavar="OLD", help="pattern or prefix, e.g. mtp.layers.*.transformer_layer.")
     parser.add_argument("new", metavar="NEW", help="replacement, with the same '*' segments")
-    parser.add_argument("--side", choices=SIDES, default=None, help="only Megatron or only HF names (default: both)")
+    parser.add_argument(
+        "--side", choices=SIDES, default=None, help="only Megatron or only HF names (default: both)"
+    )
     parser.add_argument("--family", default=None, help="only bridges of this family (folder under models/)")
     add_common_arguments(parser)
 

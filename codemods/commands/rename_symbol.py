@@ -12,7 +12,11 @@ HELP = "rename a module-level class, function or constant everywhere (imports, s
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("old", metavar="OLD", help="name or dotted path (megatron.bridge.models.qwen.qwen3_bridge.Qwen3Bridge)")
+    parser.add_argument(
+        "old",
+        metavar="OLD",
+        help="name or dotted path (megatron.bridge.models.qwen.qwen3_bridge.Qwen3Bridge)",
+    )
     parser.add_argument("new", metavar="NEW", help="new name (an identifier)")
     add_common_arguments(parser)
 

@@ -12,7 +12,9 @@ from codemods.plan import Plan
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     add_repo_argument(parser)
     add_format_argument(parser)
-    parser.add_argument("--dry-run", "--diff", dest="dry_run", action="store_true", help="print the diff, write nothing")
+    parser.add_argument(
+        "--dry-run", "--diff", dest="dry_run", action="store_true", help="print the diff, write nothing"
+    )
 
 
 def emit(plan: Plan, args: argparse.Namespace) -> int:

@@ -44,7 +44,11 @@ def workspace(root: Path, new_dirs: Iterable[str] = ()) -> Iterator[Path]:
 def _codes(ruff: str, cwd: Path, path: str, text: str) -> set[str]:
     result = subprocess.run(
         [ruff, "check", "--no-cache", "--output-format", "json", "--stdin-filename", path, "-"],
-        input=text, capture_output=True, text=True, cwd=cwd, check=False,
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
     )
     try:
         return {item["code"] for item in json.loads(result.stdout or "[]") if item.get("code")}
@@ -57,10 +61,29 @@ def sort_changed_imports(cwd: Path, path: str, before: str, after: str) -> str:
     and `before` was sorted; otherwise `after` unchanged. A rewritten module path can change the order.
     `cwd` is a `workspace`."""
     ruff = _ruff()
-    if ruff is None or "I001" not in _codes(ruff, cwd, path, after) or "I001" in _codes(ruff, cwd, path, before):
+    if (
+        ruff is None
+        or "I001" not in _codes(ruff, cwd, path, after)
+        or "I001" in _codes(ruff, cwd, path, before)
+    ):
         return after
     result = subprocess.run(
-        [ruff, "check", "--no-cache", "--select", "I001", "--fix-only", "--exit-zero", "--stdin-filename", path, "-"],
-        input=after, capture_output=True, text=True, cwd=cwd, check=False,
+        [
+            ruff,
+            "check",
+            "--no-cache",
+            "--select",
+            "I001",
+            "--fix-only",
+            "--exit-zero",
+            "--stdin-filename",
+            path,
+            "-",
+        ],
+        input=after,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
     )
     return result.stdout if result.returncode == 0 and result.stdout else after

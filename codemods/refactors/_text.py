@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 #: folders never walked (VCS data, caches, virtual environments, the empty Megatron-LM submodule)
-SKIP_DIRS = frozenset({".git", "__pycache__", ".venv", "venv", ".tox", "node_modules", "3rdparty", ".ruff_cache"})
+SKIP_DIRS = frozenset(
+    {".git", "__pycache__", ".venv", "venv", ".tox", "node_modules", "3rdparty", ".ruff_cache"}
+)
 MARKDOWN_SUFFIXES = (".md", ".mdx")
 
 #: a replacement callback: (text, start, end) of one match -> replacement, or None to leave it
@@ -176,7 +178,9 @@ def _spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(start + m.start(), start + m.end()) for m in _CODE_SPAN.finditer(text[start:end])]
 
 
-def replace_in_markdown_code(text: str, pattern: re.Pattern[str], replace: Replacer) -> tuple[str, int, list[int]]:
+def replace_in_markdown_code(
+    text: str, pattern: re.Pattern[str], replace: Replacer
+) -> tuple[str, int, list[int]]:
     """Apply `replace` inside Markdown code (fences and spans); also return the lines of matches left in prose."""
     regions = markdown_code_regions(text)
     out: list[str] = []

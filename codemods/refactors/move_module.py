@@ -138,7 +138,9 @@ def plan_move_module(root: Path, src: str, dst: str) -> Plan:
         raise PlanConflictError("target already exists", new_path)
     package_dir = (root / new_path).parent
     if (package_dir.with_suffix(".py")).exists():
-        raise PlanConflictError("target package is a module", package_dir.with_suffix(".py").relative_to(root))
+        raise PlanConflictError(
+            "target package is a module", package_dir.with_suffix(".py").relative_to(root)
+        )
     plan = Plan(root)
     plan.report.append(f"move {old} -> {new} ({old_path} -> {new_path})")
     original = (root / old_path).read_text(encoding="utf-8")
@@ -156,14 +158,18 @@ def plan_move_module(root: Path, src: str, dst: str) -> Plan:
     return plan
 
 
-def _rewriters(old: str, new: str, old_path: str, new_path: str) -> tuple[re.Pattern[str], re.Pattern[str], _text.Replacer, _text.Replacer]:
+def _rewriters(
+    old: str, new: str, old_path: str, new_path: str
+) -> tuple[re.Pattern[str], re.Pattern[str], _text.Replacer, _text.Replacer]:
     """Patterns for the old dotted module and the old file path, with replacers giving the new ones."""
     dotted = _text.dotted_pattern(old)
-    slashed = re.compile(rf"(?<![\w]){re.escape(old_path[len('src/'):])}")
+    slashed = re.compile(rf"(?<![\w]){re.escape(old_path[len('src/') :])}")
     return dotted, slashed, (lambda _t, _s, _e: new), (lambda _t, _s, _e: new_path[len("src/") :])
 
 
-def _plan_python(plan: Plan, root: Path, old: str, new: str, old_path: str, new_path: str, original: str, ruff_cwd: Path) -> None:
+def _plan_python(
+    plan: Plan, root: Path, old: str, new: str, old_path: str, new_path: str, original: str, ruff_cwd: Path
+) -> None:
     dotted, slashed, dotted_to_new, slashed_to_new = _rewriters(old, new, old_path, new_path)
     old_base = old.rpartition(".")[2]
     py_sources = _text.files_mentioning(root, _text.word_pattern(old_base), (".py",), old_base)
@@ -197,7 +203,9 @@ def _plan_python(plan: Plan, root: Path, old: str, new: str, old_path: str, new_
 def _plan_text(plan: Plan, root: Path, old: str, new: str, old_path: str, new_path: str) -> None:
     dotted, slashed, dotted_to_new, slashed_to_new = _rewriters(old, new, old_path, new_path)
     old_base = old.rpartition(".")[2]
-    for path, text in _text.files_mentioning(root, re.compile(re.escape(old_base)), TEXT_SUFFIXES, old_base).items():
+    for path, text in _text.files_mentioning(
+        root, re.compile(re.escape(old_base)), TEXT_SUFFIXES, old_base
+    ).items():
         if FROZEN_DOCS.search(path):
             plan.report.append(f"left frozen docs of a released version: {path}")
             continue

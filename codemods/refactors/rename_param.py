@@ -43,7 +43,9 @@ class ParamPattern:
             if not value or any(c.isspace() or c in "\"'{}" for c in value) or ".." in value:
                 raise ResolveError(f"{what} {value!r} is not a parameter-name pattern")
         if self.old.split(".").count("*") != self.new.split(".").count("*"):
-            raise ResolveError(f"OLD and NEW must have the same number of '*' segments: {self.old!r} -> {self.new!r}")
+            raise ResolveError(
+                f"OLD and NEW must have the same number of '*' segments: {self.old!r} -> {self.new!r}"
+            )
         if self.old == self.new:
             raise ResolveError("OLD and NEW are the same")
 
@@ -77,7 +79,9 @@ class _Touched:
     mappings: list[tuple[MappingRecord, list[str]]]  #: record and the sides that matched
 
 
-def find_touched(catalog: Catalog, pattern: ParamPattern, side: str | None, family: str | None) -> list[_Touched]:
+def find_touched(
+    catalog: Catalog, pattern: ParamPattern, side: str | None, family: str | None
+) -> list[_Touched]:
     """Bridges (and their mappings) whose registry names OLD on `side` (both sides when None)."""
     touched: list[_Touched] = []
     for bridge in catalog.bridges:
@@ -136,7 +140,9 @@ class _SideFinder(cst.CSTVisitor):
 class _Rewriter(cst.CSTTransformer):
     """Rewrite matching string literals inside the named functions (`Class.method` or `function`)."""
 
-    def __init__(self, pattern: ParamPattern, scope: set[str], sides: dict[int, str], side: str | None) -> None:
+    def __init__(
+        self, pattern: ParamPattern, scope: set[str], sides: dict[int, str], side: str | None
+    ) -> None:
         super().__init__()
         self.pattern, self.scope, self.sides, self.side = pattern, scope, sides, side
         self._names: list[str] = []
@@ -186,7 +192,9 @@ class _Rewriter(cst.CSTTransformer):
     def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
         return self._rewrite(original, updated)
 
-    def leave_FormattedString(self, original: cst.FormattedString, updated: cst.FormattedString) -> cst.BaseExpression:
+    def leave_FormattedString(
+        self, original: cst.FormattedString, updated: cst.FormattedString
+    ) -> cst.BaseExpression:
         return self._rewrite(original, updated)
 
 
@@ -252,7 +260,9 @@ def registry_scope(modules: _Modules, path: str, cls: str, depth: int = 4) -> se
             method = name.rpartition(".")[2]
             imported = _imported(tree)
             for base in _class_bases(tree, owner):
-                base_path = where if f"{base}.{method}" in table else _module_file(modules.root, imported.get(base))
+                base_path = (
+                    where if f"{base}.{method}" in table else _module_file(modules.root, imported.get(base))
+                )
                 if base_path:
                     todo.append((base_path, f"{base}.{method}", base, left))
             continue
@@ -264,7 +274,11 @@ def registry_scope(modules: _Modules, path: str, cls: str, depth: int = 4) -> se
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
-            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+            if (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id in ("self", "cls")
+            ):
                 todo.append((where, f"{owner}.{func.attr}", owner, left - 1))
             elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
                 # `Class.helper(...)`: a class of this module or one imported from the tree
@@ -346,10 +360,15 @@ def plan_rename_param(
             edited_functions.update((path, f) for f in rewriter.functions)
     if not plan.changes:
         where = f" of family {family}" if family else ""
-        raise ResolveError(f"no mapping registry{where} names '{old}'" + (f" on the {side} side" if side else ""))
+        raise ResolveError(
+            f"no mapping registry{where} names '{old}'" + (f" on the {side} side" if side else "")
+        )
     if family is not None:
         for bridge in catalog.bridges:
-            if bridge.family != family and registry_scope(modules, bridge.path, bridge.name) & edited_functions:
+            if (
+                bridge.family != family
+                and registry_scope(modules, bridge.path, bridge.name) & edited_functions
+            ):
                 plan.report.append(
                     f"also changes {bridge.name} (family {bridge.family}): it calls a helper edited for {family}"
                 )
@@ -358,7 +377,9 @@ def plan_rename_param(
         if hit:
             plan.report.append(f"edited registry of {name}: {', '.join(hit)}")
     for item in touched:
-        if not bridge_scopes.get(item.bridge.name, set()) & edited_functions and not any(r.location.path in edited for r, _ in item.mappings):
+        if not bridge_scopes.get(item.bridge.name, set()) & edited_functions and not any(
+            r.location.path in edited for r, _ in item.mappings
+        ):
             plan.report.append(
                 f"TODO {item.bridge.name}: its registry builds these names from pieces; no literal spells "
                 f"'{old}', edit {item.bridge.path} by hand"

@@ -107,7 +107,9 @@ def _reexporters(sources: dict[str, str], name: str) -> set[str]:
         except SyntaxError:
             continue
         for node in tree.body:
-            if isinstance(node, ast.ImportFrom) and any(a.name == name and a.asname is None for a in node.names):
+            if isinstance(node, ast.ImportFrom) and any(
+                a.name == name and a.asname is None for a in node.names
+            ):
                 modules.add(module_name(path))
     return modules
 
@@ -172,7 +174,9 @@ def plan_rename_symbol(root: Path, old: str, new: str, *, narrow: bool = True) -
     renamed = _rope.rename_changes(root, definition.path, definition.offset, new, files)
 
     plan = Plan(root)
-    plan.report.append(f"rename {definition.kind} {definition.module}.{name} -> {new} ({definition.path}:{definition.line})")
+    plan.report.append(
+        f"rename {definition.kind} {definition.module}.{name} -> {new} ({definition.path}:{definition.line})"
+    )
     accepted = {definition.module} | _reexporters(py_sources, name)
     skipped: list[str] = []
 
@@ -207,7 +211,9 @@ def plan_rename_symbol(root: Path, old: str, new: str, *, narrow: bool = True) -
         if FROZEN_DOCS.search(path):
             plan.report.append(f"left frozen docs of a released version: {path}")
             continue
-        after, n, prose = _text.replace_in_markdown_code(text, pattern, lambda t, s, e, p=path: replace(t, s, e, p))
+        after, n, prose = _text.replace_in_markdown_code(
+            text, pattern, lambda t, s, e, p=path: replace(t, s, e, p)
+        )
         if n:
             plan.modify(path, after, f"{n} in Markdown code")
         if prose:
@@ -226,4 +232,6 @@ def check_compiles(plan: Plan) -> None:
             try:
                 compile(edit.after, edit.path, "exec", dont_inherit=True, flags=ast.PyCF_ONLY_AST)
             except SyntaxError as exc:
-                raise PlanConflictError(f"the plan would not compile: {exc.msg} (line {exc.lineno})", edit.path) from None
+                raise PlanConflictError(
+                    f"the plan would not compile: {exc.msg} (line {exc.lineno})", edit.path
+                ) from None

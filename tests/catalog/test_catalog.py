@@ -14,15 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.catalog import build_catalog
 from analyzers.catalog import build as build_module
+from analyzers.catalog import build_catalog
 from analyzers.errors import RepoError
 
 PROJECT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "analyzers", *args], capture_output=True, text=True, cwd=cwd or PROJECT)
+    return subprocess.run(
+        [sys.executable, "-m", "analyzers", *args], capture_output=True, text=True, cwd=cwd or PROJECT
+    )
 
 
 def test_every_registration_is_found(real_catalog):
@@ -41,17 +43,39 @@ def test_every_registration_is_found(real_catalog):
         ("Qwen3Bridge", [("decorator", "Qwen3ForCausalLM", "class", "GPTModel", "qwen3", None)]),
         ("Qwen3MoEBridge", [("decorator", "Qwen3MoeForCausalLM", "class", "GPTModel", "qwen3_moe", None)]),
         # models/ernie/ernie_45_bridge.py: source is the module constant _ERNIE45_MOE_HF_CLASS_NAME
-        ("Ernie45Bridge", [("decorator", "Ernie4_5_MoeForCausalLM", "constant", "GPTModel", "ernie4_5_moe", "GPTModelProvider")]),
+        (
+            "Ernie45Bridge",
+            [
+                (
+                    "decorator",
+                    "Ernie4_5_MoeForCausalLM",
+                    "constant",
+                    "GPTModel",
+                    "ernie4_5_moe",
+                    "GPTModelProvider",
+                )
+            ],
+        ),
         # models/exaone/exaone_moe/exaone_moe_bridge.py: decorator plus a register_bridge_implementation alias
         (
             "ExaoneMoeBridge",
             [
-                ("decorator", "ExaoneMoeForCausalLM", "class", "GPTModel", "exaone_moe", "ExaoneMoeModelProvider"),
+                (
+                    "decorator",
+                    "ExaoneMoeForCausalLM",
+                    "class",
+                    "GPTModel",
+                    "exaone_moe",
+                    "ExaoneMoeModelProvider",
+                ),
                 ("implementation", "ExaoneMoEForCausalLM", "string", "GPTModel", None, None),
             ],
         ),
         # models/ministral3/ministral3_bridge.py: register_bridge(...)(cls) inside try/except
-        ("Ministral3Bridge", [("call", "Mistral3ForConditionalGeneration", "class", "Ministral3Model", "mistral3", None)]),
+        (
+            "Ministral3Bridge",
+            [("call", "Mistral3ForConditionalGeneration", "class", "Ministral3Model", "mistral3", None)],
+        ),
         # models/hy_v3/hy_v3_bridge.py: string source
         ("HYV3Bridge", [("decorator", "HYV3ForCausalLM", "string", "GPTModel", "hy_v3", "GPTModelProvider")]),
         # models/mistral/mistral_bridge.py registers without model_type
@@ -61,7 +85,9 @@ def test_every_registration_is_found(real_catalog):
 def test_registration_fields(real_catalog, bridge, expected):
     record = real_catalog.bridge(bridge)
     assert record is not None
-    got = [(r.style, r.source, r.source_kind, r.target, r.model_type, r.provider) for r in record.registrations]
+    got = [
+        (r.style, r.source, r.source_kind, r.target, r.model_type, r.provider) for r in record.registrations
+    ]
     assert got == expected
 
 
@@ -119,7 +145,13 @@ def test_family_and_recipes(real_catalog):
 
 def test_wheel_tree_reports_checkout_parts_absent(real_catalog):
     assert real_catalog.tree_kind == "wheel"
-    assert real_catalog.parts == {"tests": False, "docs": False, "examples": False, "scripts": False, "skills": False}
+    assert real_catalog.parts == {
+        "tests": False,
+        "docs": False,
+        "examples": False,
+        "scripts": False,
+        "skills": False,
+    }
     assert all(f.unit_tests is None and not f.docs for f in real_catalog.families)
 
 
@@ -167,11 +199,16 @@ def test_syntax_error_is_reported_and_the_rest_catalogued(real_tree, tmp_path, m
     tree = tmp_path / "tree"
     shutil.copytree(real_tree / "src/megatron/bridge/models", tree / "src/megatron/bridge/models")
     broken = tree / "src/megatron/bridge/models/qwen/qwen3_bridge.py"
-    broken.write_text(broken.read_text().replace("class Qwen3Bridge(MegatronModelBridge):", "class Qwen3Bridge(:"))
+    broken.write_text(
+        broken.read_text().replace("class Qwen3Bridge(MegatronModelBridge):", "class Qwen3Bridge(:")
+    )
     (tree / "src/megatron/bridge/models/llama/notes.py").write_bytes(b"x = '\xff'\n")
     result = run_cli("catalog", "--repo", str(tree))
     assert result.returncode == 0
-    assert "src/megatron/bridge/models/qwen/qwen3_bridge.py:29:1: syntax error at line 29: invalid syntax" in result.stderr
+    assert (
+        "src/megatron/bridge/models/qwen/qwen3_bridge.py:29:1: syntax error at line 29: invalid syntax"
+        in result.stderr
+    )
     assert "src/megatron/bridge/models/llama/notes.py:1:1: not UTF-8" in result.stderr
     assert "Qwen2Bridge" in result.stdout and "Qwen3Bridge [qwen]" not in result.stdout
 
@@ -190,7 +227,9 @@ def test_bad_repo_is_one_line_exit_2(repo, message):
 
 
 def test_repo_found_from_current_directory(real_tree):
-    result = run_cli("catalog", "--family", "qwen", "--format", "json", cwd=real_tree / "src/megatron/bridge/models")
+    result = run_cli(
+        "catalog", "--family", "qwen", "--format", "json", cwd=real_tree / "src/megatron/bridge/models"
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["schema_version"] == 1
@@ -221,7 +260,9 @@ def test_static_catalog_never_imports_heavy_packages(real_tree):
         "heavy = [m for m in ('torch', 'transformers', 'megatron', 'libcst', 'rope') if m in sys.modules];"
         "sys.stderr.write(repr(heavy))"
     )
-    result = subprocess.run([sys.executable, "-c", code, str(real_tree)], capture_output=True, text=True, cwd=PROJECT)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(real_tree)], capture_output=True, text=True, cwd=PROJECT
+    )
     assert result.stderr.endswith("[]"), result.stderr[-300:]
 
 

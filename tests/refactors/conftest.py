@@ -53,7 +53,10 @@ def ruff_failures(root: Path, paths: list[str]) -> list[str]:
         return []
     result = subprocess.run(
         [str(RUFF), "check", "--no-cache", "--output-format", "concise", *py],
-        cwd=root, capture_output=True, text=True, check=False,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return sorted(line.split(": ", 1)[1].split()[0] for line in result.stdout.splitlines() if ": " in line)
 

@@ -20,10 +20,14 @@ def finding_counts(root: Path) -> Counter:
 @pytest.mark.parametrize(
     "make_plan",
     [
-        pytest.param(lambda root: plan_rename_symbol(root, "Qwen3Bridge", "Qwen3TextBridge"), id="rename-symbol"),
+        pytest.param(
+            lambda root: plan_rename_symbol(root, "Qwen3Bridge", "Qwen3TextBridge"), id="rename-symbol"
+        ),
         pytest.param(
             lambda root: plan_move_module(
-                root, "megatron.bridge.models.olmoe.olmoe_bridge", "megatron.bridge.models.olmoe.olmoe_hf_bridge"
+                root,
+                "megatron.bridge.models.olmoe.olmoe_bridge",
+                "megatron.bridge.models.olmoe.olmoe_hf_bridge",
             ),
             id="move-module",
         ),

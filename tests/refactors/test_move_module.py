@@ -23,7 +23,9 @@ def test_move_bridge_into_new_family_golden(tree: Path) -> None:
     assert "from megatron.bridge.models.qwen3_next import qwen3_next_bridge\n" in test
     assert "from megatron.bridge.models.qwen3_next.qwen3_next_bridge import Qwen3NextBridge\n" in test
     # qwen3_bridge / qwen3_moe_bridge (prefix-sharing names) are untouched
-    assert "qwen3_moe_bridge" not in "".join(line for line in plan.preview().splitlines(True) if line[:1] in "+-")
+    assert "qwen3_moe_bridge" not in "".join(
+        line for line in plan.preview().splitlines(True) if line[:1] in "+-"
+    )
     assert plan.current("src/megatron/bridge/models/qwen/qwen3_next_bridge.py") is None
     assert plan.current("src/megatron/bridge/models/qwen3_next/__init__.py").startswith("# Copyright")
     assert_apply_undo(plan, tree)
@@ -31,7 +33,9 @@ def test_move_bridge_into_new_family_golden(tree: Path) -> None:
 
 def test_move_by_path_equals_move_by_module(tree: Path) -> None:
     by_path = plan_move_module(
-        tree, "src/megatron/bridge/models/qwen/qwen3_next_bridge.py", "src/megatron/bridge/models/qwen3_next/qwen3_next_bridge.py"
+        tree,
+        "src/megatron/bridge/models/qwen/qwen3_next_bridge.py",
+        "src/megatron/bridge/models/qwen3_next/qwen3_next_bridge.py",
     )
     assert by_path.preview() == plan_move_module(tree, SRC, DST).preview()
 
@@ -54,17 +58,24 @@ def _write(root: Path, files: dict[str, str]) -> None:
 
 def test_relative_imports_stay_relative(tmp_path: Path) -> None:
     pkg = "src/megatron/bridge/models"
-    _write(tmp_path, {
-        f"{pkg}/__init__.py": "",
-        f"{pkg}/fam/__init__.py": "from .fam_bridge import FamBridge\nfrom . import fam_bridge, other\n",
-        f"{pkg}/fam/other.py": "X = 1\n",
-        f"{pkg}/fam/fam_bridge.py": "from .other import X\nfrom ..common import helper\n\n\nclass FamBridge:\n    x = X\n",
-        f"{pkg}/common.py": "def helper():\n    pass\n",
-    })
-    plan = plan_move_module(tmp_path, "megatron.bridge.models.fam.fam_bridge", "megatron.bridge.models.newfam.bridge")
+    _write(
+        tmp_path,
+        {
+            f"{pkg}/__init__.py": "",
+            f"{pkg}/fam/__init__.py": "from .fam_bridge import FamBridge\nfrom . import fam_bridge, other\n",
+            f"{pkg}/fam/other.py": "X = 1\n",
+            f"{pkg}/fam/fam_bridge.py": "from .other import X\nfrom ..common import helper\n\n\nclass FamBridge:\n    x = X\n",
+            f"{pkg}/common.py": "def helper():\n    pass\n",
+        },
+    )
+    plan = plan_move_module(
+        tmp_path, "megatron.bridge.models.fam.fam_bridge", "megatron.bridge.models.newfam.bridge"
+    )
     assert plan.current(f"{pkg}/fam/__init__.py") == (
         "from ..newfam.bridge import FamBridge\nfrom . import other\nfrom ..newfam import bridge as fam_bridge\n"
     )
     # the moved module's own relative imports are re-based on its new package
-    assert plan.current(f"{pkg}/newfam/bridge.py").startswith("from ..fam.other import X\nfrom ..common import helper\n")
+    assert plan.current(f"{pkg}/newfam/bridge.py").startswith(
+        "from ..fam.other import X\nfrom ..common import helper\n"
+    )
     assert plan.current(f"{pkg}/newfam/__init__.py") == ""

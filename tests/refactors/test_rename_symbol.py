@@ -27,7 +27,9 @@ def test_rename_bridge_class_golden(tree: Path) -> None:
 
 
 def test_rename_keeps_alias_and_style(tree: Path) -> None:
-    plan = plan_rename_symbol(tree, "megatron.bridge.models.qwen.qwen3_bridge.Qwen3Bridge", "Qwen3DenseBridge")
+    plan = plan_rename_symbol(
+        tree, "megatron.bridge.models.qwen.qwen3_bridge.Qwen3Bridge", "Qwen3DenseBridge"
+    )
     after = plan.current("examples/conversion/qwen3_roundtrip.py")
     assert "from megatron.bridge.models.qwen.qwen3_bridge import Qwen3DenseBridge as Bridge\n" in after
     assert 'print(Bridge.__name__)  # prints "Qwen3DenseBridge"' in after
@@ -54,7 +56,9 @@ def test_refuses_ambiguous_name_listing_candidates(tree: Path) -> None:
     assert "megatron.bridge.models.nemotron_omni.nemotron_omni_provider.NemotronVLModelProvider" in message
     # a dotted path picks one
     plan = plan_rename_symbol(
-        tree, "megatron.bridge.models.nemotron_vl.nemotron_vl_provider.NemotronVLModelProvider", "NemotronVLProvider"
+        tree,
+        "megatron.bridge.models.nemotron_vl.nemotron_vl_provider.NemotronVLModelProvider",
+        "NemotronVLProvider",
     )
     assert all("nemotron_omni_provider" not in e.path for e in plan.changes)
 
