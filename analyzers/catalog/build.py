@@ -6,15 +6,17 @@ import hashlib
 import os
 import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analyzers import __version__
-from analyzers.catalog.assemble import assemble
-from analyzers.catalog.extract import FileFacts, extract_file
 from analyzers.catalog.modules import ModuleLoader, build_module_info
 from analyzers.catalog.records import SCHEMA_VERSION, Catalog, Location, ParseProblem
 from analyzers.errors import ParseError
 from analyzers.realtree import cache_dir
 from analyzers.repo import BRIDGE_PKG, find_repo
+
+if TYPE_CHECKING:
+    from analyzers.catalog.extract import FileFacts
 
 #: folders of src/megatron/bridge whose modules the catalog reads
 SCANNED = ("models", "recipes", "diffusion/conversion", "diffusion/models")
@@ -85,43 +87,60 @@ def _extract_one(
     except ParseError as exc:
         line = int(exc.path.rsplit(":", 1)[1]) if exc.path and ":" in exc.path else 1
         return ParseProblem(Location(rel, line or 1, 0), exc.message)
+    from analyzers.catalog.extract import extract_file
+
     return extract_file(info, loader, mapping_classes)
 
 
 class CatalogCache:
-    """Per-tree pickle of per-file facts keyed by content digest, plus the last assembled catalog."""
+    """Per-tree cache in two pickles: the last assembled catalog (all a warm run reads) and the per-file
+    facts keyed by content digest (read only when something changed)."""
 
     def __init__(self, root: Path) -> None:
         key = hashlib.sha1(str(root).encode()).hexdigest()[:16]
-        self.path = cache_dir() / "catalog" / f"{key}.pickle"
-        self.entries: dict[str, tuple[str, FileFacts | ParseProblem]] = {}
+        self.path = cache_dir() / "catalog" / f"{key}.catalog.pickle"
+        self.files_path = cache_dir() / "catalog" / f"{key}.files.pickle"
         self.catalog_key: str | None = None
         self.catalog: Catalog | None = None
-        try:
-            with self.path.open("rb") as handle:
-                data = pickle.load(handle)
-            if data.get("format") == CACHE_FORMAT:
-                self.entries = data["entries"]
-                self.catalog_key = data["catalog_key"]
-                self.catalog = data["catalog"]
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError, ImportError):
-            pass
+        self._entries: dict[str, tuple[str, FileFacts | ParseProblem]] | None = None
+        data = _load(self.path)
+        if data is not None:
+            self.catalog_key, self.catalog = data["catalog_key"], data["catalog"]
+
+    @property
+    def entries(self) -> dict[str, tuple[str, FileFacts | ParseProblem]]:
+        if self._entries is None:
+            data = _load(self.files_path)
+            self._entries = data["entries"] if data is not None else {}
+        return self._entries
+
+    @entries.setter
+    def entries(self, value: dict[str, tuple[str, FileFacts | ParseProblem]]) -> None:
+        self._entries = value
 
     def save(self) -> None:
-        payload = {
-            "format": CACHE_FORMAT,
-            "entries": self.entries,
-            "catalog_key": self.catalog_key,
-            "catalog": self.catalog,
-        }
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as handle:
-                pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # a read-only cache only costs speed
+        _dump(self.files_path, {"format": CACHE_FORMAT, "entries": self.entries})
+        _dump(self.path, {"format": CACHE_FORMAT, "catalog_key": self.catalog_key, "catalog": self.catalog})
+
+
+def _load(path: Path) -> dict | None:
+    try:
+        with path.open("rb") as handle:
+            data = pickle.load(handle)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError, ImportError):
+        return None
+    return data if isinstance(data, dict) and data.get("format") == CACHE_FORMAT else None
+
+
+def _dump(path: Path, payload: dict) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as handle:
+            pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache only costs speed
 
 
 def build_catalog(root: str | Path, *, use_cache: bool = True, jobs: int | None = None) -> Catalog:
@@ -149,6 +168,10 @@ def build_catalog(root: str | Path, *, use_cache: bool = True, jobs: int | None 
     cache = CatalogCache(root) if use_cache else None
     if cache and cache.catalog_key == tree_key and cache.catalog is not None and not problems:
         return cache.catalog
+
+    # Only a changed tree needs the extraction machinery: keep it out of the warm path's imports.
+    from analyzers.catalog.assemble import assemble
+    from analyzers.catalog.extract import FileFacts
 
     def dep_key(rel: str, deps: list[str]) -> str:
         return digests.get(rel, "") + "".join(f"|{d}:{digests.get(d, 'missing')}" for d in deps)
