@@ -119,13 +119,18 @@ def assign_names(candidates: list[str], keys: dict[str, set[str]]) -> dict[str, 
     Tiers: the canonical name is a key of the family; equal once digits are dropped; one is a `_` prefix
     of the other's folder name.
     """
-    strip = lambda text: re.sub(r"\d+", "", text)  # noqa: E731
+
+    def strip(text: str) -> str:
+        return re.sub(r"\d+", "", text)
+
+    stripped = {family: {strip(k) for k in ks} for family, ks in keys.items()}
     out: dict[str, list[str]] = {family: [] for family in keys}
     for cand in candidates:
         c = canonical(cand)
+        c_stripped = strip(c)
         tiers = (
             [f for f, ks in keys.items() if c in ks],
-            [f for f, ks in keys.items() if strip(c) and strip(c) in {strip(k) for k in ks}],
+            [f for f, ks in stripped.items() if c_stripped and c_stripped in ks],
             [
                 f
                 for f in keys
