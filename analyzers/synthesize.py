@@ -140,6 +140,11 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
+def _lm_tokens(tokens: frozenset[str]) -> frozenset[str]:
+    """The language model's tokens: what similarity between models is measured on (towers left out)."""
+    return frozenset(t for t in tokens if t[:2] != "G:" and not is_tower_name(t[2:]))
+
+
 def _level(confidence: float, support: int) -> str:
     if confidence >= 0.75 and support >= 2:
         return "high"
@@ -160,9 +165,10 @@ class _Target:
         if multimodal is None:
             multimodal = any(is_tower_name(n) for n in names)
         self.context = context_of(self.tokens, multimodal)
-        self.similarity = {b: _jaccard(self.tokens, p.tokens) for b, p in vocab.profiles.items()}
+        lm = _lm_tokens(self.tokens)
+        self.similarity = {b: _jaccard(lm, _lm_tokens(p.tokens)) for b, p in vocab.profiles.items()}
         self.weight = {
-            b: (0.1 + self.similarity[b]) * (CONTEXT_WEIGHT if p.context == self.context else 1.0)
+            b: (0.1 + self.similarity[b]) ** float(__import__("os").environ.get("H13K", "1")) * (CONTEXT_WEIGHT if p.context == self.context else 1.0)
             for b, p in vocab.profiles.items()
         }
 

@@ -169,10 +169,46 @@ class LintResult:
     rules_run: list[str] = field(default_factory=list)
 
 
+def _scope(catalog: Catalog, only_files: set[str]) -> tuple[set[str], set[str]] | None:
+    """Model families and recipe families a change to `only_files` can affect; None when it can affect any.
+
+    A file outside every family folder (models/__init__.py, conversion/, tests/, docs/) can touch every bridge.
+    """
+    families: set[str] = set()
+    recipes: set[str] = set()
+    for rel in only_files:
+        fam = next((f.name for f in catalog.families if rel.startswith(f.path + "/")), None)
+        rec = next((r.name for r in catalog.recipes if rel.startswith(r.path + "/")), None)
+        if fam is None and rec is None:
+            return None
+        families.update([fam] if fam else [])
+        recipes.update([rec] if rec else [])
+    for family in catalog.families:
+        if family.name in families:
+            recipes.update(family.recipes)
+        elif recipes & set(family.recipes):
+            families.add(family.name)
+    return families, recipes
+
+
 def _run_rules(ctx: LintContext, rules: list[type[LintRule]], only_files: set[str] | None) -> list[Finding]:
     out: list[Finding] = []
     cat = ctx.catalog
     py_files = sorted(ctx.files.data)
+    bridges, families, recipes = cat.bridges, cat.families, cat.recipes
+    scope = _scope(cat, only_files) if only_files is not None else None
+    if scope is not None:
+        # Pre-commit on a few files: bridge/family/recipe rules only where the change can reach.
+        fams, recs = scope
+        bridges = [
+            b
+            for b in cat.bridges
+            if b.family in fams
+            or b.path in only_files
+            or any(m.location.path in only_files for m in b.registry.mappings)
+        ]
+        families = [f for f in cat.families if f.name in fams]
+        recipes = [r for r in cat.recipes if r.name in recs]
     for cls in rules:
         if cls.CHECKOUT_ONLY and not ctx.checkout:
             ctx.notes.append(f"{cls.CODE} ({cls.NAME}) not run: needs a full checkout (tests/, docs/)")
@@ -182,13 +218,13 @@ def _run_rules(ctx: LintContext, rules: list[type[LintRule]], only_files: set[st
             if cls.overrides("check_tree"):
                 out.extend(rule.check_tree())
             if cls.overrides("check_bridge"):
-                for bridge in cat.bridges:
+                for bridge in bridges:
                     out.extend(rule.check_bridge(bridge))
             if cls.overrides("check_family"):
-                for family in cat.families:
+                for family in families:
                     out.extend(rule.check_family(family))
             if cls.overrides("check_recipe_family"):
-                for recipe in cat.recipes:
+                for recipe in recipes:
                     out.extend(rule.check_recipe_family(recipe))
             if cls.FILES is not None:
                 for rel in py_files if only_files is None else sorted(only_files):

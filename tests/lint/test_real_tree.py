@@ -22,6 +22,12 @@ def wheel_result(real_tree: Path, tmp_path_factory: pytest.TempPathFactory):
     return lint_tree(real_tree, LintConfig(select=["ALL"]), use_cache=False)
 
 
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One catalog cache for the scoped runs: only the first builds the catalog."""
+    return tmp_path_factory.mktemp("lint-cache")
+
+
 def _keys(result) -> set[tuple[str, str, int]]:
     return {(f.code, f.path.rsplit("/", 1)[-1], f.location.line) for f in result.findings}
 
@@ -140,3 +146,30 @@ def test_noqa_line_and_file_level_and_unused(real_tree: Path, tmp_path: Path) ->
     assert not any(f.path.endswith("mistral_bridge.py") for f in result.findings)
     unused = [f for f in result.findings if f.code == "MBR900"]
     assert [f.path.rsplit("/", 1)[-1] for f in unused] == ["llama_bridge.py"]
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "src/megatron/bridge/models/qwen/qwen3_bridge.py",
+        "src/megatron/bridge/models/deepseek/common.py",
+        "src/megatron/bridge/models/gemma/__init__.py",
+        "src/megatron/bridge/models/exaone/__init__.py",
+        "src/megatron/bridge/recipes/qwen/__init__.py",
+        "src/megatron/bridge/models/__init__.py",
+    ],
+)
+def test_scoped_run_equals_the_whole_run_filtered(
+    wheel_result, real_tree: Path, rel: str, shared_cache: Path, monkeypatch
+) -> None:
+    """A pre-commit run on one file runs bridge/family rules only where the change reaches: same findings."""
+    monkeypatch.setenv("BRIDGESMITH_CACHE", str(shared_cache))
+    whole = {
+        (f.code, f.path, f.location.line, f.message)
+        for f in wheel_result.findings
+        if f.code != "MBR900" and (f.path == rel or rel in f.related)
+    }
+    scoped = lint_tree(real_tree, LintConfig(select=["ALL"]), paths=[rel])
+    assert {
+        (f.code, f.path, f.location.line, f.message) for f in scoped.findings if f.code != "MBR900"
+    } == whole
