@@ -23,6 +23,7 @@ from analyzers.vocabulary import (
     Entry,
     Output,
     Vocabulary,
+    Vote,
     compile_pattern,
     context_of,
     hf_pattern,
@@ -168,7 +169,7 @@ class _Target:
         lm = _lm_tokens(self.tokens)
         self.similarity = {b: _jaccard(lm, _lm_tokens(p.tokens)) for b, p in vocab.profiles.items()}
         self.weight = {
-            b: (0.1 + self.similarity[b]) ** float(__import__("os").environ.get("H13K", "1")) * (CONTEXT_WEIGHT if p.context == self.context else 1.0)
+            b: (0.1 + self.similarity[b]) * (CONTEXT_WEIGHT if p.context == self.context else 1.0)
             for b, p in vocab.profiles.items()
         }
 
@@ -287,6 +288,8 @@ def synthesize(
         mappings.extend(_emit(vocab, target, entry, base, voted))
     order = {id(e): i for i, e in enumerate(accepted)}
     mappings.sort(key=lambda m: order.get(m.entry_id, len(order)))
+    claimed_tokens = frozenset(t for e in accepted for t in e.key)
+    mappings.extend(_analogies(vocab, target, base, claimed_tokens, taken))
     mappings.extend(_globs(vocab, target, base, mappings))
     unmapped = _unmapped(vocab, target, mappings)
     todos = _todos(mappings, unmapped, mtp_fields or {})
@@ -359,6 +362,128 @@ def _emit(
                 entry_id=id(entry),
             )
         )
+    return out
+
+
+#: confidence factor of a mapping learned by analogy (one path segment of its HF names differs)
+ANALOGY_FACTOR = 0.5
+Edit = tuple[str, int, str, str]  #: (op "sub" | "del" | "ins", segment position, old word, new word)
+
+
+def _segment_edit(known: str, name: str) -> Edit | None:
+    """The one-segment edit turning token `known` into `name` (same kind, same last segment), or None."""
+    if known[:2] != name[:2] or known == name:
+        return None
+    a, b = known[2:].split("."), name[2:].split(".")
+    if a[-1] != b[-1]:
+        return None
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        # the module that owns the parameter (second to last) names what it is: never read as another
+        return ("sub", diff[0], a[diff[0]], b[diff[0]]) if len(diff) == 1 and diff[0] != len(a) - 2 else None
+    if abs(len(a) - len(b)) != 1:
+        return None
+    longer, shorter, op = (a, b, "del") if len(a) > len(b) else (b, a, "ins")
+    for i in range(len(longer)):
+        if longer[:i] + longer[i + 1 :] == shorter:
+            return (op, i, longer[i], "") if op == "del" else (op, i, "", longer[i])
+    return None
+
+
+def _apply_edit(token: str, edit: Edit) -> str:
+    op, i, old, new = edit
+    parts = token[2:].split(".")
+    if op == "sub" and i < len(parts) and normalize(parts[i]) == normalize(old):
+        parts[i] = new if not parts[i].isdigit() else parts[i]
+    elif op == "del" and i < len(parts) and normalize(parts[i]) == normalize(old):
+        del parts[i]
+    elif op == "ins":
+        parts.insert(i, new)
+    else:
+        return token
+    return token[:2] + ".".join(parts)
+
+
+def _analogies(
+    vocab: Vocabulary, target: _Target, base: str, claimed: frozenset[str], taken: set[str]
+) -> list[SynthesizedMapping]:
+    """Mappings for decoder names no entry knows, taught by an entry whose names differ in one path segment.
+
+    ``mlp.shared_mlp.{gate,up}_proj`` is read as ``mlp.shared_experts.{gate,up}_proj``,
+    ``mlp.e_score_correction_bias`` as ``mlp.gate.e_score_correction_bias``: the same edit must turn every
+    HF name of the entry into a name of the target nobody claimed, the last segment (``weight``, ``bias``)
+    never changes, and the Megatron parameters it writes must be free. Confidence is scaled by
+    `ANALOGY_FACTOR`; the evidence note says which names were read as which.
+    """
+    left = {
+        t
+        for t in target.tokens - claimed
+        if t[:2] == "L:" and not _MTP.search(t) and not is_tower_name(t[2:])
+    }
+    if not left:
+        return []
+    edits: dict[str, dict[Edit, str]] = {}
+    known = {t for e in vocab.entries.values() for t in e.key if t[:2] == "L:"}
+    for k in known:
+        for u in left:
+            edit = _segment_edit(k, u)
+            if edit is not None:
+                edits.setdefault(k, {})[edit] = u
+    # an inserted segment must be a bare wrapper: a module holding more names of its own (an ``indexer``
+    # beside the attention's norms) is a different module, not a renamed path
+    holds = Counter(
+        ".".join(parts[: i + 1])
+        for t in target.tokens
+        for parts in [t.split(".")]
+        for i in range(len(parts) - 1)
+    )
+    for k in list(edits):
+        edits[k] = {
+            e: u
+            for e, u in edits[k].items()
+            if e[0] != "ins" or holds[".".join(u.split(".")[: e[1] + 1])] <= 1
+        }
+    found: list[tuple[Entry, Edit]] = []
+    for entry in vocab.entries.values():
+        if not entry.key <= edits.keys():
+            continue
+        common = set.intersection(*(set(edits[k]) for k in entry.key))
+        for edit in sorted(common):
+            if len({edits[k][edit] for k in entry.key}) == len(entry.key):
+                found.append((entry, edit))
+    support = {id(e): sum(target.weight.get(v.bridge, 0.0) for v in e.votes) for e, _ in found}
+    found.sort(key=lambda fe: (-len(fe[0].key), -support[id(fe[0])], sorted(fe[0].key), fe[1]))
+    out: list[SynthesizedMapping] = []
+    for entry, edit in found:
+        key = frozenset(edits[k][edit] for k in entry.key)
+        if key & claimed:
+            continue
+        votes = [
+            Vote(
+                v.bridge,
+                v.family,
+                frozenset(
+                    Output(o.mapping_class, o.megatron, tuple((r, _apply_edit(t, edit)) for r, t in o.roles))
+                    for o in v.outputs
+                ),
+            )
+            for v in entry.votes
+        ]
+        moved = Entry(key, votes)
+        voted = _vote(moved, target.weight)
+        params = {megatron_param(o.megatron, base) for o in voted[0]}
+        if params & taken or any(
+            not _matching(hf_pattern(t, target.hf_prefix), target.by_token.get(t, [])) for t in key
+        ):
+            continue
+        claimed |= key
+        taken |= params
+        reading = ", ".join(f"{k[2:]} as {edits[k][edit][2:]}" for k in sorted(entry.key))
+        for m in _emit(vocab, target, moved, base, voted):
+            m.evidence.confidence *= ANALOGY_FACTOR
+            m.evidence.level = _level(m.evidence.confidence, len(m.evidence.bridges))
+            m.evidence.note = "; ".join(filter(None, [f"by analogy: {reading}", m.evidence.note]))
+            out.append(m)
     return out
 
 

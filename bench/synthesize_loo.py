@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from analyzers.catalog import build_catalog  # noqa: E402
 from analyzers.catalog.records import BridgeRecord, Catalog  # noqa: E402
 from analyzers.realtree import ensure_tree  # noqa: E402
-from analyzers.synthesize import _Target, score_pairs, synthesize  # noqa: E402
+from analyzers.synthesize import _jaccard, _Target, score_pairs, synthesize  # noqa: E402
 from analyzers.vocabulary import bridge_mappings, compile_pattern, learn_vocabulary  # noqa: E402
 from bench.buildable import find_buildable  # noqa: E402
 
@@ -63,9 +63,10 @@ def evaluate(
         mtp_fields=_present(spec.text_fields(), MTP_FIELDS),
     )
     synth = {m.pair for m in result.mappings}
-    near = max(
-        _Target(vocab, sorted(set(every)), spec.kind != "llm").similarity.items(), key=lambda kv: kv[1]
-    )[0]
+    # the copy baselines' neighbour: the bridge whose whole registry (towers included) shares the most
+    # names, so a text model never copies a VLM's `language_model.` registry
+    tokens = _Target(vocab, sorted(set(every)), spec.kind != "llm").tokens
+    near = max(vocab.profiles.items(), key=lambda kv: _jaccard(tokens, kv[1].tokens))[0]
     copied = truth_pairs(catalog, catalog.bridge(near))
     pruned = {p for p in copied if exists(p, every)}
     row = {"bridge": bridge.name, "family": bridge.family, "kind": spec.kind, "truth": len(truth), "existing": len(existing),

@@ -296,3 +296,57 @@ def test_cli_unknown_exclude_is_exit_2(real_tree, capsys):
     config = FIXTURES / "configs" / "qwen3-8b" / "config.json"
     assert main(["synthesize", str(config), "--exclude", "Nope", "--repo", str(real_tree)]) == 2
     assert "no bridge or family" in capsys.readouterr().err
+
+
+def test_names_one_segment_off_are_mapped_by_analogy(real_catalog):
+    """Renamed shared experts, a bias without its ``gate`` wrapper, a router under an extra wrapper."""
+    vocab = learn_vocabulary(real_catalog, exclude=["ExaoneMoeBridge", "HYV3Bridge"])
+    renamed = ["mlp.shared_mlp.gate_proj.weight", "mlp.shared_mlp.up_proj.weight", "mlp.shared_mlp.down_proj.weight",
+               "mlp.e_score_correction_bias", "mlp.router.gate.weight"]  # fmt: skip
+    names = [n for n in QWEN3_MOE if not n.endswith("mlp.gate.weight")] + layers("model.layers.", 2, renamed)
+    result = synthesize(vocab, names)
+    by_param = {m.megatron_param: m for m in result.mappings}
+    fc1 = by_param["decoder.layers.*.mlp.shared_experts.linear_fc1.weight"]
+    assert fc1.hf_params == {
+        "gate": "model.layers.*.mlp.shared_mlp.gate_proj.weight",
+        "up": "model.layers.*.mlp.shared_mlp.up_proj.weight",
+    }
+    assert by_param["decoder.layers.*.mlp.shared_experts.linear_fc2.weight"].hf_params == {
+        "hf_param": "model.layers.*.mlp.shared_mlp.down_proj.weight"
+    }
+    bias = by_param["decoder.layers.*.mlp.router.expert_bias"]
+    assert bias.hf_params == {"hf_param": "model.layers.*.mlp.e_score_correction_bias"}
+    assert by_param["decoder.layers.*.mlp.router.weight"].hf_params == {
+        "hf_param": "model.layers.*.mlp.router.gate.weight"
+    }
+    for m in (fc1, bias):
+        assert m.evidence.note.startswith("by analogy: ") and m.evidence.confidence <= 0.5
+    assert "mlp.gate.e_score_correction_bias as mlp.e_score_correction_bias" in bias.evidence.note
+    assert not result.unmapped
+    assert_never_silent(result, names)
+
+
+def test_analogy_never_renames_the_owning_module_or_wraps_a_real_submodule(real_catalog):
+    """``mlp.foo.weight`` is not ``mlp.gate.weight`` renamed; ``self_attn.extra.{k_norm,wk}`` is a module of
+    its own: read as a renamed ``indexer`` (one segment), never as the attention's ``k_norm`` in a wrapper."""
+    vocab = learn_vocabulary(real_catalog, exclude=["Qwen3Bridge"])
+    odd = ["mlp.foo.weight", "self_attn.extra.k_norm.weight", "self_attn.extra.wk.weight"]
+    names = GLOBAL + layers("model.layers.", 2, ATTN + NORMS + DENSE + odd)
+    result = synthesize(vocab, names)
+    by_hf = {hf: m.megatron_param for m in result.mappings for hf in m.hf_params.values()}
+    assert "decoder.layers.*.self_attention.k_layernorm.weight" not in by_hf.values()
+    assert by_hf["model.layers.*.self_attn.extra.k_norm.weight"].endswith(
+        "core_attention.indexer.k_norm.weight"
+    )
+    assert [u.shape for u in result.unmapped] == ["model.layers.*.mlp.foo.weight"]
+    assert_never_silent(result, names)
+
+
+def test_similarity_ignores_tower_names(real_catalog):
+    """Teachers are weighed by the language model's names: adding a vision tower changes no similarity."""
+    vocab = learn_vocabulary(real_catalog, exclude=["Qwen3Bridge"])
+    tower = [f"visual.blocks.{i}.attn.qkv.weight" for i in range(2)] + ["visual.patch_embed.proj.weight"]
+    text = synthesize(vocab, QWEN3)
+    with_tower = synthesize(vocab, QWEN3 + tower, multimodal=False)
+    assert with_tower.nearest == text.nearest
+    assert text.nearest[0][1] > 0.5
