@@ -23,6 +23,11 @@ PROJECT = Path(__file__).resolve().parents[1]
 BRIDGE_FILE = "src/megatron/bridge/models/qwen/qwen3_bridge.py"
 
 
+def user_env() -> dict[str, str]:
+    """The environment a user runs in: bytecode caches written and used (CI and sandboxes often turn them off)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _time(cmd: list[str], cwd: Path, env: dict[str, str], before=None) -> float:
     if before:
         before()
@@ -42,7 +47,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "tree"
         shutil.copytree(repo, work, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", ".git"))
-        env = {**os.environ, "BRIDGESMITH_CACHE": str(Path(tmp) / "cache"), "PYTHONPATH": str(PROJECT)}
+        env = {**user_env(), "BRIDGESMITH_CACHE": str(Path(tmp) / "cache"), "PYTHONPATH": str(PROJECT)}
         target = work / BRIDGE_FILE
         original = target.read_text()
         counter = iter(range(10**6))
