@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from analyzers.catalog.modules import resolve_relative
 from analyzers.errors import ParseError
 from codemods._cst import dotted, dotted_expr
 from codemods._transformers_index import transformers_has, transformers_module_exists
@@ -117,16 +118,7 @@ class CloneContext:
 
 
 def _absolute(module_name: str, is_package: bool, node: cst.ImportFrom) -> str:
-    level = len(node.relative)
-    mod = dotted(node.module)
-    if not level:
-        return mod
-    base = module_name.split(".")
-    if not is_package:
-        base = base[:-1]
-    if level > 1:
-        base = base[: len(base) - (level - 1)]
-    return ".".join(base + ([mod] if mod else []))
+    return resolve_relative(module_name, is_package, len(node.relative), dotted(node.module) or None)
 
 
 def _root_name(node: cst.BaseExpression) -> str | None:

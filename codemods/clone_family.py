@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
 
-from analyzers.catalog.modules import build_module_info, module_name
+from analyzers.catalog.modules import build_module_info, module_name, module_path
 from analyzers.catalog.records import Catalog
 from analyzers.errors import PlanConflictError, ResolveError
 from analyzers.repo import MODELS_DIR, RECIPES_DIR, find_repo
@@ -520,11 +520,7 @@ class _Builder:
         return name_map, exports
 
     def _path_of(self, dotted: str) -> str | None:
-        base = "src/" + dotted.replace(".", "/")
-        for candidate in (base + ".py", base + "/__init__.py"):
-            if (self.root / candidate).is_file():
-                return candidate
-        return None
+        return module_path(self.root, dotted)
 
     # --- registrations --------------------------------------------------------------------------
     def _register(

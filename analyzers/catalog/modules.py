@@ -117,6 +117,15 @@ def _index(info: ModuleInfo, body: list[ast.stmt]) -> None:
             _index(info, node.orelse)
 
 
+def module_path(root: Path, dotted: str) -> str | None:
+    """Relative path of the dotted module `dotted` under `root`'s src/ (module or package), None when absent."""
+    base = "src/" + dotted.replace(".", "/")
+    for candidate in (base + ".py", base + "/__init__.py"):
+        if (root / candidate).is_file():
+            return candidate
+    return None
+
+
 class ModuleLoader:
     """Parses modules of one tree on demand and keeps them; records which files were read."""
 
@@ -128,11 +137,7 @@ class ModuleLoader:
 
     def path_of(self, dotted: str) -> str | None:
         """Relative path of a dotted module inside the tree's src/, or None when not in the tree."""
-        base = "src/" + dotted.replace(".", "/")
-        for candidate in (base + ".py", base + "/__init__.py"):
-            if (self.root / candidate).is_file():
-                return candidate
-        return None
+        return module_path(self.root, dotted)
 
     def by_path(self, rel_path: str) -> ModuleInfo | None:
         self.accessed.add(rel_path)

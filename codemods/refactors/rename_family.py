@@ -30,6 +30,8 @@ from analyzers.catalog.modules import module_name, resolve_relative
 from analyzers.catalog.records import Catalog, FamilyRecord
 from analyzers.errors import ParseError, PlanConflictError, ResolveError
 from analyzers.repo import MODELS_DIR, RECIPES_DIR
+from codemods._cst import dotted as dotted_name
+from codemods._cst import dotted_expr
 from codemods.clone_family import belongs_to
 from codemods.naming import Renamer, Variant, align_camel, check_stem, hf_suffix, rename_camel
 from codemods.plan import Plan
@@ -383,20 +385,6 @@ class _Names:
         return body
 
 
-def _dotted_of(node: cst.BaseExpression | None) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted_of(node.value)}.{node.attr.value}"
-    return ""
-
-
-def _expr(dotted: str) -> cst.Attribute | cst.Name:
-    expr = cst.parse_expression(dotted)
-    assert isinstance(expr, (cst.Attribute, cst.Name))
-    return expr
-
-
 class _FamilyTransformer(cst.CSTTransformer):
     """Renames one module's identifiers, imports, strings and comments (weight names left alone)."""
 
@@ -424,11 +412,11 @@ class _FamilyTransformer(cst.CSTTransformer):
         return not (isinstance(root, cst.Name) and root.value in self.external)
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
-        dotted = _dotted_of(original)
+        dotted = dotted_name(original)
         if dotted.startswith("megatron.bridge."):
             new = self.names.dotted(dotted)
             if new != dotted:
-                return _expr(new).with_changes(lpar=updated.lpar, rpar=updated.rpar)
+                return dotted_expr(new).with_changes(lpar=updated.lpar, rpar=updated.rpar)
         return updated
 
     # imports
@@ -438,7 +426,7 @@ class _FamilyTransformer(cst.CSTTransformer):
     def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import:
         aliases = []
         for alias in updated.names:
-            dotted = _dotted_of(alias.name)
+            dotted = dotted_name(alias.name)
             new = self.names.dotted(dotted) if dotted.startswith("megatron.bridge") else dotted
             if (
                 alias.asname is not None
@@ -448,7 +436,7 @@ class _FamilyTransformer(cst.CSTTransformer):
                 alias = alias.with_changes(
                     asname=alias.asname.with_changes(name=cst.Name(self._name(alias.asname.name.value)))
                 )
-            aliases.append(alias.with_changes(name=_expr(new)) if new != dotted else alias)
+            aliases.append(alias.with_changes(name=dotted_expr(new)) if new != dotted else alias)
         return updated.with_changes(names=aliases)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
@@ -456,25 +444,25 @@ class _FamilyTransformer(cst.CSTTransformer):
 
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
         mod = resolve_relative(
-            self.module, self.is_package, len(original.relative), _dotted_of(original.module) or None
+            self.module, self.is_package, len(original.relative), dotted_name(original.module) or None
         )
         if not mod.startswith("megatron.bridge"):
             return updated
-        tail = _dotted_of(original.module)
+        tail = dotted_name(original.module)
         if original.relative:
             # relative stays relative: the family's packages move together, only the spelled parts change
             new_tail = ".".join(self.names.path(p) for p in tail.split(".")) if tail else ""
             if new_tail != tail:
-                updated = updated.with_changes(module=_expr(new_tail))
+                updated = updated.with_changes(module=dotted_expr(new_tail))
         else:
             new_mod = self.names.dotted(mod)
             if new_mod != mod:
-                updated = updated.with_changes(module=_expr(new_mod))
+                updated = updated.with_changes(module=dotted_expr(new_mod))
         if isinstance(updated.names, cst.ImportStar):
             return updated
         aliases = []
         for alias in updated.names:
-            name = _dotted_of(alias.name)
+            name = dotted_name(alias.name)
             alias = alias.with_changes(name=cst.Name(self.renamer.identifier(name)))
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 alias = alias.with_changes(
