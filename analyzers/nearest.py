@@ -114,7 +114,10 @@ def bridge_features(catalog: Catalog, bridge: BridgeRecord, root: Path | None = 
         or "self_attention.in_proj" in text_m
     ):
         blocks.add("linear_attention")
-    if re.search(r"\.(A_log|dt_bias|conv1d[._])", text_hf_lm + " " + text_m):
+    # Mamba mixers and gated delta nets share A_log / dt_bias / conv1d; only those outside an attention
+    # module (Megatron `mixer.` / `mamba_mixer.`, HF `mamba.` / `mixer.`) are Mamba
+    ssm = [p for p in megatron + hf if re.search(r"\.(A_log|dt_bias|conv1d[._])", p)]
+    if any(not re.search(r"self_attention\.|linear_attn|attention\.", p) for p in ssm):
         blocks.add("mamba")
     if any(_VISION.search(p) for p in hf + megatron):
         blocks.add("vision")

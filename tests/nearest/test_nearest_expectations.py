@@ -72,3 +72,22 @@ def test_gemma2_prefers_its_family_over_a_sliding_window_lookalike(catalog) -> N
     assert (
         top[0].components["names"] > mistral.components["names"]
     )  # Mistral has no pre/post-feedforward norms
+
+
+def test_mamba_is_told_apart_from_gated_delta_nets(catalog) -> None:
+    """A_log / dt_bias / conv1d sit in Mamba mixers and in gated delta nets: only the first are Mamba."""
+    mamba = {b.name for b in catalog.bridges if "mamba" in bridge_features(catalog, b).blocks}
+    assert {"FalconH1Bridge", "NemotronHBridge", "NemotronVLBridge"} <= mamba
+    # Qwen3-Next / Qwen3.5 keep those parameters under `self_attention.` / `linear_attn.` (was tagged Mamba,
+    # which diluted the block's rarity five Qwen bridges deep)
+    assert not {b for b in mamba if b.startswith("Qwen")}, sorted(mamba)
+    assert "linear_attention" in bridge_features(catalog, catalog.bridge("Qwen3NextBridge")).blocks
+
+
+@pytest.mark.hf
+def test_mamba_hybrid_ranks_the_other_hybrid_first(catalog) -> None:
+    spec = load_spec(str(CONFIGS / "nemotron-h-8b-base" / "config.json"))
+    top = rank(spec, catalog, collect_hf_names(spec).names, exclude=("NemotronHBridge",), top=3)
+    assert top[0].bridge == "FalconH1Bridge", [(c.bridge, c.score) for c in top]
+    assert top[0].matches == ["mamba"]
+    assert all("mamba" in c.missing for c in top[1:])
