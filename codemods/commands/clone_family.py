@@ -17,10 +17,10 @@ HELP = "clone a model (bridge, provider, recipes, registrations, tests, docs, ex
 
 def check_smoke_environment() -> None:
     """Raise ConfigError (one line, naming the environment to use) unless torch + Megatron are importable."""
-    from codemods.commands.smoke import _check_environment
+    from codemods.commands.smoke import check_environment
 
     try:
-        _check_environment("cpu")
+        check_environment("cpu")
     except ConfigError as exc:
         raise ConfigError(f"clone-family --smoke: {exc.message}") from None
 

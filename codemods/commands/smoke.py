@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_format_argument(parser)
 
 
-def _check_environment(device: str) -> None:
+def check_environment(device: str) -> None:
     missing = [
         name
         for name in ("torch", "transformers", "megatron.core", "megatron.bridge")
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.tp < 1 or args.pp < 1:
         raise ConfigError(f"--tp and --pp must be >= 1, got {args.tp} and {args.pp}")
-    _check_environment(args.device)
+    check_environment(args.device)
     opts = SmokeOptions(
         model=args.model,
         config=args.config,
