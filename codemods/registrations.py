@@ -390,6 +390,17 @@ def _is_multiline(node: cst.List | cst.Tuple | cst.Set | cst.Dict) -> bool:
     )
 
 
+def _insert_element(elements: list, pos: int, new_el: Any, plain: cst.Comma) -> None:
+    """Insert `new_el` at `pos`; it inherits the previous element's comma (and any comment after it)."""
+    if pos == 0:
+        new_el = new_el.with_changes(comma=plain)
+    else:
+        prev = elements[pos - 1]
+        new_el = new_el.with_changes(comma=prev.comma)
+        elements[pos - 1] = prev.with_changes(comma=plain)
+    elements.insert(pos, new_el)
+
+
 def _insert_elements(
     elements: list[cst.Element],
     pairs: Sequence[tuple[str | None, str]],
@@ -418,15 +429,7 @@ def _insert_elements(
             news = {p[1] for p in pairs}
             while pos < len(values) and values[pos] in news:
                 pos += 1
-        new_el = cst.Element(value=cst.SimpleString(f"{quote}{new}{quote}"))
-        if pos == 0:
-            new_el = new_el.with_changes(comma=plain)
-        else:
-            prev = elements[pos - 1]
-            # The new element inherits the previous one's comma (and any comment that follows it).
-            new_el = new_el.with_changes(comma=prev.comma)
-            elements[pos - 1] = prev.with_changes(comma=plain)
-        elements.insert(pos, new_el)
+        _insert_element(elements, pos, cst.Element(value=cst.SimpleString(f"{quote}{new}{quote}")), plain)
         values.insert(pos, new)
         have.add(new)
     return elements
@@ -513,13 +516,7 @@ class _DictEntry(cst.CSTTransformer):
             else '"'
         )
         new_el = cst.DictElement(key=cst.SimpleString(f"{quote}{self.key}{quote}"), value=self.value)
-        if pos == 0:
-            new_el = new_el.with_changes(comma=plain)
-        else:
-            prev = elements[pos - 1]
-            new_el = new_el.with_changes(comma=prev.comma)
-            elements[pos - 1] = prev.with_changes(comma=plain)
-        elements.insert(pos, new_el)
+        _insert_element(elements, pos, new_el, plain)
         return updated.with_changes(elements=elements)
 
 
