@@ -113,29 +113,37 @@ def family_keys(family: str, bridges: list[BridgeRecord]) -> set[str]:
     return keys - {""}
 
 
-def assign_names(candidates: list[str], keys: dict[str, set[str]]) -> dict[str, list[str]]:
+class FamilyNames:
+    """Every family's canonical keys, with their digit-free forms, prepared once per catalog."""
+
+    def __init__(self, keys: dict[str, set[str]]) -> None:
+        self.keys = keys
+        self.stripped = {family: {_strip_digits(k) for k in ks} for family, ks in keys.items()}
+        self.short = {family: family.split("/")[-1].lower() for family in keys}
+
+
+def _strip_digits(text: str) -> str:
+    return re.sub(r"\d+", "", text)
+
+
+def assign_names(candidates: list[str], names: FamilyNames) -> dict[str, list[str]]:
     """Family -> the candidate names (folders, pages) that belong to it, best tier only per candidate.
 
     Tiers: the canonical name is a key of the family; equal once digits are dropped; one is a `_` prefix
     of the other's folder name.
     """
-
-    def strip(text: str) -> str:
-        return re.sub(r"\d+", "", text)
-
-    stripped = {family: {strip(k) for k in ks} for family, ks in keys.items()}
-    out: dict[str, list[str]] = {family: [] for family in keys}
+    out: dict[str, list[str]] = {family: [] for family in names.keys}
     for cand in candidates:
         c = canonical(cand)
-        c_stripped = strip(c)
+        c_stripped = _strip_digits(c)
+        low = cand.lower()
         tiers = (
-            [f for f, ks in keys.items() if c in ks],
-            [f for f, ks in stripped.items() if c_stripped and c_stripped in ks],
+            [f for f, ks in names.keys.items() if c in ks],
+            [f for f, ks in names.stripped.items() if c_stripped and c_stripped in ks],
             [
                 f
-                for f in keys
-                if (short := f.split("/")[-1].lower()).startswith(cand.lower() + "_")
-                or cand.lower().startswith(short + "_")
+                for f, short in names.short.items()
+                if short.startswith(low + "_") or low.startswith(short + "_")
             ],
         )
         for tier in tiers:
@@ -296,9 +304,9 @@ def _recipes(files: list[FileFacts], by_path: dict[str, FileFacts]) -> list[Reci
     return out
 
 
-def _assign_examples(examples_root: Path, keys: dict[str, set[str]]) -> dict[str, list[str]]:
+def _assign_examples(examples_root: Path, keys: FamilyNames) -> dict[str, list[str]]:
     """examples/models/<vendor>/<model>/ or examples/models/<model>/ folders, by family."""
-    out: dict[str, list[str]] = {family: [] for family in keys}
+    out: dict[str, list[str]] = {family: [] for family in keys.keys}
     for vendor in _listdir(examples_root):
         subdirs = [d for d in _listdir(examples_root / vendor) if (examples_root / vendor / d).is_dir()]
         by_leaf = assign_names(subdirs, keys)
@@ -335,7 +343,7 @@ def _families(
     functional_root = root / "tests/functional_tests/test_groups/models"
     docs_root = root / "docs/models"
     examples_root = root / "examples/models"
-    keys = {name: family_keys(name, [b for b in bridges if b.family == name]) for name in names}
+    keys = FamilyNames({name: family_keys(name, [b for b in bridges if b.family == name]) for name in names})
     recipe_names = assign_names([r.name for r in recipes], keys)
     example_dirs = _assign_examples(examples_root, keys) if parts["examples"] else {}
     doc_pages: dict[str, list[str]] = {name: [] for name in names}

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analyzers import __version__
-from analyzers.catalog.modules import ModuleLoader, build_module_info
+from analyzers.catalog.modules import ModuleInfo, ModuleLoader, build_module_info, strip_to_outline
 from analyzers.catalog.records import SCHEMA_VERSION, Catalog, Location, ParseProblem
 from analyzers.errors import ParseError
 from analyzers.realtree import cache_dir
@@ -32,6 +32,7 @@ def _code_digest() -> str:
 
 
 CACHE_FORMAT = f"{__version__}-{SCHEMA_VERSION}-{_code_digest()}"
+FEW_FILES = 8  #: at most this many re-read files do not rewrite the per-file facts
 PARALLEL_THRESHOLD = 64  #: below this many files to parse, a pool costs more than it saves
 
 
@@ -103,6 +104,8 @@ class CatalogCache:
         self.catalog_key: str | None = None
         self.catalog: Catalog | None = None
         self._entries: dict[str, tuple[str, FileFacts | ParseProblem]] | None = None
+        #: (digest, outline) of param_mapping.py: a few-file rebuild loads it instead of parsing 160 KB
+        self.outline: tuple[str, ModuleInfo] | None = None
         data = _load(self.path)
         if data is not None:
             self.catalog_key, self.catalog = data["catalog_key"], data["catalog"]
@@ -112,14 +115,17 @@ class CatalogCache:
         if self._entries is None:
             data = _load(self.files_path)
             self._entries = data["entries"] if data is not None else {}
+            self.outline = data.get("outline") if data is not None else None
         return self._entries
 
     @entries.setter
     def entries(self, value: dict[str, tuple[str, FileFacts | ParseProblem]]) -> None:
         self._entries = value
 
-    def save(self) -> None:
-        _dump(self.files_path, {"format": CACHE_FORMAT, "entries": self.entries})
+    def save(self, files: bool = True) -> None:
+        """Write the catalog; with `files`, the per-file facts too (the larger pickle)."""
+        if files:
+            _dump(self.files_path, {"format": CACHE_FORMAT, "entries": self.entries, "outline": self.outline})
         _dump(self.path, {"format": CACHE_FORMAT, "catalog_key": self.catalog_key, "catalog": self.catalog})
 
 
@@ -143,7 +149,9 @@ def _dump(path: Path, payload: dict) -> None:
         pass  # a read-only cache only costs speed
 
 
-def build_catalog(root: str | Path, *, use_cache: bool = True, jobs: int | None = None) -> Catalog:
+def build_catalog(
+    root: str | Path, *, use_cache: bool = True, jobs: int | None = None, read: dict[str, bytes] | None = None
+) -> Catalog:
     """The catalog of the Megatron-Bridge tree at `root` (parsed, never imported).
 
     >>> catalog = build_catalog(ensure_tree())  # doctest: +SKIP
@@ -156,6 +164,9 @@ def build_catalog(root: str | Path, *, use_cache: bool = True, jobs: int | None 
     contents: dict[str, bytes] = {}
     problems: list[ParseProblem] = []
     for rel in files:
+        if read is not None and rel in read:
+            contents[rel] = read[rel]  # already read by the caller (the lint reads the whole tree once)
+            continue
         try:
             contents[rel] = (root / rel).read_bytes()
         except OSError as exc:
@@ -178,6 +189,7 @@ def build_catalog(root: str | Path, *, use_cache: bool = True, jobs: int | None 
 
     facts: dict[str, FileFacts | ParseProblem] = {}
     todo: list[str] = []
+    had_entries = bool(cache.entries) if cache else False
     for rel in contents:
         hit = cache.entries.get(rel) if cache else None
         if hit is not None:
@@ -187,11 +199,17 @@ def build_catalog(root: str | Path, *, use_cache: bool = True, jobs: int | None 
                 facts[rel] = value
                 continue
         todo.append(rel)
+    outline_digest = digests.get(PARAM_MAPPING)
     if todo:
         # One loader for the sequential path: the shared modules it parses (param_mapping.py is 160 KB) are reused.
         loader = ModuleLoader(root)
+        if cache is not None and cache.outline is not None and cache.outline[0] == outline_digest:
+            loader.add(cache.outline[1])
         mapping_classes = _mapping_class_names(loader)
         facts.update(_extract_parallel(loader, todo, contents, mapping_classes, jobs))
+        if cache is not None and (cache.outline is None or cache.outline[0] != outline_digest):
+            info = loader.by_path(PARAM_MAPPING)
+            cache.outline = (outline_digest, strip_to_outline(info)) if info and outline_digest else None
     catalog = assemble(repo, facts, problems)
     if cache is not None:
         cache.entries = {
@@ -200,7 +218,9 @@ def build_catalog(root: str | Path, *, use_cache: bool = True, jobs: int | None 
         }
         cache.catalog_key = tree_key if not problems else None
         cache.catalog = catalog
-        cache.save()
+        # A few re-read files are cheaper to re-read next time than rewriting every file's facts now
+        # (the pre-commit case); the assembled catalog is always saved, so the next unchanged run is warm.
+        cache.save(files=len(todo) > FEW_FILES or not had_entries)
     return catalog
 
 

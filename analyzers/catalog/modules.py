@@ -117,6 +117,17 @@ def _index(info: ModuleInfo, body: list[ast.stmt]) -> None:
             _index(info, node.orelse)
 
 
+def strip_to_outline(info: ModuleInfo) -> ModuleInfo:
+    """Empty every method body but `__init__`, in place: what resolving mapping classes needs (bases and
+    constructor signatures), small enough to cache and load faster than parsing the module again."""
+    for node in ast.walk(info.tree):
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name != "__init__":
+                    item.body = [ast.Expr(ast.Constant(...))]
+    return info
+
+
 def module_path(root: Path, dotted: str) -> str | None:
     """Relative path of the dotted module `dotted` under `root`'s src/ (module or package), None when absent."""
     base = "src/" + dotted.replace(".", "/")

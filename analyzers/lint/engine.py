@@ -343,7 +343,7 @@ def collect_raw(
         return hit
     from analyzers.catalog import build_catalog
 
-    catalog = build_catalog(repo.root, use_cache=use_cache)
+    catalog = build_catalog(repo.root, use_cache=use_cache, read=files.data)
     ctx = LintContext(repo, catalog, files)
     if cache is not None:
         ctx.facts = cache.load_facts()

@@ -192,6 +192,9 @@ def test_changed_file_is_reparsed_alone(real_tree, tmp_path, monkeypatch):
     catalog = build_catalog(tree, jobs=1)
     assert calls == ["src/megatron/bridge/models/qwen/qwen3_bridge.py"]
     assert catalog.bridge("Qwen3Bridge").registrations[0].model_type == "qwen3x"
+    # The incremental rebuild (cached facts, outline of param_mapping.py) equals a full parse.
+    monkeypatch.setattr(build_module, "_extract_one", original)
+    assert catalog == build_catalog(tree, use_cache=False, jobs=1)
 
 
 def test_syntax_error_is_reported_and_the_rest_catalogued(real_tree, tmp_path, monkeypatch):
@@ -287,3 +290,23 @@ def test_checkout_parts_are_catalogued(checkout, tmp_path, monkeypatch):
     assert catalog.family("qwen_vl").examples == ["examples/models/qwen/qwen3_vl"]
     assert catalog.family("deepseek").examples == ["examples/models/deepseek/deepseek_v3"]
     assert catalog.family("llama").unit_tests is None
+
+
+def test_incremental_rebuild_equals_full_parse(real_tree, tmp_path, monkeypatch):
+    """Custom mapping subclasses, positional arguments and cross-module helpers, re-read through the cached
+    outline of param_mapping.py, give the same records as a full parse."""
+    monkeypatch.setenv("BRIDGESMITH_CACHE", str(tmp_path / "cache"))
+    tree = tmp_path / "tree"
+    shutil.copytree(real_tree / "src/megatron/bridge/models", tree / "src/megatron/bridge/models")
+    build_catalog(tree, jobs=1)
+    models = tree / "src/megatron/bridge/models"
+    touched = (
+        "gpt_oss/gpt_oss_bridge.py",
+        "deepseek/common.py",
+        "deepseek/deepseek_v4_bridge.py",
+        "gemma_vl/gemma3_vl_bridge.py",
+        "llama/llama_bridge.py",
+    )
+    for rel in touched:
+        (models / rel).write_text((models / rel).read_text() + "\n# touched\n")
+    assert build_catalog(tree, jobs=1) == build_catalog(tree, use_cache=False, jobs=1)
