@@ -50,6 +50,30 @@ def collect_files(root: Path) -> list[str]:
     return sorted(found)
 
 
+#: checkout folders whose listings (not contents) the catalog reads: which families have tests, docs, examples
+LISTED = (
+    "tests/unit_tests/models",
+    "tests/functional_tests/test_groups/models",
+    "docs/models",
+    "examples/models",
+)
+
+
+def _listing_signature(root: Path) -> str:
+    """Names under the listed checkout folders, two levels deep: a new docs page or test folder is a change."""
+    names: list[str] = []
+    for top in LISTED:
+        try:
+            with os.scandir(root / top) as entries:
+                for entry in entries:
+                    names.append(f"{top}/{entry.name}")
+                    if entry.is_dir():
+                        names.extend(f"{top}/{entry.name}/{sub}" for sub in os.listdir(entry.path))
+        except OSError:
+            continue
+    return "\n".join(sorted(names))
+
+
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
@@ -175,6 +199,7 @@ def build_catalog(
     tree_key = _digest(
         "\n".join(f"{rel}:{d}" for rel, d in sorted(digests.items())).encode()
         + repr(sorted(repo.parts().items())).encode()
+        + _listing_signature(root).encode()
     )
     cache = CatalogCache(root) if use_cache else None
     if cache and cache.catalog_key == tree_key and cache.catalog is not None and not problems:

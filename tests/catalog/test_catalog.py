@@ -310,3 +310,13 @@ def test_incremental_rebuild_equals_full_parse(real_tree, tmp_path, monkeypatch)
     for rel in touched:
         (models / rel).write_text((models / rel).read_text() + "\n# touched\n")
     assert build_catalog(tree, jobs=1) == build_catalog(tree, use_cache=False, jobs=1)
+
+
+def test_new_docs_page_is_seen_by_a_warm_run(checkout, tmp_path, monkeypatch):
+    """The cache key covers the listings of tests/, docs/ and examples/, not only the .py sources."""
+    monkeypatch.setenv("BRIDGESMITH_CACHE", str(tmp_path / "cache"))
+    tree = tmp_path / "tree"
+    shutil.copytree(checkout, tree)
+    assert build_catalog(tree).family("qwen").docs == ["docs/models/qwen/qwen.md", "docs/models/qwen/qwen3-moe.md"]
+    (tree / "docs/models/qwen/qwen3-next.md").write_text("# Qwen3-Next\n")
+    assert "docs/models/qwen/qwen3-next.md" in build_catalog(tree).family("qwen").docs
