@@ -19,7 +19,7 @@ import libcst as cst
 
 from analyzers.catalog.modules import resolve_relative
 from analyzers.errors import ParseError
-from codemods._cst import dotted, dotted_expr
+from codemods._cst import dotted, dotted_expr, last_name
 from codemods._transformers_index import transformers_has, transformers_module_exists
 from codemods.naming import Renamer
 
@@ -350,29 +350,14 @@ class _CloneTransformer(cst.CSTTransformer):
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         func = updated.func
-        name = (
-            func.attr.value
-            if isinstance(func, cst.Attribute)
-            else func.value
-            if isinstance(func, cst.Name)
-            else None
-        )
-        if name in REGISTER_CALLS:
+        if last_name(func) in REGISTER_CALLS:
             bridge = self._bridge_arg(updated) or (self.class_stack[-1] if self.class_stack else None)
             if bridge is not None:
                 return self._registration(updated, bridge)
             return updated
         # `register_bridge(...)(Cls)`: the class is the outer call's argument.
         if isinstance(func, cst.Call) and updated.args and isinstance(updated.args[0].value, cst.Name):
-            inner = func.func
-            inner_name = (
-                inner.attr.value
-                if isinstance(inner, cst.Attribute)
-                else inner.value
-                if isinstance(inner, cst.Name)
-                else None
-            )
-            if inner_name in REGISTER_CALLS:
+            if last_name(func.func) in REGISTER_CALLS:
                 bridge = updated.args[0].value.value
                 return updated.with_changes(func=self._registration(func, bridge))
         return updated

@@ -23,3 +23,12 @@ def dotted_expr(name: str) -> cst.Attribute | cst.Name:
     for part in parts[1:]:
         expr = cst.Attribute(value=expr, attr=cst.Name(part))
     return expr
+
+
+def last_name(node: cst.BaseExpression) -> str | None:
+    """`c` of a Name `c` or an Attribute `a.b.c`; None for any other expression (a call's callee name)."""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Name):
+        return node.value
+    return None
