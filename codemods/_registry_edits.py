@@ -26,6 +26,7 @@ from analyzers.coverage import PatternUse, coverage, group_names, match_names, p
 from analyzers.hf_names import HFNames
 from analyzers.synthesize import SynthesizedMapping, synthesize
 from analyzers.vocabulary import learn_vocabulary
+from codemods._cst import last_name
 
 __all__ = ["RegistryPlan", "edit_registry", "plan_registry"]
 
@@ -283,12 +284,7 @@ def _string(node: cst.BaseExpression) -> str | None:
 
 
 def _call_name(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Call):
-        if isinstance(node.func, cst.Name):
-            return node.func.value
-        if isinstance(node.func, cst.Attribute):
-            return node.func.attr.value
-    return None
+    return last_name(node.func) if isinstance(node, cst.Call) else None
 
 
 def _call_key(node: cst.BaseExpression) -> MappingKey | None:
