@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -38,5 +37,7 @@ def load_catalog(args: argparse.Namespace) -> Catalog:
 def print_json(data: Any) -> None:
     """JSON on stdout: indented for a terminal, compact for a pipe (a big catalog dumps twice as fast)."""
     indent = 2 if sys.stdout.isatty() else None
+    import json
+
     json.dump(data, sys.stdout, indent=indent, sort_keys=False, default=str)
     sys.stdout.write("\n")

@@ -356,10 +356,14 @@ def _families(
             for family, matched in assign_names([vendor], keys).items():
                 if matched and not doc_pages[family] and (docs_root / vendor / "index.md").is_file():
                     doc_pages[family].append(f"{vendor}/index.md")
+    members_of: dict[str, list[FileFacts]] = {name: [] for name in names}
+    for f in files:
+        if (fam := _family_of(f.path)) is not None:
+            members_of[fam].append(f)
     out = []
     for name in names:
         directory = _family_dir(name)
-        members = [f for f in files if f.path.startswith(directory + "/")]
+        members = members_of[name]
         package = f"megatron.bridge.{directory.removeprefix('src/megatron/bridge/').replace('/', '.')}"
         providers = sorted(
             cls.name

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,14 +13,16 @@ from analyzers import __version__
 from analyzers.catalog.modules import ModuleInfo, ModuleLoader, build_module_info, strip_to_outline
 from analyzers.catalog.records import SCHEMA_VERSION, Catalog, Location, ParseProblem
 from analyzers.errors import ParseError
-from analyzers.realtree import cache_dir
+from analyzers.pickle_store import UNPICKLING_ERRORS, dump_atomic, load_dict, tree_cache_path
 from analyzers.repo import BRIDGE_PKG, find_repo
+from analyzers.tree_snapshot import StatIndex, TreeSnapshot, digest_bytes
 
 if TYPE_CHECKING:
     from analyzers.catalog.extract import FileFacts
 
 #: folders of src/megatron/bridge whose modules the catalog reads
 SCANNED = ("models", "recipes", "diffusion/conversion", "diffusion/models")
+SOURCE_PREFIXES = tuple(f"{BRIDGE_PKG}/{sub}/" for sub in SCANNED)
 PARAM_MAPPING = f"{BRIDGE_PKG}/models/conversion/param_mapping.py"
 
 
@@ -36,18 +39,17 @@ FEW_FILES = 8  #: at most this many re-read files do not rewrite the per-file fa
 PARALLEL_THRESHOLD = 64  #: below this many files to parse, a pool costs more than it saves
 
 
-def collect_files(root: Path) -> list[str]:
-    """Relative paths of every module the catalog reads, sorted."""
-    found: list[str] = []
-    for sub in SCANNED:
-        base = root / BRIDGE_PKG / sub
-        if not base.is_dir():
-            continue
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
-            rel_dir = Path(dirpath).relative_to(root).as_posix()
-            found.extend(f"{rel_dir}/{f}" for f in filenames if f.endswith(".py"))
-    return sorted(found)
+def scan_sources(root: Path, use_index: bool = True) -> TreeSnapshot:
+    """The modules the catalog reads (every .py under SCANNED), digested through the tree's stat index."""
+    index = StatIndex.for_tree(root) if use_index else None
+    snapshot = TreeSnapshot.scan(root, [f"{BRIDGE_PKG}/{sub}" for sub in SCANNED], _is_source, index)
+    if index is not None:
+        index.save()
+    return snapshot
+
+
+def _is_source(rel: str) -> bool:
+    return rel.endswith(".py") and rel.startswith(SOURCE_PREFIXES)
 
 
 #: checkout folders whose listings (not contents) the catalog reads: which families have tests, docs, examples
@@ -72,10 +74,6 @@ def _listing_signature(root: Path) -> str:
         except OSError:
             continue
     return "\n".join(sorted(names))
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _mapping_class_names(loader: ModuleLoader) -> set[str]:
@@ -122,17 +120,25 @@ class CatalogCache:
     facts keyed by content digest (read only when something changed)."""
 
     def __init__(self, root: Path) -> None:
-        key = hashlib.sha1(str(root).encode()).hexdigest()[:16]
-        self.path = cache_dir() / "catalog" / f"{key}.catalog.pickle"
-        self.files_path = cache_dir() / "catalog" / f"{key}.files.pickle"
-        self.catalog_key: str | None = None
-        self.catalog: Catalog | None = None
+        self.path = tree_cache_path("catalog", root, ".catalog.pickle")
+        self.files_path = tree_cache_path("catalog", root, ".files.pickle")
         self._entries: dict[str, tuple[str, FileFacts | ParseProblem]] | None = None
         #: (digest, outline) of param_mapping.py: a few-file rebuild loads it instead of parsing 160 KB
         self.outline: tuple[str, ModuleInfo] | None = None
-        data = _load(self.path)
-        if data is not None:
-            self.catalog_key, self.catalog = data["catalog_key"], data["catalog"]
+
+    def catalog_for(self, tree_key: str) -> Catalog | None:
+        """The cached catalog if it was built from the tree `tree_key` names; otherwise only its header is read."""
+        try:
+            with self.path.open("rb") as handle:
+                header = pickle.load(handle)
+                if not isinstance(header, dict) or header.get("format") != CACHE_FORMAT:
+                    return None
+                if header.get("catalog_key") != tree_key:
+                    return None
+                catalog = pickle.load(handle)
+        except UNPICKLING_ERRORS:
+            return None
+        return catalog if isinstance(catalog, Catalog) else None
 
     @property
     def entries(self) -> dict[str, tuple[str, FileFacts | ParseProblem]]:
@@ -146,37 +152,26 @@ class CatalogCache:
     def entries(self, value: dict[str, tuple[str, FileFacts | ParseProblem]]) -> None:
         self._entries = value
 
-    def save(self, files: bool = True) -> None:
-        """Write the catalog; with `files`, the per-file facts too (the larger pickle)."""
+    def save(self, catalog_key: str | None, catalog: Catalog, files: bool = True) -> None:
+        """Write the catalog (after a small header with its tree key); with `files`, the per-file facts too."""
         if files:
-            _dump(self.files_path, {"format": CACHE_FORMAT, "entries": self.entries, "outline": self.outline})
-        _dump(self.path, {"format": CACHE_FORMAT, "catalog_key": self.catalog_key, "catalog": self.catalog})
+            dump_atomic(
+                self.files_path, {"format": CACHE_FORMAT, "entries": self.entries, "outline": self.outline}
+            )
+        dump_atomic(self.path, {"format": CACHE_FORMAT, "catalog_key": catalog_key}, catalog)
 
 
 def _load(path: Path) -> dict | None:
-    try:
-        with path.open("rb") as handle:
-            data = pickle.load(handle)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError, ImportError):
-        return None
-    return data if isinstance(data, dict) and data.get("format") == CACHE_FORMAT else None
-
-
-def _dump(path: Path, payload: dict) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as handle:
-            pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only cache only costs speed
+    return load_dict(path, CACHE_FORMAT)
 
 
 def build_catalog(
-    root: str | Path, *, use_cache: bool = True, jobs: int | None = None, read: dict[str, bytes] | None = None
+    root: str | Path, *, use_cache: bool = True, jobs: int | None = None, snapshot: TreeSnapshot | None = None
 ) -> Catalog:
     """The catalog of the Megatron-Bridge tree at `root` (parsed, never imported).
+
+    `snapshot`: the tree as the caller already scanned it (the lint scans once for both); it must track
+    every module under SCANNED.
 
     >>> catalog = build_catalog(ensure_tree())  # doctest: +SKIP
     >>> catalog.bridge("Qwen3Bridge").registrations[0].model_type  # doctest: +SKIP
@@ -184,26 +179,23 @@ def build_catalog(
     """
     repo = find_repo(root)
     root = repo.root
-    files = collect_files(root)
-    contents: dict[str, bytes] = {}
-    problems: list[ParseProblem] = []
-    for rel in files:
-        if read is not None and rel in read:
-            contents[rel] = read[rel]  # already read by the caller (the lint reads the whole tree once)
-            continue
-        try:
-            contents[rel] = (root / rel).read_bytes()
-        except OSError as exc:
-            problems.append(ParseProblem(Location(rel, 1, 0), f"unreadable: {exc.strerror or exc}"))
-    digests = {rel: _digest(data) for rel, data in contents.items()}
-    tree_key = _digest(
+    if snapshot is None:
+        snapshot = scan_sources(root, use_index=use_cache)
+    problems = [
+        ParseProblem(Location(rel, 1, 0), f"unreadable: {why}")
+        for rel, why in sorted(snapshot.unreadable.items())
+        if _is_source(rel)
+    ]
+    digests = {rel: d for rel, d in snapshot.digests.items() if _is_source(rel)}
+    contents = snapshot.data
+    tree_key = digest_bytes(
         "\n".join(f"{rel}:{d}" for rel, d in sorted(digests.items())).encode()
         + repr(sorted(repo.parts().items())).encode()
         + _listing_signature(root).encode()
     )
     cache = CatalogCache(root) if use_cache else None
-    if cache and cache.catalog_key == tree_key and cache.catalog is not None and not problems:
-        return cache.catalog
+    if cache is not None and not problems and (cached := cache.catalog_for(tree_key)) is not None:
+        return cached
 
     # Only a changed tree needs the extraction machinery: keep it out of the warm path's imports.
     from analyzers.catalog.assemble import assemble
@@ -215,7 +207,7 @@ def build_catalog(
     facts: dict[str, FileFacts | ParseProblem] = {}
     todo: list[str] = []
     had_entries = bool(cache.entries) if cache else False
-    for rel in contents:
+    for rel in digests:
         hit = cache.entries.get(rel) if cache else None
         if hit is not None:
             key, value = hit
@@ -235,24 +227,25 @@ def build_catalog(
         if cache is not None and (cache.outline is None or cache.outline[0] != outline_digest):
             info = loader.by_path(PARAM_MAPPING)
             cache.outline = (outline_digest, strip_to_outline(info)) if info and outline_digest else None
+    facts = dict(sorted(facts.items()))  # cached and re-read files in one order, as a cold build has them
     catalog = assemble(repo, facts, problems)
     if cache is not None:
         cache.entries = {
             rel: (dep_key(rel, value.deps if isinstance(value, FileFacts) else []), value)
             for rel, value in facts.items()
         }
-        cache.catalog_key = tree_key if not problems else None
-        cache.catalog = catalog
         # A few re-read files are cheaper to re-read next time than rewriting every file's facts now
         # (the pre-commit case); the assembled catalog is always saved, so the next unchanged run is warm.
-        cache.save(files=len(todo) > FEW_FILES or not had_entries)
+        cache.save(
+            tree_key if not problems else None, catalog, files=len(todo) > FEW_FILES or not had_entries
+        )
     return catalog
 
 
 def _extract_parallel(
     loader: ModuleLoader,
     todo: list[str],
-    contents: dict[str, bytes],
+    contents: Mapping[str, bytes],
     mapping_classes: set[str],
     jobs: int | None,
 ) -> dict[str, FileFacts | ParseProblem]:

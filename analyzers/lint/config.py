@@ -75,11 +75,17 @@ def load_config(root: Path, pyproject: Path | None = None) -> LintConfig:
     path = pyproject or root / "pyproject.toml"
     if not path.is_file():
         return LintConfig()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", path.name) from None
+    if pyproject is None and "bridgesmith" not in text:
+        return LintConfig(source=path.name)  # the tree's own file, with nothing for us: not ours to parse
     import tomllib
 
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot read: {exc}", path.name) from None
     section = data.get("tool", {}).get("bridgesmith", {}).get("lint")
     if section is None:

@@ -1,18 +1,17 @@
 """One pass over the tree: the catalog parsed once, each raw file parsed at most once, every rule run.
 
 Whole-tree results (before selection and suppression) are cached per tree, keyed by the content of
-every scanned file, so a warm run reads the files, hashes them and applies config and suppressions.
+every scanned file, so a warm run stats the files (their digests come from the stat index) and applies
+config and suppressions; only changed files are read.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
 import os
-import pickle
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from analyzers import __version__
@@ -20,63 +19,42 @@ from analyzers.catalog.modules import ModuleInfo, build_module_info
 from analyzers.catalog.records import Catalog, Location
 from analyzers.errors import ParseError
 from analyzers.lint.config import LintConfig
+from analyzers.lint.memo import ContentMemo
 from analyzers.lint.rule import Finding, LintRule
 from analyzers.lint.suppressions import Suppression, might_have_suppressions, parse_suppressions, suppressing
+from analyzers.pickle_store import dump_atomic, load_dict, tree_cache_path
 from analyzers.repo import BRIDGE_PKG, Repo, find_repo
+from analyzers.tree_snapshot import StatIndex, TreeSnapshot
 
-CACHE_FORMAT = f"lint-{__version__}-4"
+CACHE_FORMAT = f"lint-{__version__}-5"
 #: top-level folders of a checkout whose file listing the checkout-only rules read
 LISTED_PARTS = ("src", "docs", "examples", "scripts", "tests", "skills", "tutorials")
 PARSE_ERROR = "MBR000"
 UNUSED_NOQA = "MBR900"
 
 
-@dataclass
-class TreeFiles:
-    """The tree's files: every listed path, and bytes of the ones the lint reads (src .py, docs .md)."""
-
-    paths: set[str]
-    data: dict[str, bytes]
-
-    def key(self, extra: str) -> str:
-        h = hashlib.blake2b(digest_size=16)
-        h.update(extra.encode())
-        for rel in sorted(self.paths):
-            h.update(rel.encode() + b"\0")
-            blob = self.data.get(rel)
-            if blob is not None:
-                h.update(hashlib.blake2b(blob, digest_size=16).digest())
-        return h.hexdigest()
+def _is_read(rel: str) -> bool:
+    """Files whose contents the lint reads: the package's modules and the docs pages."""
+    return (rel.endswith(".py") and rel.startswith(BRIDGE_PKG + "/")) or (
+        rel.endswith(".md") and rel.startswith("docs/")
+    )
 
 
-def _read_tree(repo: Repo) -> TreeFiles:
-    paths: set[str] = set()
-    data: dict[str, bytes] = {}
-    root = str(repo.root)
+def _scan_tree(repo: Repo, use_cache: bool) -> TreeSnapshot:
+    index = StatIndex.for_tree(repo.root) if use_cache else None
     parts = ("src",) if repo.kind == "wheel" else LISTED_PARTS
-    for part in parts:
-        top = os.path.join(root, part)
-        for dirpath, dirnames, filenames in os.walk(top):
-            dirnames[:] = [d for d in dirnames if d != "__pycache__" and not d.startswith(".")]
-            rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
-            for name in filenames:
-                rel = f"{rel_dir}/{name}"
-                paths.add(rel)
-                if (name.endswith(".py") and rel.startswith(BRIDGE_PKG + "/")) or (
-                    name.endswith(".md") and rel.startswith("docs/")
-                ):
-                    try:
-                        with open(os.path.join(dirpath, name), "rb") as handle:
-                            data[rel] = handle.read()
-                    except OSError:
-                        data[rel] = b""
-    return TreeFiles(paths, data)
+    snapshot = TreeSnapshot.scan(repo.root, parts, _is_read, index)
+    if index is not None:
+        index.save()
+    return snapshot
 
 
 class LintContext:
     """What rules see: the catalog, the tree's files, parsed modules (each parsed at most once)."""
 
-    def __init__(self, repo: Repo, catalog: Catalog, files: TreeFiles) -> None:
+    def __init__(
+        self, repo: Repo, catalog: Catalog, files: TreeSnapshot, memo: ContentMemo | None = None
+    ) -> None:
         self.repo = repo
         self.root = repo.root
         self.catalog = catalog
@@ -84,8 +62,7 @@ class LintContext:
         self.notes: list[str] = []
         self.problems: dict[str, Finding] = {}  #: parse failures found while reading raw syntax
         self._modules: dict[str, ModuleInfo | None] = {}
-        #: (fact, path) -> (digest of the file, value): small per-file facts kept between runs
-        self.facts: dict[tuple[str, str], tuple[str, object]] = {}
+        self.memo = memo if memo is not None else ContentMemo(files, {})
 
     def fact(self, name: str, rel: str, compute):
         """`compute()` for file `rel`, memoised across runs by the file's content (keeps raw parses rare).
@@ -93,14 +70,7 @@ class LintContext:
         Rules use it for tree-level checks that need raw syntax of many files, so a one-file run does
         not re-parse them: `ctx.fact("MBR010.model_type", path, lambda: ...)`.
         """
-        data = self.files.data.get(rel)
-        digest = hashlib.blake2b(data, digest_size=12).hexdigest() if data is not None else "?"
-        hit = self.facts.get((name, rel))
-        if hit is not None and hit[0] == digest:
-            return hit[1]
-        value = compute()
-        self.facts[(name, rel)] = (digest, value)
-        return value
+        return self.memo(name, rel, compute)
 
     @property
     def checkout(self) -> bool:
@@ -120,6 +90,10 @@ class LintContext:
             return data.decode("utf-8")
         except UnicodeDecodeError:
             return None
+
+    def parsed(self, rel: str) -> bool:
+        """Whether a rule has already parsed `rel` without a problem."""
+        return self._modules.get(rel) is not None
 
     def module(self, rel: str) -> ModuleInfo | None:
         """The parsed module at `rel`, or None (a parse failure becomes an MBR000 finding)."""
@@ -250,18 +224,24 @@ def _parse_failures(ctx: LintContext, only_files: set[str] | None) -> list[Findi
         if rel in ctx.problems:
             found[rel] = ctx.problems[rel]
             continue
-        data = ctx.files.data.get(rel)
-        if data is None:
+        if ctx.parsed(rel):
+            continue  # a rule parsed it already
+        if rel not in ctx.files.data or ctx.fact("MBR000.compiles", rel, lambda rel=rel: _compiles(ctx, rel)):
             continue
-        try:
-            # Decode first: compile() of bytes lets undecodable bytes in comments through.
-            compile(data.decode("utf-8"), rel, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-        except (SyntaxError, ValueError, UnicodeDecodeError):
-            result = _parse_problem(rel, data)
-            if isinstance(result, Finding):
-                found[rel] = result
+        result = _parse_problem(rel, ctx.files.data[rel])
+        if isinstance(result, Finding):
+            found[rel] = result
     found.update({rel: f for rel, f in ctx.problems.items() if rel not in found})
     return list(found.values())
+
+
+def _compiles(ctx: LintContext, rel: str) -> bool:
+    try:
+        # Decode first: compile() of bytes lets undecodable bytes in comments through.
+        compile(ctx.files.data[rel].decode("utf-8"), rel, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def _catalog_files(ctx: LintContext) -> set[str]:
@@ -274,52 +254,48 @@ def _catalog_files(ctx: LintContext) -> set[str]:
 
 
 class LintCache:
-    """Raw findings of the last whole-tree run, per tree."""
+    """Per tree: the raw findings of the last whole-tree run, and the memoised per-file values."""
 
     def __init__(self, root: Path) -> None:
-        from analyzers.realtree import cache_dir
-
-        key = hashlib.sha1(str(root).encode()).hexdigest()[:16]
-        self.path = cache_dir() / "lint" / f"{key}.pickle"
+        self.path = tree_cache_path("lint", root)
+        self.payload = self._read()
 
     def _read(self) -> dict:
-        try:
-            with self.path.open("rb") as handle:
-                data = pickle.load(handle)
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError):
-            return {}
-        return data if isinstance(data, dict) and data.get("format") == CACHE_FORMAT else {}
+        return load_dict(self.path, CACHE_FORMAT) or {}
 
     def load(self, key: str) -> tuple[list[Finding], list[str]] | None:
-        data = self._read()
-        if data.get("key") != key:
+        if self.payload.get("key") != key:
             return None
-        return data["findings"], data["notes"]
+        return self.payload["findings"], self.payload["notes"]
 
-    def load_facts(self) -> dict:
-        return self._read().get("facts", {})
+    @property
+    def facts(self) -> dict:
+        return self.payload.setdefault("facts", {})
 
     def save(
         self, key: str | None, findings: list[Finding] | None, notes: list[str] | None, facts: dict
     ) -> None:
         """Store a whole-tree result (key given) or only refresh the per-file facts (key None)."""
-        payload = self._read() if key is None else {}
+        payload = dict(self.payload) if key is None else {}
         payload.update({"format": CACHE_FORMAT, "facts": facts})
         if key is not None:
             payload.update({"key": key, "findings": findings, "notes": notes})
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as handle:
-                pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
-        except OSError:
-            pass
+        dump_atomic(self.path, payload)
+        self.payload = payload
 
 
 def _environment_key() -> str:
-    """What besides the tree changes results: the tool and the installed transformers (MBR013)."""
+    """What besides the tree changes results: the tool (its rule and engine sources, by stat) and the
+    installed transformers (MBR013)."""
     from analyzers.transformers_source import transformers_dir
+
+    package = Path(__file__).resolve().parents[1]
+    code = sorted(
+        (entry.path, entry.stat().st_size, entry.stat().st_mtime_ns)
+        for folder in ("lint", "rules", "catalog")
+        for entry in os.scandir(package / folder)
+        if entry.name.endswith(".py")
+    )
 
     tdir = transformers_dir()
     version = ""
@@ -328,31 +304,28 @@ def _environment_key() -> str:
             version = str((tdir / "__init__.py").stat().st_mtime_ns)
         except OSError:
             pass
-    return f"{CACHE_FORMAT}|{sys.version_info[:2]}|{tdir}|{version}"
+    return f"{CACHE_FORMAT}|{sys.version_info[:2]}|{code}|{tdir}|{version}"
 
 
 def collect_raw(
-    repo: Repo, files: TreeFiles, only_files: set[str] | None, use_cache: bool
+    repo: Repo, files: TreeSnapshot, only_files: set[str] | None, cache: LintCache | None, memo: ContentMemo
 ) -> tuple[list[Finding], list[str]]:
     """Every rule's findings before selection and suppression (whole-tree results come from the cache)."""
     from analyzers.rules import ALL_RULES
 
     key = files.key(_environment_key())
-    cache = LintCache(repo.root) if use_cache else None
     if cache is not None and only_files is None and (hit := cache.load(key)) is not None:
         return hit
     from analyzers.catalog import build_catalog
 
-    catalog = build_catalog(repo.root, use_cache=use_cache, read=files.data)
-    ctx = LintContext(repo, catalog, files)
-    if cache is not None:
-        ctx.facts = cache.load_facts()
+    catalog = build_catalog(repo.root, use_cache=cache is not None, snapshot=files)
+    ctx = LintContext(repo, catalog, files, memo)
     rules = [r for r in ALL_RULES if r.CODE not in (PARSE_ERROR, UNUSED_NOQA)]
     findings = _run_rules(ctx, rules, only_files)
     findings.extend(_parse_failures(ctx, only_files))
-    if cache is not None:
-        live = {k: v for k, v in ctx.facts.items() if k[1] in files.data}
-        cache.save(key if only_files is None else None, findings, ctx.notes, live)
+    if cache is not None and only_files is None:
+        cache.save(key, findings, ctx.notes, memo.live())
+        memo.changed = False
     return findings, ctx.notes
 
 
@@ -378,12 +351,16 @@ def lint_tree(
     config = config or LintConfig()
     selected = config.selected({r.CODE: r.DEFAULT for r in ALL_RULES})
     only_files = set(paths) if paths is not None else None
-    files = _read_tree(repo)
-    raw, notes = collect_raw(repo, files, only_files, use_cache)
+    files = _scan_tree(repo, use_cache)
+    cache = LintCache(repo.root) if use_cache else None
+    memo = ContentMemo(files, cache.facts if cache is not None else {})
+    raw, notes = collect_raw(repo, files, only_files, cache, memo)
     if only_files is not None:
         raw = [f for f in raw if _keep_for_files(f, only_files)]
     notes = [n for n in notes if n.split(" ", 1)[0] in selected or n.startswith("internal error")]
-    findings, suppressed, sups = _apply_suppressions(raw, selected, config, files, repo.root)
+    findings, suppressed, sups = _apply_suppressions(raw, selected, config, files, memo)
+    if cache is not None and memo.changed:
+        cache.save(None, None, None, memo.live())
     if UNUSED_NOQA in selected:
         findings.extend(_unused_suppressions(sups, selected, only_files, notes))
     findings.sort(key=Finding.sort_key)
@@ -392,17 +369,12 @@ def lint_tree(
 
 
 def _apply_suppressions(
-    raw: list[Finding], selected: set[str], config: LintConfig, files: TreeFiles, root: Path
+    raw: list[Finding], selected: set[str], config: LintConfig, files: TreeSnapshot, memo: ContentMemo
 ) -> tuple[list[Finding], int, dict[str, list[Suppression]]]:
     sups: dict[str, list[Suppression]] = {}
-    for rel, data in files.data.items():
-        if might_have_suppressions(data):
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                continue
-            if found := parse_suppressions(text, rel.endswith(".py")):
-                sups[rel] = found
+    for rel in files.digests:
+        if found := memo("suppressions", rel, lambda rel=rel: _suppressions_in(rel, files.data[rel])):
+            sups[rel] = [replace(sup, used=set()) for sup in found]  # `used` is this run's
     kept: list[Finding] = []
     suppressed = 0
     seen: set[tuple] = set()
@@ -421,6 +393,16 @@ def _apply_suppressions(
                 continue
         kept.append(finding)
     return kept, suppressed, sups
+
+
+def _suppressions_in(rel: str, data: bytes) -> list[Suppression]:
+    if not might_have_suppressions(data):
+        return []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return []
+    return parse_suppressions(text, rel.endswith(".py"))
 
 
 def _unused_suppressions(

@@ -11,6 +11,7 @@ from analyzers.lint.rule import Finding, Invalid, LintRule
 
 #: a size token inside a CamelCase name: 7B, 1p5B, 200M, 30B, A3B, 1T (but not the M of "Model")
 SIZE = re.compile(r"(?:\d+(?:p\d+)?[BMT]|A\d+(?:p\d+)?B)(?=$|_|[A-Z0-9])")
+CLASS_NAME = re.compile(r"\bclass\s+(\w*Provider\w*)")
 
 
 class SizeSpecificProviderClass(LintRule):
@@ -51,6 +52,10 @@ class SizeSpecificProviderClass(LintRule):
     ]
 
     def check_file(self, path: str) -> Iterator[Finding]:
+        text = self.ctx.text(path)
+        # Most modules declare no sized provider class at all: a text check spares the parse and the walk.
+        if text is None or not any(SIZE.search(name) for name in CLASS_NAME.findall(text)):
+            return
         module = self.ctx.module(path)
         if module is None:
             return

@@ -111,6 +111,9 @@ class TopLevelFieldFromTextConfig(LintRule):
     ]
 
     def check_file(self, path: str) -> Iterator[Finding]:
+        text = self.ctx.text(path)
+        if text is None or not any(field in text for field in TOP_LEVEL):
+            return  # no read of a top-level field can be written without its name
         module = self.ctx.module(path)
         if module is None:
             return

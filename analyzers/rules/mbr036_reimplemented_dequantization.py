@@ -81,6 +81,9 @@ class ReimplementedDequantization(LintRule):
     ]
 
     def check_file(self, path: str) -> Iterator[Finding]:
+        source = (self.ctx.text(path) or "").lower()
+        if not any(m in source for m in FORMAT_MARKERS):
+            return  # no quantized format named anywhere in the module
         module = self.ctx.module(path)
         if module is None:
             return
@@ -91,6 +94,8 @@ class ReimplementedDequantization(LintRule):
         for fn in ast.walk(module.tree):
             if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
+            if not any(m in module.segment(fn, limit=10**9).lower() for m in FORMAT_MARKERS):
+                continue  # the cheap check first: the source text holds every name the unparsed text does
             text = ast.unparse(fn).lower()
             fmt = next((m for m in FORMAT_MARKERS if m in text), None)
             if fmt is None or any(u in text for u in UNCOVERED):

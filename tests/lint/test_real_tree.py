@@ -173,3 +173,38 @@ def test_scoped_run_equals_the_whole_run_filtered(
     assert {
         (f.code, f.path, f.location.line, f.message) for f in scoped.findings if f.code != "MBR900"
     } == whole
+
+
+def test_cached_runs_follow_edits(real_tree: Path, tmp_path: Path, monkeypatch) -> None:
+    """With every cache on (stat index, catalog, lint), runs after edits see exactly the edits."""
+    monkeypatch.setenv("BRIDGESMITH_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "tree"
+    shutil.copytree(real_tree / "src", root / "src")
+    config = LintConfig(select=["ALL"])
+
+    def run(paths: list[str] | None = None, use_cache: bool = True) -> set[tuple[str, str, int, str]]:
+        result = lint_tree(root, config, paths=paths, use_cache=use_cache)
+        return {(f.code, f.path, f.location.line, f.message) for f in result.findings}
+
+    base = run()
+    assert run() == base  # warm
+    init = root / "src/megatron/bridge/models/__init__.py"
+    original_init = init.read_text()
+    lines = original_init.splitlines(keepends=True)
+    lines[308] = lines[308].rstrip("\n") + "  # noqa: MBR005\n"  # the duplicate __all__ entry
+    init.write_text("".join(lines))
+    suppressed = run()
+    assert suppressed == {f for f in base if f[0] != "MBR005"}
+
+    rel = "src/megatron/bridge/models/qwen/qwen3_bridge.py"
+    bridge = root / rel
+    original_bridge = bridge.read_text()
+    bridge.write_text(original_bridge.replace(', model_type="qwen3")', ")", 1))
+    one_file = run([rel])
+    assert one_file == run([rel], use_cache=False)
+    new = {f for f in one_file if f[0] == "MBR010"}
+    assert len(new) == 1 and run() == suppressed | new
+
+    init.write_text(original_init)
+    bridge.write_text(original_bridge)
+    assert run() == base

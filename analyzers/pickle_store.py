@@ -1,0 +1,49 @@
+"""Cache files: pickles written atomically (a crash or a concurrent run never leaves half a file)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+
+#: what reading a missing, truncated, foreign or outdated pickle can raise
+UNPICKLING_ERRORS = (
+    OSError,
+    EOFError,
+    pickle.UnpicklingError,
+    AttributeError,
+    KeyError,
+    TypeError,
+    ImportError,
+)
+
+
+def dump_atomic(path: Path, *payloads: object) -> None:
+    """Pickle `payloads` one after the other into `path`; an unwritable cache is ignored (it only costs speed)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as handle:
+            for payload in payloads:
+                pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def load_dict(path: Path, cache_format: object) -> dict | None:
+    """The first pickle in `path` when it is a dict written with `cache_format`, else None."""
+    try:
+        with path.open("rb") as handle:
+            data = pickle.load(handle)
+    except UNPICKLING_ERRORS:
+        return None
+    return data if isinstance(data, dict) and data.get("format") == cache_format else None
+
+
+def tree_cache_path(folder: str, root: Path, suffix: str = ".pickle") -> Path:
+    """`<cache>/<folder>/<key of root><suffix>`: one cache file per tree and purpose."""
+    from analyzers.realtree import cache_dir
+
+    return cache_dir() / folder / f"{hashlib.sha1(str(root).encode()).hexdigest()[:16]}{suffix}"
