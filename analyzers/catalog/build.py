@@ -201,12 +201,22 @@ def build_catalog(
     from analyzers.catalog.assemble import assemble
     from analyzers.catalog.extract import FileFacts
 
+    # One loader for the sequential path: the shared modules it parses (param_mapping.py is 160 KB) are reused.
+    loader = ModuleLoader(root)
+    outline_digest = digests.get(PARAM_MAPPING)
+    had_entries = bool(cache.entries) if cache else False
+    if cache is not None and cache.outline is not None and cache.outline[0] == outline_digest:
+        loader.add(cache.outline[1])
+    # Every file's evaluation consults the mapping class names, whether or not it reads param_mapping.py.
+    mapping_classes = _mapping_class_names(loader)
+    classes_key = digest_bytes(" ".join(sorted(mapping_classes)).encode())
+
     def dep_key(rel: str, deps: list[str]) -> str:
-        return digests.get(rel, "") + "".join(f"|{d}:{digests.get(d, 'missing')}" for d in deps)
+        own = f"{digests.get(rel, '')}|{classes_key}"
+        return own + "".join(f"|{d}:{digests.get(d, 'missing')}" for d in deps)
 
     facts: dict[str, FileFacts | ParseProblem] = {}
     todo: list[str] = []
-    had_entries = bool(cache.entries) if cache else False
     for rel in digests:
         hit = cache.entries.get(rel) if cache else None
         if hit is not None:
@@ -216,17 +226,11 @@ def build_catalog(
                 facts[rel] = value
                 continue
         todo.append(rel)
-    outline_digest = digests.get(PARAM_MAPPING)
     if todo:
-        # One loader for the sequential path: the shared modules it parses (param_mapping.py is 160 KB) are reused.
-        loader = ModuleLoader(root)
-        if cache is not None and cache.outline is not None and cache.outline[0] == outline_digest:
-            loader.add(cache.outline[1])
-        mapping_classes = _mapping_class_names(loader)
         facts.update(_extract_parallel(loader, todo, contents, mapping_classes, jobs))
-        if cache is not None and (cache.outline is None or cache.outline[0] != outline_digest):
-            info = loader.by_path(PARAM_MAPPING)
-            cache.outline = (outline_digest, strip_to_outline(info)) if info and outline_digest else None
+    if cache is not None and (cache.outline is None or cache.outline[0] != outline_digest):
+        info = loader.by_path(PARAM_MAPPING)
+        cache.outline = (outline_digest, strip_to_outline(info)) if info and outline_digest else None
     facts = dict(sorted(facts.items()))  # cached and re-read files in one order, as a cold build has them
     catalog = assemble(repo, facts, problems)
     if cache is not None:

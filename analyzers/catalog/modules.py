@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from analyzers.errors import ParseError
+
+#: dotted prefix of the tree's own modules
+TREE_NAMESPACE = "megatron.bridge."
 
 
 def module_name(rel_path: str) -> str:
@@ -145,13 +150,36 @@ class ModuleLoader:
         self._modules: dict[str, ModuleInfo | None] = {}
         #: every path asked for since the caller last reset it (the dependencies of one file's facts)
         self.accessed: set[str] = set()
+        self._recordings: list[set[str]] = []
+
+    def touch(self, paths: Iterable[str]) -> None:
+        """Count `paths` as read: by the current file, and by every computation being recorded."""
+        self.accessed.update(paths)
+        for recording in self._recordings:
+            recording.update(paths)
+
+    @contextmanager
+    def recording(self) -> Iterator[set[str]]:
+        """The paths read inside the block, nested blocks included (for memos shared between files: a
+        later file that reuses a memoised value depends on what computing it read)."""
+        paths: set[str] = set()
+        self._recordings.append(paths)
+        try:
+            yield paths
+        finally:
+            self._recordings.pop()
 
     def path_of(self, dotted: str) -> str | None:
         """Relative path of a dotted module inside the tree's src/, or None when not in the tree."""
-        return module_path(self.root, dotted)
+        path = module_path(self.root, dotted)
+        if path is None and dotted.startswith(TREE_NAMESPACE):
+            # A module of the tree that does not exist yet: creating it must invalidate the reader.
+            base = "src/" + dotted.replace(".", "/")
+            self.touch((base + ".py", base + "/__init__.py"))
+        return path
 
     def by_path(self, rel_path: str) -> ModuleInfo | None:
-        self.accessed.add(rel_path)
+        self.touch((rel_path,))
         if rel_path not in self._modules:
             try:
                 source = (self.root / rel_path).read_text(encoding="utf-8")

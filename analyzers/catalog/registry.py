@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,15 +90,18 @@ def evaluate_registry(
 
 @dataclass
 class _Shared:
-    """Facts about classes that do not change between evaluations over one loader (keyed by node id)."""
+    """Facts about classes that do not change between evaluations over one loader (keyed by node id).
+
+    Except `instance_attrs` (read from the class's own syntax), each value is stored with the paths that
+    computing it read (see `_Evaluator._memo`)."""
 
     mapping_classes: frozenset[str]
-    is_mapping: dict[int, bool] = field(default_factory=dict)
-    bases: dict[int, list[ClassValue]] = field(default_factory=dict)
+    is_mapping: dict[int, tuple[bool, frozenset[str]]] = field(default_factory=dict)
+    bases: dict[int, tuple[list[ClassValue], frozenset[str]]] = field(default_factory=dict)
     instance_attrs: dict[int, set[str]] = field(default_factory=dict)
-    signatures: dict[int, Any] = field(default_factory=dict)
+    signatures: dict[int, tuple[Any, frozenset[str]]] = field(default_factory=dict)
     #: (module path, name) -> what loader.resolve / by_name gave (the loader stats files on each call)
-    resolved: dict[tuple[str, str], Any] = field(default_factory=dict)
+    resolved: dict[tuple[str, str], tuple[Any, frozenset[str]]] = field(default_factory=dict)
 
 
 _SHARED: weakref.WeakKeyDictionary[ModuleLoader, _Shared] = weakref.WeakKeyDictionary()
@@ -768,10 +772,7 @@ class _Evaluator:
 
     def _global(self, module: ModuleInfo, name: str) -> Any:
         """A module-level name: function, class, constant (evaluated), or an import followed through the tree."""
-        cache_key = (module.path, name)
-        if cache_key not in self._resolved:
-            self._resolved[cache_key] = self.loader.resolve(module, name)
-        resolved = self._resolved[cache_key]
+        resolved = self._memo(self._resolved, (module.path, name), lambda: self.loader.resolve(module, name))
         if resolved is None:
             target = module.imports.get(name)
             if target is not None and not target[1]:
@@ -905,32 +906,44 @@ class _Evaluator:
             names |= self._attrs[key]
         return names
 
+    def _memo(self, table: dict, key: object, compute: Callable[[], Any], cycle_value: Any = None) -> Any:
+        """`compute()` memoised in a table shared by every file of this loader, with the paths computing it
+        read: a hit counts them as read again, so each file's dependencies stay complete.
+        `cycle_value` answers a recursive request for the same key while it is being computed."""
+        hit = table.get(key)
+        if hit is not None:
+            self.loader.touch(hit[1])
+            return hit[0]
+        if cycle_value is not None:
+            table[key] = (cycle_value, frozenset())
+        with self.loader.recording() as paths:
+            value = compute()
+        table[key] = (value, frozenset(paths))
+        return value
+
     def _class_bases(self, cv: ClassValue) -> list[ClassValue]:
-        key = id(cv.node)
-        if key not in self._bases:
-            self._bases[key] = []
+        def compute() -> list[ClassValue]:
             out = []
             for base in cv.node.bases:
                 if isinstance(base, ast.Subscript):
                     base = base.value
-                frame = _Frame(cv.module, dict(cv.scope or {}), None, None)
-                try:
-                    value = self._eval(frame, base)
-                except EvalLimit:
-                    raise
+                value = self._eval(_Frame(cv.module, dict(cv.scope or {}), None, None), base)
                 if isinstance(value, ClassValue):
                     out.append(value)
-            self._bases[key] = out
-        return self._bases[key]
+            return out
+
+        return self._memo(self._bases, id(cv.node), compute, cycle_value=[])
 
     def _is_mapping_class(self, cv: ClassValue) -> bool:
-        key = id(cv.node)
-        if key not in self._is_mapping:
-            self._is_mapping[key] = False  # cycles
-            self._is_mapping[key] = cv.name in self.mapping_classes or any(
-                self._is_mapping_class(b) for b in self._class_bases(cv)
-            )
-        return self._is_mapping[key]
+        return self._memo(
+            self._is_mapping,
+            id(cv.node),
+            lambda: (
+                cv.name in self.mapping_classes
+                or any(self._is_mapping_class(b) for b in self._class_bases(cv))
+            ),
+            cycle_value=False,
+        )
 
     def _is_subclass(self, cv: ClassValue, other: ClassValue, seen: frozenset = frozenset()) -> bool:
         if cv.node is other.node or (cv.name == other.name and cv.module.path == other.module.path):
@@ -1119,9 +1132,7 @@ class _Evaluator:
         self, cls: ClassValue
     ) -> tuple[list[str], dict[str, str], str, str | None, set[str] | None] | None:
         """Parameters of the nearest ``__init__`` (without self), their annotations, and the megatron one."""
-        if id(cls.node) not in self._signatures:
-            self._signatures[id(cls.node)] = self._find_signature(cls)
-        return self._signatures[id(cls.node)]
+        return self._memo(self._signatures, id(cls.node), lambda: self._find_signature(cls))
 
     def _find_signature(
         self, cls: ClassValue

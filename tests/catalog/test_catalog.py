@@ -317,6 +317,44 @@ def test_new_docs_page_is_seen_by_a_warm_run(checkout, tmp_path, monkeypatch):
     monkeypatch.setenv("BRIDGESMITH_CACHE", str(tmp_path / "cache"))
     tree = tmp_path / "tree"
     shutil.copytree(checkout, tree)
-    assert build_catalog(tree).family("qwen").docs == ["docs/models/qwen/qwen.md", "docs/models/qwen/qwen3-moe.md"]
+    assert build_catalog(tree).family("qwen").docs == [
+        "docs/models/qwen/qwen.md",
+        "docs/models/qwen/qwen3-moe.md",
+    ]
     (tree / "docs/models/qwen/qwen3-next.md").write_text("# Qwen3-Next\n")
     assert "docs/models/qwen/qwen3-next.md" in build_catalog(tree).family("qwen").docs
+
+
+def test_shared_memos_keep_every_files_dependencies(real_tree):
+    """Files extracted with one loader (memos shared between files) record the dependencies a fresh
+    loader per file finds: a memo hit counts what computing the memoised value read."""
+    from analyzers.catalog.build import _extract_one, _mapping_class_names
+    from analyzers.catalog.modules import ModuleLoader
+
+    families = ("deepseek", "glm", "kimi", "nemotron_vl", "gemma_vl", "qwen_vl")
+    files = sorted(
+        p.relative_to(real_tree).as_posix()
+        for family in families
+        for p in (real_tree / "src/megatron/bridge/models" / family).glob("*_bridge.py")
+    )
+    shared = ModuleLoader(real_tree)
+    classes = _mapping_class_names(shared)
+    together = {rel: _extract_one(rel, (real_tree / rel).read_bytes(), shared, classes).deps for rel in files}
+    for rel in files:
+        alone = _extract_one(rel, (real_tree / rel).read_bytes(), ModuleLoader(real_tree), classes).deps
+        assert together[rel] == alone, rel
+
+
+def test_a_changed_shared_module_invalidates_every_reader(real_tree, tmp_path, monkeypatch):
+    """Renaming a class of param_mapping.py re-reads every bridge whose registry used it."""
+    monkeypatch.setenv("BRIDGESMITH_CACHE", str(tmp_path / "cache"))
+    tree = tmp_path / "tree"
+    shutil.copytree(real_tree / "src/megatron/bridge/models", tree / "src/megatron/bridge/models")
+    build_catalog(tree, jobs=1)
+    param_mapping = tree / "src/megatron/bridge/models/conversion/param_mapping.py"
+    param_mapping.write_text(
+        param_mapping.read_text().replace("class AutoMapping(", "class AutoMappingRenamed(", 1)
+    )
+    warm = build_catalog(tree, jobs=1)
+    assert warm == build_catalog(tree, use_cache=False, jobs=1)
+    assert len(warm.bridge("DeepSeekV3Bridge").registry.mappings) < 10  # AutoMapping no longer resolves
