@@ -26,6 +26,7 @@ __all__ = [
     "Variant",
     "align_camel",
     "camel_case",
+    "check_class_prefix",
     "check_stem",
     "hf_suffix",
     "rename_camel",
@@ -55,6 +56,17 @@ def check_stem(name: str, what: str = "DST") -> str:
     """
     if not _STEM.match(name) or keyword.iskeyword(name) or "__" in name or name.endswith("_"):
         raise ResolveError(f"{what} {name!r} is not a snake_case identifier (e.g. qwen4, my_model_v2)")
+    return name
+
+
+def check_class_prefix(name: str, what: str = "--class-prefix") -> str:
+    """`name` when it can start a class name (`Qwen4`, `OlmoMoE`); ResolveError otherwise.
+
+    >>> check_class_prefix("Qwen4")
+    'Qwen4'
+    """
+    if not name.isidentifier() or not name[:1].isupper() or keyword.iskeyword(name):
+        raise ResolveError(f"{what} {name!r} is not a CamelCase identifier (e.g. Qwen4, OlmoMoE)")
     return name
 
 
@@ -336,6 +348,8 @@ class ModelNames:
     ) -> ModelNames:
         """Names of the new model `stem`, each derived from the source's spelling unless given explicitly."""
         check_stem(stem)
+        if class_prefix is not None:
+            check_class_prefix(class_prefix)
         prefix = class_prefix or rename_camel(src_prefix, src_stem, stem) or camel_case(stem)
         if not prefix.isidentifier() or keyword.iskeyword(prefix):
             raise ResolveError(f"class prefix {prefix!r} is not an identifier")

@@ -17,8 +17,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "old", metavar="OLD", help="family folder (olmoe, minimax_m2) or a model name of one family"
     )
     parser.add_argument("new", metavar="NEW", help="new family name (snake_case identifier)")
+    parser.add_argument(
+        "--class-prefix",
+        metavar="NAME",
+        help="CamelCase prefix of the renamed classes (default: the old prefix, recased: OlMoE -> OlmoMoe)",
+    )
     add_common_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    return emit(plan_rename_family(load_repo(args).root, args.old, args.new), args)
+    return emit(
+        plan_rename_family(load_repo(args).root, args.old, args.new, class_prefix=args.class_prefix), args
+    )

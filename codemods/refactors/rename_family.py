@@ -33,7 +33,15 @@ from analyzers.repo import MODELS_DIR, RECIPES_DIR
 from codemods._cst import dotted as dotted_name
 from codemods._cst import dotted_expr
 from codemods.clone_family import belongs_to
-from codemods.naming import Renamer, Variant, align_camel, check_stem, hf_suffix, rename_camel
+from codemods.naming import (
+    Renamer,
+    Variant,
+    align_camel,
+    check_class_prefix,
+    check_stem,
+    hf_suffix,
+    rename_camel,
+)
 from codemods.plan import Plan
 from codemods.refactors import _ruff, _text
 from codemods.refactors.move_module import TEXT_SUFFIXES
@@ -191,9 +199,12 @@ def _defined_names(source: str) -> tuple[list[str], list[str]]:
 class _Resolver:
     """Builds a FamilyRename: which files move, under which names, and what stays."""
 
-    def __init__(self, root: Path, catalog: Catalog, old: str, new: str) -> None:
+    def __init__(
+        self, root: Path, catalog: Catalog, old: str, new: str, class_prefix: str | None = None
+    ) -> None:
         self.root, self.catalog = root, catalog
         check_stem(new, "NEW")
+        self.class_prefix = check_class_prefix(class_prefix) if class_prefix is not None else None
         self.family, self.matched_by = resolve_family(catalog, old)
         self.old, self.new = self.family.name, new
         if "/" in self.old:
@@ -223,7 +234,7 @@ class _Resolver:
             if segments is None:
                 continue
             prefix = "".join(segments[:-1])
-            renamed = rename_camel(prefix, old, new)
+            renamed = self.class_prefix or rename_camel(prefix, old, new)
             if renamed and prefix not in {v.old for v in variants}:
                 variants.append(Variant(prefix, renamed))
         renamer = Renamer(variants, protected=protected | external | hf_facing)
@@ -565,8 +576,13 @@ def _conflicts(root: Path, catalog: Catalog, rename: FamilyRename) -> None:
         raise PlanConflictError(f"target already exists: class {name!r} is defined in the tree")
 
 
-def plan_rename_family(root: Path, old: str, new: str, *, catalog: Catalog | None = None) -> Plan:
+def plan_rename_family(
+    root: Path, old: str, new: str, *, catalog: Catalog | None = None, class_prefix: str | None = None
+) -> Plan:
     """Plan renaming family `old` (folder or model name) to `new`; never writes.
+
+    `class_prefix` replaces the CamelCase prefix of the family's classes (default: the old prefix with
+    its casing carried over to `new`: OlMoE, olmoe -> olmo_moe gives OlmoMoe).
 
     Raises ResolveError (OLD unknown or ambiguous, NEW not a snake_case identifier) and PlanConflictError
     (NEW exists, a path escapes the tree).
@@ -576,7 +592,7 @@ def plan_rename_family(root: Path, old: str, new: str, *, catalog: Catalog | Non
         from analyzers.catalog import build_catalog
 
         catalog = build_catalog(root)
-    rename = _Resolver(root, catalog, old, new).build()
+    rename = _Resolver(root, catalog, old, new, class_prefix).build()
     _conflicts(root, catalog, rename)
     names = _Names(rename, root, rename.module_map())
     plan = Plan(root)

@@ -60,6 +60,10 @@ def test_json_plan_lists_files_reasons_and_todos(tree: Path, capsys: pytest.Capt
             ["qwen3", "qwen4", "--family-dir", "../evil"],
             "--family-dir '../evil' is not a snake_case identifier",
         ),
+        (
+            ["qwen3", "qwen4", "--class-prefix", "qwen4"],
+            "--class-prefix 'qwen4' is not a CamelCase identifier",
+        ),
         (["qwen", "qwen4"], "'qwen' is ambiguous"),
         (["qwen9", "qwen10"], "no bridge class, model_type, bridge module or family named 'qwen9'"),
         (

@@ -184,3 +184,21 @@ def test_cli_dry_run_json_and_refusal(family_tree: Path, capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
     assert snapshot(family_tree) == before
+
+
+def test_class_prefix_is_chosen_and_checked(writable_checkout: Path, capsys) -> None:
+    root = writable_checkout
+    plan = plan_rename_family(root, "olmoe", "olmo_moe", class_prefix="OlmoMoE")
+    bridge = plan.current(f"{MODELS}/olmo_moe/olmo_moe_bridge.py")
+    provider = plan.current(f"{MODELS}/olmo_moe/olmo_moe_provider.py")
+    # every class prefix of the family (OlMoE, OLMoE) takes the chosen one; HF's names stay
+    assert "class OlmoMoEBridge(MegatronModelBridge):" in bridge and "OlmoMoeBridge" not in bridge
+    assert "class OlmoMoEModelProvider(" in provider and "class OlmoMoESelfAttention(" in provider
+    assert 'register_bridge(source=OlmoeForCausalLM, target=GPTModel, model_type="olmoe")' in bridge
+    _apply_check_undo(plan, root, "olmoe", "olmo_moe")
+    before = snapshot(root)
+    assert (
+        main(["rename-family", "olmoe", "olmo_moe", "--class-prefix", "olmo moe", "--repo", str(root)]) == 2
+    )
+    assert "--class-prefix 'olmo moe' is not a CamelCase identifier" in capsys.readouterr().err
+    assert snapshot(root) == before
