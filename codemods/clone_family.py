@@ -34,10 +34,18 @@ from codemods._registry_edits import RegistryPlan, edit_registry, plan_registry
 from codemods._transformers_index import transformers_has
 from codemods.naming import ModelNames, Renamer, Variant, align_camel, check_stem, hf_suffix, rename_camel
 from codemods.plan import Plan, Todo
-from codemods.registrations import add_dict_entry, add_set_member, register_clone
+from codemods.registrations import (
+    add_dict_entry,
+    add_set_member,
+    all_entries,
+    imported_modules,
+    register_clone,
+)
 from codemods.resolve import ResolvedSource, bridge_stem, known_stems, resolve_source
 
 __all__ = ["CloneRequest", "CloneResult", "belongs_to", "plan_clone"]
+
+MISSPELT_MODELING = "modelling_"
 
 _SKIP = {"__pycache__", "data"}
 _TEXT_SUFFIXES = (".md", ".sh", ".yaml", ".yml", ".txt", ".json", ".toml", ".cfg")
@@ -95,6 +103,15 @@ def belongs_to(name: str, stem: str, others: set[str]) -> bool:
     )
 
 
+def _imports_name(source: str, path: str, name: str, module: str) -> bool:
+    """Whether the module imports `name` (by name, or `*` from its defining `module`)."""
+    package = module_name(path)
+    return any(
+        (names is None and mod == module) or (names is not None and name in names)
+        for mod, names in imported_modules(source, package, path).items()
+    )
+
+
 def _walk(root: Path, rel_dir: str) -> list[str]:
     out: list[str] = []
     base = root / rel_dir
@@ -131,6 +148,7 @@ class _Builder:
         self.todos: list[Todo] = []
         self.files: dict[str, str] = {}  #: new path -> old path
         self.texts: dict[str, str] = {}  #: new path -> rendered text (created files)
+        self.respelt: set[str] = set()  #: SRC's `modelling_` names whose clones are spelt `modeling_`
         self.modified: dict[str, tuple[str, list[str]]] = {}  #: path -> (text, reasons)
 
     # --- names ----------------------------------------------------------------------------------
@@ -321,7 +339,15 @@ class _Builder:
         return pairs
 
     def _rename_path(self, rel: str) -> str:
-        return "/".join(self._renamer_for_paths.identifier(part) for part in rel.split("/"))
+        parts = []
+        for part in rel.split("/"):
+            new = self._renamer_for_paths.identifier(part)
+            if new != part and new.startswith(MISSPELT_MODELING):
+                # The clone's own modules follow the tree's naming rule (MBR035), not SRC's spelling.
+                new = "modeling_" + new.removeprefix(MISSPELT_MODELING)
+                self.respelt.add(part)
+            parts.append(new)
+        return "/".join(parts)
 
     # --- rendering ------------------------------------------------------------------------------
     def build(self) -> CloneResult:
@@ -387,7 +413,12 @@ class _Builder:
         if self.spec is not None:
             self._tests_from_config([new for _, new in test_pairs if new.endswith(".py")])
         self._report_registrations(registrations)
+        if self.respelt:
+            self.report.append(
+                f"named {', '.join(sorted(self.respelt))}'s clone modeling_... (SRC's spelling is MBR035's `modelling_`)"
+            )
         self._register(module_map, name_map, exports, dedicated)
+        self._complete_registrations(renamer, module_map, registrations)
         self._tables(registrations)
         self._docs_and_examples()
         return self._finish()
@@ -562,6 +593,41 @@ class _Builder:
                 self._modify(rel, new, f"registers {self.names.stem} where {self.src.stem} is registered")
         if dedicated:
             self.report.append(f"recipes: cloned the recipe families {', '.join(dedicated)} whole")
+
+    def _complete_registrations(
+        self, renamer: Renamer, module_map: dict[str, str], registrations: dict[str, Registration]
+    ) -> None:
+        """Register each new bridge everywhere the lint expects (MBR001/002/004), also where SRC is not:
+        the clone mirrors SRC's registrations, not its gaps."""
+        from analyzers.lint.fixes import apply_edit
+        from analyzers.lint.rule import Edit
+
+        family_init = f"{MODELS_DIR}/{self.family}/__init__.py"
+        models_init = f"{MODELS_DIR}/__init__.py"
+        family_pkg = f"megatron.bridge.models.{self.family}"
+        for bridge in self.src.module_bridges:
+            name = renamer.identifier(bridge.name)
+            module = module_map.get(bridge.module)
+            if name not in registrations or module is None:
+                continue
+            needed: list[tuple[str, Edit, str]] = []
+            family_text = self._current(family_init)
+            if family_text is not None:
+                if not _imports_name(family_text, family_init, name, module):
+                    needed.append((family_init, Edit("add-import", family_init, module, (name,)), "MBR001"))
+                if (entries := all_entries(family_text, family_init)) is not None and name not in entries:
+                    needed.append((family_init, Edit("add-all-entry", family_init, names=(name,)), "MBR002"))
+            models_text = self._current(models_init)
+            entries = all_entries(models_text, models_init) if models_text is not None else None
+            if models_text is not None and entries is not None and name not in entries:
+                if not _imports_name(models_text, models_init, name, module):
+                    via = family_pkg if family_text is not None else module
+                    needed.append((models_init, Edit("add-import", models_init, via, (name,)), "MBR004"))
+                needed.append((models_init, Edit("add-all-entry", models_init, names=(name,)), "MBR004"))
+            for rel, edit, code in needed:
+                text = apply_edit(self._current(rel) or "", edit)
+                what = "exports" if edit.kind == "add-all-entry" else "imports"
+                self._modify(rel, text, f"{what} {name} ({self.src.bridge.name} is missing there: {code})")
 
     def _new_family_init(self, path: str, module_map: dict[str, str], name_map: dict[str, str]) -> None:
         lines = [license_header(self.year)]

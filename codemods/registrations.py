@@ -30,6 +30,7 @@ __all__ = [
     "add_import_names",
     "add_set_member",
     "add_wildcard_import",
+    "all_entries",
     "register_clone",
     "imported_modules",
     "natural_key",
@@ -353,6 +354,14 @@ def _all_list(
         if isinstance(value, cst.List | cst.Tuple):
             return index, stmt, node, value
     return None
+
+
+def all_entries(source: str, path: str = "<string>") -> list[str] | None:
+    """The string entries of the module's `__all__` list or tuple; None when it has none."""
+    found = _all_list(_parse(source, path))
+    if found is None:
+        return None
+    return [v for e in found[3].elements if (v := _string_value(e.value)) is not None]
 
 
 def _string_value(node: cst.BaseExpression) -> str | None:

@@ -50,7 +50,7 @@ CASES = {
         [
             "models/qwen_vl/qwen4_vl_bridge.py",
             "models/qwen_vl/qwen4_vl_provider.py",
-            "models/qwen_vl/modelling_qwen4_vl/model.py",
+            "models/qwen_vl/modeling_qwen4_vl/model.py",
             "recipes/qwen_vl/qwen4_vl.py",
             "tests/unit_tests/models/qwen_vl/test_qwen4_vl_bridge.py",
             "docs/models/qwen/qwen4-vl.md",
@@ -245,3 +245,25 @@ def test_belongs_to_is_exact() -> None:
     assert not belongs_to("qwen35_bridge.py", "qwen3", others)
     assert belongs_to("modelling_qwen3_vl", "qwen3_vl", set())
     assert belongs_to("qwen3-vl.md", "qwen3_vl", set())
+
+
+def test_clones_add_no_lint_finding(writable_checkout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clone is registered where the lint expects it, also where SRC is not (Qwen3Bridge is missing
+    from models.__all__), and its modules are spelt `modeling_` (SRC's package is `modelling_qwen3_vl`)."""
+    from analyzers.lint.config import LintConfig
+    from analyzers.lint.engine import lint_tree
+
+    monkeypatch.setenv("BRIDGESMITH_CACHE", str(writable_checkout.parent / "cache"))
+    before = lint_tree(writable_checkout, LintConfig(select=["ALL"]))
+    assert any(f.code == "MBR004" and "`Qwen3Bridge`" in f.message for f in before.findings)
+    assert any(f.code == "MBR035" and "modelling_qwen3_vl" in f.message for f in before.findings)
+    reports = []
+    for src, dst in (("qwen3", "qwen4"), ("qwen3_vl", "qwen4_vl")):
+        result = plan_clone(writable_checkout, CloneRequest(src, dst))
+        reports += result.plan.report
+        result.plan.apply()
+    after = lint_tree(writable_checkout, LintConfig(select=["ALL"]))
+    about_clones = [f for f in after.findings if "qwen4" in f.path.lower() + f.message.lower()]
+    assert about_clones == []
+    assert {(f.code, f.path) for f in after.findings} <= {(f.code, f.path) for f in before.findings}
+    assert any("modelling_qwen3_vl's clone modeling_" in line for line in reports)
