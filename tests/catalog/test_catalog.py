@@ -27,6 +27,15 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.fixture
+def models_tree(real_tree, tmp_path, monkeypatch) -> Path:
+    """A writable copy of the real models/ folder, with a catalog cache of its own."""
+    monkeypatch.setenv("BRIDGESMITH_CACHE", str(tmp_path / "cache"))
+    tree = tmp_path / "tree"
+    shutil.copytree(real_tree / "src/megatron/bridge/models", tree / "src/megatron/bridge/models")
+    return tree
+
+
 def test_every_registration_is_found(real_catalog):
     regs = real_catalog.registrations()
     assert len(regs) == 61
@@ -179,10 +188,8 @@ def test_warm_run_parses_nothing(real_tree, tmp_path, monkeypatch):
     assert calls == [] and warm == cold
 
 
-def test_changed_file_is_reparsed_alone(real_tree, tmp_path, monkeypatch):
-    monkeypatch.setenv("BRIDGESMITH_CACHE", str(tmp_path / "cache"))
-    tree = tmp_path / "tree"
-    shutil.copytree(real_tree / "src/megatron/bridge/models", tree / "src/megatron/bridge/models")
+def test_changed_file_is_reparsed_alone(models_tree, monkeypatch):
+    tree = models_tree
     build_catalog(tree, jobs=1)
     target = tree / "src/megatron/bridge/models/qwen/qwen3_bridge.py"
     target.write_text(target.read_text().replace('model_type="qwen3"', 'model_type="qwen3x"'))
@@ -197,10 +204,8 @@ def test_changed_file_is_reparsed_alone(real_tree, tmp_path, monkeypatch):
     assert catalog == build_catalog(tree, use_cache=False, jobs=1)
 
 
-def test_syntax_error_is_reported_and_the_rest_catalogued(real_tree, tmp_path, monkeypatch):
-    monkeypatch.setenv("BRIDGESMITH_CACHE", str(tmp_path / "cache"))
-    tree = tmp_path / "tree"
-    shutil.copytree(real_tree / "src/megatron/bridge/models", tree / "src/megatron/bridge/models")
+def test_syntax_error_is_reported_and_the_rest_catalogued(models_tree):
+    tree = models_tree
     broken = tree / "src/megatron/bridge/models/qwen/qwen3_bridge.py"
     broken.write_text(
         broken.read_text().replace("class Qwen3Bridge(MegatronModelBridge):", "class Qwen3Bridge(:")
@@ -292,12 +297,10 @@ def test_checkout_parts_are_catalogued(checkout, tmp_path, monkeypatch):
     assert catalog.family("llama").unit_tests is None
 
 
-def test_incremental_rebuild_equals_full_parse(real_tree, tmp_path, monkeypatch):
+def test_incremental_rebuild_equals_full_parse(models_tree):
     """Custom mapping subclasses, positional arguments and cross-module helpers, re-read through the cached
     outline of param_mapping.py, give the same records as a full parse."""
-    monkeypatch.setenv("BRIDGESMITH_CACHE", str(tmp_path / "cache"))
-    tree = tmp_path / "tree"
-    shutil.copytree(real_tree / "src/megatron/bridge/models", tree / "src/megatron/bridge/models")
+    tree = models_tree
     build_catalog(tree, jobs=1)
     models = tree / "src/megatron/bridge/models"
     touched = (
@@ -345,11 +348,9 @@ def test_shared_memos_keep_every_files_dependencies(real_tree):
         assert together[rel] == alone, rel
 
 
-def test_a_changed_shared_module_invalidates_every_reader(real_tree, tmp_path, monkeypatch):
+def test_a_changed_shared_module_invalidates_every_reader(models_tree):
     """Renaming a class of param_mapping.py re-reads every bridge whose registry used it."""
-    monkeypatch.setenv("BRIDGESMITH_CACHE", str(tmp_path / "cache"))
-    tree = tmp_path / "tree"
-    shutil.copytree(real_tree / "src/megatron/bridge/models", tree / "src/megatron/bridge/models")
+    tree = models_tree
     build_catalog(tree, jobs=1)
     param_mapping = tree / "src/megatron/bridge/models/conversion/param_mapping.py"
     param_mapping.write_text(
