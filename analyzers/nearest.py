@@ -18,6 +18,9 @@ Components (weights renormalised over the ones that apply):
 - kind (0.10): same modality (LLM, VLM, audio, omni).
 - naming (0.10): HF class naming of the candidate's registrations vs the model's architecture / model_type.
 - quantization (0.05): the candidate dequantizes the model's weight format on load. Only for quantized models.
+
+One hard constraint orders before the score: a model with Mamba layers needs a bridge that maps Mamba
+mixers (GPTModel cannot hold them); the others follow, marked `fits: false`.
 """
 
 from __future__ import annotations
@@ -303,6 +306,8 @@ class Candidate:
     names_matched: int | None = None
     names_total: int | None = None
     unused_patterns: int | None = None
+    #: False when the candidate cannot hold the model's layers at all (ranked after every one that can)
+    fits: bool = True
 
 
 def model_blocks(spec: ModelSpec, names: list[str] | None) -> tuple[set[str], set[str]]:
@@ -345,6 +350,9 @@ def rank(
     # agreement than one nearly every bridge has (gated MLP); smoothed inverse document frequency
     rarity = {b: 1.0 + math.log((len(pool) + 1) / (1 + sum(b in f.blocks for f in pool))) for b in BLOCKS}
     my_conventions = model_conventions(spec)
+    # Megatron's GPTModel has no Mamba mixer: for a Mamba hybrid only a bridge that maps Mamba layers (a
+    # Mamba/hybrid model target) is a starting point, however close its attention and MLP names are.
+    needs_mamba = "mamba" in mine
     out = []
     for feats in pool:
         bridge = catalog.bridge(feats.bridge)
@@ -414,10 +422,13 @@ def rank(
             reasons.append("to remove: " + ", ".join(cand.extra))
         if feats.kind != spec.kind:
             reasons.append(f"is {feats.kind.upper()}, the model is {spec.kind.upper()}")
+        if needs_mamba and "mamba" not in feats.blocks:
+            cand.fits = False
+            reasons.append("maps no Mamba mixer: cannot convert the model's Mamba layers (ranked last)")
         reasons.append(f"naming {naming_reason} ({comps['naming']:.2f})")
         if unknown:
             reasons.append("not compared (needs HF names): " + ", ".join(sorted(unknown)))
         cand.reasons = reasons
         out.append(cand)
-    out.sort(key=lambda c: (-c.score, c.bridge))
+    out.sort(key=lambda c: (not c.fits, -c.score, c.bridge))
     return out[:top] if top else out

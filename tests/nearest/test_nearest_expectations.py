@@ -90,4 +90,18 @@ def test_mamba_hybrid_ranks_the_other_hybrid_first(catalog) -> None:
     top = rank(spec, catalog, collect_hf_names(spec).names, exclude=("NemotronHBridge",), top=3)
     assert top[0].bridge == "FalconH1Bridge", [(c.bridge, c.score) for c in top]
     assert top[0].matches == ["mamba"]
-    assert all("mamba" in c.missing for c in top[1:])
+    assert all(c.fits and "mamba" not in c.missing for c in top)  # the Nemotron VLM/omni follow
+
+
+@pytest.mark.hf
+def test_a_mamba_hybrid_starts_from_a_bridge_that_maps_mamba_mixers(catalog) -> None:
+    """Falcon-H1's attention and MLP names are Llama's, but GPTModel cannot hold its Mamba layers."""
+    spec = load_spec(from_transformers="falcon_h1")
+    names = collect_hf_names(spec).names
+    ranked = rank(spec, catalog, names, exclude=("FalconH1Bridge",))
+    fitting = [c.bridge for c in ranked if c.fits]
+    assert ranked[0].bridge == "NemotronHBridge"
+    assert set(fitting) == {"NemotronHBridge", "NemotronVLBridge", "NemotronOmniBridge"}
+    assert [c.bridge for c in ranked[: len(fitting)]] == fitting  # every fitting one before any other
+    llama = next(c for c in ranked if c.bridge == "LlamaBridge")
+    assert llama.score > ranked[0].score and any("maps no Mamba mixer" in r for r in llama.reasons)
