@@ -47,3 +47,17 @@ def tree_cache_path(folder: str, root: Path, suffix: str = ".pickle") -> Path:
     from analyzers.realtree import cache_dir
 
     return cache_dir() / folder / f"{hashlib.sha1(str(root).encode()).hexdigest()[:16]}{suffix}"
+
+
+def code_stamp(*folders: str) -> str:
+    """Digest of the (name, size, mtime) of this package's modules in `folders`: a cache key part that
+    changes when the tool's own code does, without reading that code on every start."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.blake2b(digest_size=8)
+    for folder in folders:
+        with os.scandir(package / folder) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.name.endswith(".py"):
+                    stat = entry.stat()
+                    digest.update(f"{folder}/{entry.name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()

@@ -169,3 +169,14 @@ class StatIndex:
         if self._dirty and self.path is not None:
             dump_atomic(self.path, {"format": INDEX_FORMAT, "entries": self.entries})
             self._dirty = False
+
+
+def scan_indexed(
+    root: Path, tops: Iterable[str], tracked: Callable[[str], bool], use_index: bool
+) -> TreeSnapshot:
+    """`TreeSnapshot.scan` through the tree's stat index in the cache (read, then updated), or without one."""
+    index = StatIndex.for_tree(root) if use_index else None
+    snapshot = TreeSnapshot.scan(root, tops, tracked, index)
+    if index is not None:
+        index.save()
+    return snapshot

@@ -81,13 +81,17 @@ class CloneContext:
     #: messages about kept names, filled while transforming (path, message)
     notes: list[tuple[str, str]] = field(default_factory=list)
 
-    def module(self, dotted: str) -> str | None:
-        """The new name of a cloned module (or of a module inside a cloned package)."""
-        best = max(
+    def _cloned_prefix(self, dotted: str) -> str | None:
+        """The longest cloned module that `dotted` is or lies inside."""
+        return max(
             (old for old in self.module_map if dotted == old or dotted.startswith(old + ".")),
             key=len,
             default=None,
         )
+
+    def module(self, dotted: str) -> str | None:
+        """The new name of a cloned module (or of a module inside a cloned package)."""
+        best = self._cloned_prefix(dotted)
         if best is None:
             return None
         return self.module_map[best] + dotted[len(best) :]
@@ -106,11 +110,7 @@ class CloneContext:
 
     def dotted_string(self, text: str) -> str:
         """A dotted `megatron.bridge...` path (module or module.attr) renamed."""
-        best = max(
-            (old for old in self.module_map if text == old or text.startswith(old + ".")),
-            key=len,
-            default=None,
-        )
+        best = self._cloned_prefix(text)
         if best is None:
             return text
         rest = [self.renamer.identifier(p) for p in text[len(best) + 1 :].split(".")] if text != best else []

@@ -39,6 +39,7 @@ from codemods.registrations import (
     add_set_member,
     all_entries,
     imported_modules,
+    package_of,
     register_clone,
 )
 from codemods.resolve import ResolvedSource, bridge_stem, known_stems, resolve_source
@@ -105,10 +106,9 @@ def belongs_to(name: str, stem: str, others: set[str]) -> bool:
 
 def _imports_name(source: str, path: str, name: str, module: str) -> bool:
     """Whether the module imports `name` (by name, or `*` from its defining `module`)."""
-    package = module_name(path)
     return any(
         (names is None and mod == module) or (names is not None and name in names)
-        for mod, names in imported_modules(source, package, path).items()
+        for mod, names in imported_modules(source, package_of(path), path).items()
     )
 
 

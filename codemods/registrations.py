@@ -34,6 +34,7 @@ __all__ = [
     "register_clone",
     "imported_modules",
     "natural_key",
+    "package_of",
     "remove_duplicate_all_entries",
 ]
 
@@ -132,7 +133,7 @@ def imported_modules(source: str, package: str, path: str = "<string>") -> dict[
     return out
 
 
-def _package_of(path: str) -> str:
+def package_of(path: str) -> str:
     """Dotted package of a file path relative to the tree root (`src/` stripped)."""
     parts = path.removeprefix("src/").removesuffix(".py").split("/")
     if parts[-1] == "__init__":
@@ -202,7 +203,7 @@ def add_import(
     `module` is already imported, only the missing names are added to that statement.
     """
     tree = _parse(source, path)
-    package = _package_of(path)
+    package = package_of(path)
     lines = _import_lines(tree, package)
     existing = [entry for entry in lines if entry[3] == module]
     if existing:
@@ -318,7 +319,7 @@ def _add_names(
 def add_import_names(source: str, *, module: str, names: Sequence[str], after: str, path: str) -> str:
     """Add `names` to the existing `from module import ...` that imports `after` (sorted when it is sorted)."""
     tree = _parse(source, path)
-    lines = _import_lines(tree, _package_of(path))
+    lines = _import_lines(tree, package_of(path))
     targets = [e for e in lines if e[3] == module and after in (_names(e[2]) or [])]
     if not targets:
         raise PlanConflictError(f"no `from {module} import {after}` to add {', '.join(names)} to", path)
@@ -595,7 +596,7 @@ def register_clone(
     package_map = package_map or {}
     exports = exports or {}
     tree = _parse(source, path)
-    package = _package_of(path)
+    package = package_of(path)
     imported: list[str] = []
     plans: list[tuple[str, str, list[str] | None, str | None]] = []  # (kind, module, names, anchor)
     for _, _, imp, mod in _import_lines(tree, package):

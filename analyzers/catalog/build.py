@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 from collections.abc import Mapping
@@ -13,9 +12,9 @@ from analyzers import __version__
 from analyzers.catalog.modules import ModuleInfo, ModuleLoader, build_module_info, strip_to_outline
 from analyzers.catalog.records import SCHEMA_VERSION, Catalog, Location, ParseProblem
 from analyzers.errors import ParseError
-from analyzers.pickle_store import UNPICKLING_ERRORS, dump_atomic, load_dict, tree_cache_path
+from analyzers.pickle_store import UNPICKLING_ERRORS, code_stamp, dump_atomic, load_dict, tree_cache_path
 from analyzers.repo import BRIDGE_PKG, find_repo
-from analyzers.tree_snapshot import StatIndex, TreeSnapshot, digest_bytes
+from analyzers.tree_snapshot import TreeSnapshot, digest_bytes, scan_indexed
 
 if TYPE_CHECKING:
     from analyzers.catalog.extract import FileFacts
@@ -26,29 +25,18 @@ SOURCE_PREFIXES = tuple(f"{BRIDGE_PKG}/{sub}/" for sub in SCANNED)
 PARAM_MAPPING = f"{BRIDGE_PKG}/models/conversion/param_mapping.py"
 
 
-def _code_digest() -> str:
-    """Digest of the catalog package's own sources: editing the tool invalidates its caches."""
-    digest = hashlib.blake2b(digest_size=8)
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-CACHE_FORMAT = f"{__version__}-{SCHEMA_VERSION}-{_code_digest()}"
+#: editing the catalog package invalidates its caches
+CACHE_FORMAT = f"{__version__}-{SCHEMA_VERSION}-{code_stamp('catalog')}"
 FEW_FILES = 8  #: at most this many re-read files do not rewrite the per-file facts
 PARALLEL_THRESHOLD = 64  #: below this many files to parse, a pool costs more than it saves
 
 
 def scan_sources(root: Path, use_index: bool = True) -> TreeSnapshot:
     """The modules the catalog reads (every .py under SCANNED), digested through the tree's stat index."""
-    index = StatIndex.for_tree(root) if use_index else None
-    snapshot = TreeSnapshot.scan(root, [f"{BRIDGE_PKG}/{sub}" for sub in SCANNED], _is_source, index)
-    if index is not None:
-        index.save()
-    return snapshot
+    return scan_indexed(root, [f"{BRIDGE_PKG}/{sub}" for sub in SCANNED], is_source, use_index)
 
 
-def _is_source(rel: str) -> bool:
+def is_source(rel: str) -> bool:
     return rel.endswith(".py") and rel.startswith(SOURCE_PREFIXES)
 
 
@@ -184,9 +172,9 @@ def build_catalog(
     problems = [
         ParseProblem(Location(rel, 1, 0), f"unreadable: {why}")
         for rel, why in sorted(snapshot.unreadable.items())
-        if _is_source(rel)
+        if is_source(rel)
     ]
-    digests = {rel: d for rel, d in snapshot.digests.items() if _is_source(rel)}
+    digests = {rel: d for rel, d in snapshot.digests.items() if is_source(rel)}
     contents = snapshot.data
     tree_key = digest_bytes(
         "\n".join(f"{rel}:{d}" for rel, d in sorted(digests.items())).encode()

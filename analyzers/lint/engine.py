@@ -8,7 +8,6 @@ config and suppressions; only changed files are read.
 from __future__ import annotations
 
 import ast
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -22,9 +21,9 @@ from analyzers.lint.config import LintConfig
 from analyzers.lint.memo import ContentMemo
 from analyzers.lint.rule import Finding, LintRule
 from analyzers.lint.suppressions import Suppression, might_have_suppressions, parse_suppressions, suppressing
-from analyzers.pickle_store import dump_atomic, load_dict, tree_cache_path
+from analyzers.pickle_store import code_stamp, dump_atomic, load_dict, tree_cache_path
 from analyzers.repo import BRIDGE_PKG, Repo, find_repo
-from analyzers.tree_snapshot import StatIndex, TreeSnapshot
+from analyzers.tree_snapshot import TreeSnapshot, scan_indexed
 
 CACHE_FORMAT = f"lint-{__version__}-5"
 #: top-level folders of a checkout whose file listing the checkout-only rules read
@@ -41,12 +40,8 @@ def _is_read(rel: str) -> bool:
 
 
 def _scan_tree(repo: Repo, use_cache: bool) -> TreeSnapshot:
-    index = StatIndex.for_tree(repo.root) if use_cache else None
     parts = ("src",) if repo.kind == "wheel" else LISTED_PARTS
-    snapshot = TreeSnapshot.scan(repo.root, parts, _is_read, index)
-    if index is not None:
-        index.save()
-    return snapshot
+    return scan_indexed(repo.root, parts, _is_read, use_cache)
 
 
 class LintContext:
@@ -79,13 +74,20 @@ class LintContext:
     def exists(self, rel: str) -> bool:
         return rel in self.files.paths or (self.root / rel).exists()
 
-    def text(self, rel: str) -> str | None:
+    def _bytes(self, rel: str) -> bytes | None:
+        """Contents of `rel`: from the snapshot when it tracks the file, else from disk (None if unreadable)."""
         data = self.files.data.get(rel)
         if data is None:
             try:
                 data = (self.root / rel).read_bytes()
             except OSError:
                 return None
+        return data
+
+    def text(self, rel: str) -> str | None:
+        data = self._bytes(rel)
+        if data is None:
+            return None
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
@@ -99,12 +101,9 @@ class LintContext:
         """The parsed module at `rel`, or None (a parse failure becomes an MBR000 finding)."""
         if rel not in self._modules:
             self._modules[rel] = None
-            data = self.files.data.get(rel)
+            data = self._bytes(rel)
             if data is None:
-                try:
-                    data = (self.root / rel).read_bytes()
-                except OSError:
-                    return None
+                return None
             problem = _parse_problem(rel, data)
             if isinstance(problem, Finding):
                 self.problems[rel] = problem
@@ -246,11 +245,10 @@ def _compiles(ctx: LintContext, rel: str) -> bool:
 
 def _catalog_files(ctx: LintContext) -> set[str]:
     """Files the catalog parsed without a problem (no need to parse them again for MBR000)."""
-    from analyzers.catalog.build import SCANNED
+    from analyzers.catalog.build import is_source
 
-    prefixes = tuple(f"{BRIDGE_PKG}/{s}/" for s in SCANNED)
     bad = {p.location.path for p in ctx.catalog.problems}
-    return {p for p in ctx.files.data if p.startswith(prefixes) and p.endswith(".py") and p not in bad}
+    return {p for p in ctx.files.data if is_source(p) and p not in bad}
 
 
 class LintCache:
@@ -289,14 +287,7 @@ def _environment_key() -> str:
     installed transformers (MBR013)."""
     from analyzers.transformers_source import transformers_dir
 
-    package = Path(__file__).resolve().parents[1]
-    code = sorted(
-        (entry.path, entry.stat().st_size, entry.stat().st_mtime_ns)
-        for folder in ("lint", "rules", "catalog")
-        for entry in os.scandir(package / folder)
-        if entry.name.endswith(".py")
-    )
-
+    code = code_stamp("lint", "rules", "catalog")
     tdir = transformers_dir()
     version = ""
     if tdir is not None:

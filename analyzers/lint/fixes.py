@@ -16,9 +16,9 @@ from analyzers.lint.rule import Edit, Finding
 
 def _anchor(source: str, module: str, path: str, star: bool) -> str | None:
     """The imported module to place `module` beside: the longest shared dotted prefix, ties to the last."""
-    from codemods.registrations import _package_of, imported_modules
+    from codemods.registrations import imported_modules, package_of
 
-    modules = imported_modules(source, _package_of(path), path)
+    modules = imported_modules(source, package_of(path), path)
     if star:
         stars = [m for m, names in modules.items() if names is None]
         modules = {m: None for m in stars} or modules

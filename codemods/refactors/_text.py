@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 #: folders never walked (VCS data, caches, virtual environments, the empty Megatron-LM submodule)
@@ -124,25 +124,32 @@ def python_doc_regions(source: str) -> list[tuple[int, int, str]]:
     return regions
 
 
-def replace_in_python_docs(source: str, pattern: re.Pattern[str], replace: Replacer) -> tuple[str, int]:
-    """Apply `replace` to matches of `pattern` inside strings and comments only (code is left to rope/libcst)."""
+def _replace_in_regions(
+    text: str, regions: Iterable[tuple[int, int]], pattern: re.Pattern[str], replace: Replacer
+) -> tuple[str, int]:
+    """Apply `replace` to matches of `pattern` inside the (start, end) regions of `text` only."""
     out: list[str] = []
     last = 0
     count = 0
-    for start, end, _kind in python_doc_regions(source):
-        segment = source[start:end]
+    for start, end in regions:
 
         def shifted(_text: str, s: int, e: int, base: int = start) -> str | None:
-            return replace(source, base + s, base + e)
+            return replace(text, base + s, base + e)
 
-        new, n = _sub(segment, pattern, shifted)
+        new, n = _sub(text[start:end], pattern, shifted)
         if n:
-            out.append(source[last:start])
+            out.append(text[last:start])
             out.append(new)
             last = end
             count += n
-    out.append(source[last:])
+    out.append(text[last:])
     return "".join(out), count
+
+
+def replace_in_python_docs(source: str, pattern: re.Pattern[str], replace: Replacer) -> tuple[str, int]:
+    """Apply `replace` to matches of `pattern` inside strings and comments only (code is left to rope/libcst)."""
+    regions = [(start, end) for start, end, _kind in python_doc_regions(source)]
+    return _replace_in_regions(source, regions, pattern, replace)
 
 
 _FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})")
@@ -183,21 +190,7 @@ def replace_in_markdown_code(
 ) -> tuple[str, int, list[int]]:
     """Apply `replace` inside Markdown code (fences and spans); also return the lines of matches left in prose."""
     regions = markdown_code_regions(text)
-    out: list[str] = []
-    last = 0
-    count = 0
-    for start, end in regions:
-
-        def shifted(_text: str, s: int, e: int, base: int = start) -> str | None:
-            return replace(text, base + s, base + e)
-
-        new, n = _sub(text[start:end], pattern, shifted)
-        if n:
-            out.append(text[last:start])
-            out.append(new)
-            last = end
-            count += n
-    out.append(text[last:])
+    new, count = _replace_in_regions(text, regions, pattern, replace)
     prose_lines = sorted(
         {
             text.count("\n", 0, m.start()) + 1
@@ -205,7 +198,7 @@ def replace_in_markdown_code(
             if not any(s <= m.start() < e for s, e in regions)
         }
     )
-    return "".join(out), count, prose_lines
+    return new, count, prose_lines
 
 
 def replace_everywhere(text: str, pattern: re.Pattern[str], replace: Replacer) -> tuple[str, int]:

@@ -9,25 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.catalog import build_catalog
 from analyzers.coverage import coverage, pattern_regex
 from analyzers.hf_config import load_spec
 from analyzers.hf_names import collect_hf_names
 from analyzers.nearest import bridge_features, rank
-from analyzers.realtree import ensure_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "fixtures" / "configs"
 
 
-@pytest.fixture(scope="module")
-def tree() -> Path:
-    return ensure_tree()
+@pytest.fixture
+def tree(real_tree: Path) -> Path:
+    return real_tree
 
 
-@pytest.fixture(scope="module")
-def catalog(tree: Path):
-    return build_catalog(tree)
+@pytest.fixture
+def catalog(real_catalog):
+    return real_catalog
 
 
 def names_of(fixture: str) -> list[str]:

@@ -6,18 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.catalog import build_catalog
 from analyzers.hf_config import load_spec
 from analyzers.hf_names import collect_hf_names
 from analyzers.nearest import bridge_features, model_conventions, provider_conventions, rank, specific_fields
-from analyzers.realtree import ensure_tree
 
 CONFIGS = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
 
 
-@pytest.fixture(scope="module")
-def catalog():
-    return build_catalog(ensure_tree())
+@pytest.fixture
+def catalog(real_catalog):
+    return real_catalog
 
 
 def test_conventions_and_fields_learned_from_providers(catalog) -> None:
