@@ -27,7 +27,8 @@ def run_cli(prog: str, package: str, commands: dict[str, str], argv: list[str] |
     # A run is short and allocates mostly acyclic records (unpickled caches, AST nodes): collecting the
     # young generation rarely saves the full collections that scan every cached object over and over.
     gc.set_threshold(50_000, 50, 100)
-    parser = argparse.ArgumentParser(prog=prog)
+    # No prefix matching: `smoke --repo` must never be taken as `--report`.
+    parser = argparse.ArgumentParser(prog=prog, allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"bridgesmith {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     argv = sys.argv[1:] if argv is None else argv
@@ -41,7 +42,7 @@ def run_cli(prog: str, package: str, commands: dict[str, str], argv: list[str] |
             if exc.name != f"{package}.commands.{module_name}":
                 raise
             continue
-        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP, allow_abbrev=False)
         module.add_arguments(command)
         command.set_defaults(run=module.run)
     args = parser.parse_args(argv)

@@ -2,6 +2,7 @@
 dequantization checks. Importing this package imports no torch; `run_smoke` does.
 """
 
+from codemods.smoke._cases import SmokeCase, registered_cases_in_subprocess
 from codemods.smoke._quantize import QUANT_SCHEMES, quantize_state_dict
 from codemods.smoke._report import DEQUANT_HINT, Check, SmokeReport
 from codemods.smoke._runner import SmokeOptions, run_smoke, run_smoke_subprocess
@@ -11,10 +12,12 @@ __all__ = [
     "DEQUANT_HINT",
     "QUANT_SCHEMES",
     "Check",
+    "SmokeCase",
     "SmokeOptions",
     "SmokeReport",
     "load_source_config",
     "quantize_state_dict",
+    "registered_cases_in_subprocess",
     "run_smoke",
     "run_smoke_subprocess",
     "toy_config_dict",

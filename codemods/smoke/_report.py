@@ -42,6 +42,7 @@ class SmokeReport:
     device: str = "cpu"
     tp: int = 1
     pp: int = 1
+    ep: int = 1
     toy_config: dict[str, Any] = field(default_factory=dict)
     adjustments: list[str] = field(
         default_factory=list
@@ -51,6 +52,7 @@ class SmokeReport:
     versions: dict[str, str] = field(default_factory=dict)
     error: str | None = None  #: set when the run stopped before its checks (a crash counts as a failure)
     traceback: str | None = None  #: the last frames of that crash
+    log: str | None = None  #: where the libraries' own output (warnings, prints) went
 
     @property
     def passed(self) -> bool:
@@ -76,7 +78,7 @@ class SmokeReport:
         """The readable summary: one line per check, then the verdict."""
         head = (
             f"smoke {self.model} ({self.architecture or '?'} via {self.bridge or '?'}), quantize={self.quantize}, "
-            f"device={self.device}, tp={self.tp}, pp={self.pp}"
+            f"device={self.device}, tp={self.tp}, pp={self.pp}" + (f", ep={self.ep}" if self.ep > 1 else "")
         )
         lines = [head]
         for check in self.checks:
@@ -86,4 +88,6 @@ class SmokeReport:
         total = self.timings_s.get("total")
         verdict = "PASS" if self.passed else "FAIL"
         lines.append(f"{verdict}" + (f" in {total:.1f} s" if total is not None else ""))
+        if self.log:
+            lines.append(f"library output: {self.log}")
         return "\n".join(lines)

@@ -6,6 +6,7 @@ when TP x PP > 1. Everything heavy is imported inside the functions.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -13,13 +14,15 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from analyzers.errors import SmokeTestFailure
+from codemods.smoke._cpu import cuda_calls_on_cpu
+from codemods.smoke._logits import check_logits
 from codemods.smoke._quantize import QuantizedCheckpoint, quantize_state_dict
 from codemods.smoke._report import DEQUANT_HINT, Check, SmokeReport
+from codemods.smoke._te_free import match_hf_rope, te_free_spec
 from codemods.smoke._toy_config import load_source_config, toy_config_dict
 
 __all__ = ["SmokeOptions", "run_smoke"]
@@ -41,11 +44,6 @@ _FUSION_FLAGS_OFF = (
 DEQUANT_STD_FACTOR = 4.0
 #: Exported vs dequantized reference: bf16 rounding of a scale or product (helpers multiply in bf16).
 DEQUANT_RTOL = 1.0 / 64
-#: Logits, HF vs Megatron, both bf16, scale = max(1, max |HF logit|): mean |diff| <= LOGITS_MEAN_RTOL * scale
-#: and max |diff| <= LOGITS_MAX_RTOL * scale. The max is loose because bf16 near-ties in MoE routing flip
-#: an expert for a token now and then (toy Qwen3-MoE on H200: max 0.082, mean 0.0024 at scale 1.34).
-LOGITS_MEAN_RTOL = 0.01
-LOGITS_MAX_RTOL = 0.1
 _HELPER_BY_SCHEME = {
     "fp8-block": "maybe_dequantize_fp8_blockwise",
     "fp8-tensor": "maybe_dequantize_fp8",
@@ -63,10 +61,15 @@ class SmokeOptions:
     device: str = "cpu"  #: cpu or cuda
     tp: int = 1
     pp: int = 1
-    num_layers: int = 2
+    ep: int = 1  #: expert-parallel size (MoE)
+    num_layers: int | None = (
+        None  #: toy decoder layers (default: enough to cover the config's layer patterns)
+    )
     seed: int = 0
     workdir: str | None = None  #: where the toy checkpoints go (a temp folder by default)
     bridge: str | None = None  #: "module:Class" of a bridge to use instead of the registered one
+    architecture: str | None = None  #: HF class to build (default: the config's, else transformers')
+    repo: str | None = None  #: a Megatron-Bridge tree whose src/ is imported instead of the installed one
 
 
 class SmokeSetupError(SmokeTestFailure):
@@ -119,9 +122,17 @@ def _prepare_checkpoints(opts: SmokeOptions, work: Path, report: SmokeReport) ->
     report.toy_config = toy
     report.model_type = toy["model_type"]
     orig = work / "orig"
-    build_toy_checkpoint(toy, orig, seed=opts.seed)
+    build_toy_checkpoint(toy, orig, seed=opts.seed, architecture=opts.architecture)
     original = read_safetensors(orig)
-    result: dict[str, Any] = {"toy": toy, "orig": orig, "load": orig, "original": original, "quant": None}
+    architecture = json.loads((orig / "config.json").read_text())["architectures"][0]
+    result: dict[str, Any] = {
+        "toy": toy,
+        "orig": orig,
+        "load": orig,
+        "original": original,
+        "quant": None,
+        "architecture": architecture,
+    }
     if opts.quantize != "none":
         quant = quantize_state_dict(original, opts.quantize)
         qdir = work / "quant"
@@ -139,79 +150,6 @@ def _prepare_checkpoints(opts: SmokeOptions, work: Path, report: SmokeReport) ->
         save_file({k: v.contiguous() for k, v in quant.reference.items()}, str(rdir / "model.safetensors"))
         result.update(load=qdir, quant=quant, reference_dir=rdir)
     return result
-
-
-def _te_free_spec(provider: Any) -> None:
-    """Swap a TE layer spec for Megatron-Core's local one (keeps MLA / MoE layer patterns)."""
-    from codemods.smoke._te_shim import te_is_stubbed
-
-    if not te_is_stubbed():
-        return
-    from megatron.bridge.models import gpt_provider
-
-    spec = provider.transformer_layer_spec
-    keywords = getattr(spec, "keywords", None) or {}
-    if "use_transformer_engine" in keywords:
-        provider.transformer_layer_spec = partial(spec.func, **{**keywords, "use_transformer_engine": False})
-    elif getattr(provider, "multi_latent_attention", False) or isinstance(
-        getattr(provider, "moe_layer_freq", 1), list
-    ):
-        from megatron.core.models.gpt.gpt_layer_specs import get_gpt_decoder_block_spec
-
-        provider.transformer_layer_spec = partial(get_gpt_decoder_block_spec, use_transformer_engine=False)
-    elif spec in (
-        gpt_provider.default_layer_spec,
-        gpt_provider.transformer_engine_layer_spec,
-        gpt_provider.transformer_engine_full_layer_spec,
-    ):
-        provider.transformer_layer_spec = gpt_provider.local_layer_spec
-    # Any other spec is the bridge's own; it is kept, and a TE-only one fails at build time.
-    if getattr(provider, "multi_latent_attention", False):
-        provider.transformer_layer_spec = _with_mla_core_attention(provider.transformer_layer_spec)
-
-
-def _with_mla_core_attention(spec_fn: Any) -> Any:
-    """Megatron-Core's local DotProductAttention takes no k/v head sizes, which MLA passes; wrap it."""
-    from megatron.core.transformer.dot_product_attention import DotProductAttention
-
-    class MLADotProductAttention(DotProductAttention):
-        def __init__(
-            self, *args: Any, k_channels: int | None = None, v_channels: int | None = None, **kwargs: Any
-        ) -> None:
-            super().__init__(*args, **kwargs)
-            if v_channels is not None:
-                heads = self.hidden_size_per_partition // self.hidden_size_per_attention_head
-                self.hidden_size_per_attention_head = v_channels
-                self.hidden_size_per_partition = v_channels * heads
-
-    def patch(spec: Any) -> Any:
-        layers = getattr(spec, "layer_specs", None) or [spec]
-        for layer in layers:
-            attention = getattr(getattr(layer, "submodules", None), "self_attention", None)
-            subs = getattr(attention, "submodules", None)
-            if subs is not None and getattr(subs, "core_attention", None) is DotProductAttention:
-                subs.core_attention = MLADotProductAttention
-        return spec
-
-    def wrapped(config: Any, *args: Any, **kwargs: Any) -> Any:
-        return patch(spec_fn(config, *args, **kwargs))
-
-    return wrapped
-
-
-def _match_hf_rope(provider: Any, hf_config: Any, report: SmokeReport) -> None:
-    """MLA providers default to YaRN; a toy config with plain RoPE needs plain RoPE on the Megatron side too."""
-    if getattr(provider, "rope_type", None) != "yarn":
-        return
-    hf_config = getattr(hf_config, "text_config", None) or hf_config
-    params = getattr(hf_config, "rope_parameters", None) or getattr(hf_config, "rope_scaling", None) or {}
-    if params.get("rope_type", params.get("type", "default")) in (None, "default"):
-        provider.rope_type = "rope"
-        if hasattr(provider, "rotary_scaling_factor"):
-            provider.rotary_scaling_factor = 1.0  # no YaRN mscale on the softmax scale either
-        report.adjustments.append(
-            "rope_type yarn -> rope, rotary_scaling_factor 1 (the HF config uses plain RoPE)"
-        )
 
 
 def _hf_names(mapping: Any) -> list[str]:
@@ -383,81 +321,36 @@ def _check_dequant(tasks: list[Any], quant: QuantizedCheckpoint, bridge_obj: Any
     )
 
 
-def _check_logits(opts: SmokeOptions, model: list[Any], hf_dir: Path, arch: str, vocab: int) -> Check:
-    import torch
+def _register_dev_bridge(spec: str, architecture: str) -> Any:
+    """Import the bridge class `module:Class` and make AutoBridge dispatch `architecture` to it.
 
-    if opts.device != "cuda":
-        return Check(
-            "logits", "skipped", "skipped (needs CUDA: Megatron's rotary embedding asks for the CUDA device)"
-        )
-    if opts.pp > 1:
-        return Check("logits", "skipped", "skipped (PP > 1 needs a pipeline schedule)")
-    import transformers
-    from megatron.core.tensor_parallel.mappings import gather_from_tensor_model_parallel_region
-
-    torch.manual_seed(opts.seed + 1)
-    seq = 32
-    ids = torch.randint(0, vocab, (2, seq), device="cuda")
-    pos = torch.arange(seq, device="cuda").unsqueeze(0).expand(2, -1)
-    mask = torch.triu(torch.ones(seq, seq, dtype=torch.bool, device="cuda"), diagonal=1)[None, None]
-    with torch.no_grad():
-        mg = model[0].eval()(input_ids=ids, position_ids=pos, attention_mask=mask)
-        if opts.tp > 1 and mg.shape[-1] < vocab:  # vocab-parallel logits
-            mg = gather_from_tensor_model_parallel_region(mg)
-        mg = mg[..., :vocab].float()
-        hf_model = (
-            getattr(transformers, arch).from_pretrained(str(hf_dir), dtype=torch.bfloat16).cuda().eval()
-        )
-        hf = hf_model(input_ids=ids).logits.float()
-    diff = (mg - hf).abs()
-    scale = max(1.0, float(hf.abs().max()))
-    max_tol, mean_tol = LOGITS_MAX_RTOL * scale, LOGITS_MEAN_RTOL * scale
-    agree = float((mg.argmax(-1) == hf.argmax(-1)).float().mean())
-    ok = float(diff.max()) <= max_tol and float(diff.mean()) <= mean_tol
-    return Check(
-        "logits",
-        "pass" if ok else "fail",
-        f"|HF - Megatron| max {float(diff.max()):.4g} (<= {max_tol:.3g}), mean {float(diff.mean()):.3g} "
-        f"(<= {mean_tol:.3g}); tolerances {LOGITS_MAX_RTOL:g} / {LOGITS_MEAN_RTOL:g} x max(1, max|logit| "
-        f"{float(hf.abs().max()):.3g}); argmax agreement {agree:.3f}",
-        {
-            "max_abs_diff": float(diff.max()),
-            "mean_abs_diff": float(diff.mean()),
-            "max_tolerance": max_tol,
-            "mean_tolerance": mean_tol,
-            "argmax_agreement": agree,
-            "dtype": "bfloat16",
-            "input_shape": [2, seq],
-        },
-    )
-
-
-def _load_bridge_class(spec: str) -> Any:
+    Importing the module runs its `register_bridge` decorator (for whatever source it names); the class
+    is then registered for the toy's architecture too, so a bridge for an architecture the installed
+    Megatron-Bridge does not know yet can be tested before AutoBridge validates the checkpoint.
+    """
     import importlib
 
+    import transformers
+    from megatron.bridge.models.conversion import model_bridge as mb
+    from megatron.core.models.gpt import GPTModel
+
     module_name, _, cls_name = spec.partition(":")
-    return getattr(importlib.import_module(module_name), cls_name)
-
-
-def _use_bridge_class(auto_bridge: Any, bridge_cls: Any) -> None:
-    """Make `auto_bridge` convert with `bridge_cls` (a bridge under development, not registered yet)."""
-    registered = type(auto_bridge)
-
-    def _model_bridge(self: Any) -> Any:
-        instance = bridge_cls()
-        original = registered._model_bridge.fget(self)
-        instance.hf_pretrained = original.hf_pretrained
-        instance.hf_config = original.hf_config
-        instance.export_weight_dtype = original.export_weight_dtype
-        return instance
-
-    auto_bridge.__class__ = type(
-        f"Smoke{registered.__name__}", (registered,), {"_model_bridge": property(_model_bridge)}
-    )
+    try:
+        bridge_cls = getattr(importlib.import_module(module_name), cls_name)
+    except (ImportError, AttributeError) as exc:
+        raise SmokeSetupError(f"--bridge {spec}: cannot import it ({type(exc).__name__}: {exc})") from exc
+    target = GPTModel
+    for key, impl in mb.stream_weights_megatron_to_hf._exact_types.items():
+        cells = [c.cell_contents for c in (getattr(impl, "__closure__", None) or ())]
+        if isinstance(key, tuple) and len(key) == 2 and bridge_cls in cells:
+            target = key[1]  # the Megatron model class its own decorator named
+            break
+    for source in {architecture, getattr(transformers, architecture, architecture)}:
+        mb.register_bridge_implementation(source=source, target=target, bridge_class=bridge_cls)
+    return bridge_cls
 
 
 def _roundtrip(opts: SmokeOptions, report: SmokeReport, work: Path, timings: dict[str, float]) -> None:
-    import torch
     import torch.distributed as dist
 
     t0 = time.perf_counter()
@@ -481,23 +374,30 @@ def _roundtrip(opts: SmokeOptions, report: SmokeReport, work: Path, timings: dic
     from megatron.core import parallel_state
 
     timings["import_megatron"] = time.perf_counter() - t0
+    on_cpu = cuda_calls_on_cpu() if opts.device == "cpu" else contextlib.nullcontext()
+    with on_cpu:
+        _convert_and_check(opts, report, prepared, timings, AutoBridge, parallel_state)
+
+
+def _convert_and_check(
+    opts: SmokeOptions,
+    report: SmokeReport,
+    prepared: dict[str, Any],
+    timings: dict[str, float],
+    AutoBridge: Any,  # noqa: N803 - the class, imported by the caller after the TE set-up
+    parallel_state: Any,
+) -> None:
+    import torch
 
     t0 = time.perf_counter()
-    bridge = AutoBridge.from_hf_pretrained(str(prepared["load"]))
     if opts.bridge:
-        _use_bridge_class(bridge, _load_bridge_class(opts.bridge))
+        _register_dev_bridge(opts.bridge, prepared["architecture"])
+    bridge = AutoBridge.from_hf_pretrained(str(prepared["load"]))
     model_bridge = bridge._model_bridge
     report.bridge = type(model_bridge).__name__
     report.architecture = (bridge.hf_pretrained.config.architectures or ["?"])[0]
     provider = bridge.to_megatron_provider(load_weights=False)
-    if opts.device == "cpu" and getattr(provider, "multi_latent_attention", False):
-        raise SmokeSetupError(
-            "multi-latent attention needs --device cuda (Megatron-Core's MLA rotary embedding asks for the CUDA device)"
-        )
-    spec_before = provider.transformer_layer_spec
-    _te_free_spec(provider)
-    if provider.transformer_layer_spec is not spec_before:
-        report.adjustments.append("Transformer Engine absent: layer spec -> Megatron-Core local spec")
+    report.adjustments.extend(te_free_spec(provider))
     for flag in _FUSION_FLAGS_OFF:
         if getattr(provider, flag, False):
             setattr(provider, flag, False)
@@ -506,8 +406,11 @@ def _roundtrip(opts: SmokeOptions, report: SmokeReport, work: Path, timings: dic
         provider.cross_entropy_fusion_impl = "native"
     provider.tensor_model_parallel_size = opts.tp
     provider.pipeline_model_parallel_size = opts.pp
+    if opts.ep > 1:
+        provider.expert_model_parallel_size = opts.ep
+        provider.expert_tensor_parallel_size = 1
     provider.sequence_parallel = False
-    _match_hf_rope(provider, bridge.hf_pretrained.config, report)
+    report.adjustments.extend(match_hf_rope(provider, bridge.hf_pretrained.config))
     if opts.device == "cpu":
         provider.use_cpu_initialization = True
         if getattr(provider, "num_moe_experts", None):
@@ -516,7 +419,12 @@ def _roundtrip(opts: SmokeOptions, report: SmokeReport, work: Path, timings: dic
             report.adjustments.append("moe_token_dispatcher_type -> allgather (CPU)")
     provider.finalize()
     if not parallel_state.model_parallel_is_initialized():
-        parallel_state.initialize_model_parallel(opts.tp, opts.pp)
+        parallel_state.initialize_model_parallel(
+            opts.tp,
+            opts.pp,
+            expert_model_parallel_size=opts.ep,
+            expert_tensor_parallel_size=1 if opts.ep > 1 else None,
+        )
     if opts.device == "cuda":
         from megatron.core import tensor_parallel
 
@@ -561,13 +469,29 @@ def _roundtrip(opts: SmokeOptions, report: SmokeReport, work: Path, timings: dic
     vocab = int(
         report.toy_config.get("vocab_size") or report.toy_config.get("text_config", {}).get("vocab_size")
     )
-    report.checks.append(_check_logits(opts, model, hf_dir, report.architecture, vocab))
+    report.checks.extend(
+        check_logits(
+            model,
+            hf_dir,
+            report.architecture,
+            vocab,
+            device=opts.device,
+            tp=opts.tp,
+            pp=opts.pp,
+            seed=opts.seed,
+        )
+    )
     timings["logits"] = time.perf_counter() - t0
 
 
 def _global_param_names(model_bridge: Any, model: list[Any]) -> set[str]:
     names = model_bridge._megatron_global_param_names_all_pp_ranks(model)
     return {n for n in names if "_extra_state" not in n}
+
+
+def world_size(opts: SmokeOptions) -> int:
+    """Ranks a run needs: PP stages of lcm(TP, EP) ranks (experts spread over the data-parallel ranks)."""
+    return opts.pp * math.lcm(opts.tp, opts.ep)
 
 
 def run_smoke(opts: SmokeOptions) -> SmokeReport:
@@ -578,7 +502,11 @@ def run_smoke(opts: SmokeOptions) -> SmokeReport:
         True
     """
     start = time.perf_counter()
-    report = SmokeReport(model=opts.model, quantize=opts.quantize, device=opts.device, tp=opts.tp, pp=opts.pp)
+    report = SmokeReport(
+        model=opts.model, quantize=opts.quantize, device=opts.device, tp=opts.tp, pp=opts.pp, ep=opts.ep
+    )
+    if opts.repo:
+        sys.path.insert(0, str(Path(opts.repo) / "src"))
     report.versions = _versions()
     timings: dict[str, float] = {}
     _init_distributed(opts)
@@ -615,30 +543,49 @@ def options_from_json(text: str) -> SmokeOptions:
     return SmokeOptions(**json.loads(text))
 
 
-def run_smoke_subprocess(opts: SmokeOptions, python: str | None = None) -> SmokeReport:
-    """Run the smoke test in fresh processes: `torch.distributed.run` with TP x PP ranks (or one plain process).
+def run_smoke_subprocess(
+    opts: SmokeOptions, log: Path, python: str | None = None, timeout: float | None = None
+) -> SmokeReport:
+    """Run the smoke test in fresh processes (`torch.distributed.run` when it needs several ranks), with
+    everything the libraries print going to `log`.
 
-    A fresh process keeps Megatron's global state (parallel groups, the TE stub) out of the caller.
+    A fresh process keeps Megatron's global state (parallel groups, the TE stub, the CPU redirection)
+    out of the caller, and one case's crash out of the next.
     """
     import subprocess
 
-    world = opts.tp * opts.pp
+    world = world_size(opts)
     with tempfile.TemporaryDirectory(prefix="bridgesmith-smoke-report-") as tmp:
         report_path = Path(tmp) / "report.json"
         launcher = [python or sys.executable]
         if world > 1:
             launcher += ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={world}"]
         cmd = [*launcher, "-m", "codemods.smoke", options_to_json(opts), str(report_path)]
+        paths = [str(Path(__file__).resolve().parents[2])]
+        if opts.repo:
+            paths.insert(0, str(Path(opts.repo) / "src"))
         env = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join(
-                [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]
-            ),
+            "PYTHONPATH": os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")]),
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
         }
-        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        returncode: int | str
+        with log.open("w") as out:
+            try:
+                returncode = subprocess.run(
+                    cmd, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False
+                ).returncode
+            except subprocess.TimeoutExpired:
+                returncode = f"killed after {timeout:g} s"
         if report_path.is_file():
-            return SmokeReport.from_dict(json.loads(report_path.read_text()))
-    report = SmokeReport(model=opts.model, quantize=opts.quantize, device=opts.device, tp=opts.tp, pp=opts.pp)
-    report.error = f"smoke process exited {proc.returncode} without a report"
-    report.traceback = proc.stdout[-3000:]
+            report = SmokeReport.from_dict(json.loads(report_path.read_text()))
+            report.log = str(log)
+            return report
+    report = SmokeReport(
+        model=opts.model, quantize=opts.quantize, device=opts.device, tp=opts.tp, pp=opts.pp, ep=opts.ep
+    )
+    tail = [line for line in log.read_text(errors="replace").splitlines() if line.strip()][-1:] or [""]
+    report.error = f"smoke process exited {returncode} without a report: {tail[0][:300]}"
+    report.log = str(log)
     return report

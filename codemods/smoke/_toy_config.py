@@ -8,7 +8,7 @@ from typing import Any
 
 from analyzers.errors import ConfigError
 
-__all__ = ["TOY_SIZES", "load_source_config", "toy_config_dict"]
+__all__ = ["TOY_SIZES", "load_source_config", "toy_config_dict", "toy_layer_count"]
 
 #: key -> toy value, applied only where the source config has the key set (not None).
 TOY_SIZES: dict[str, int] = {
@@ -80,9 +80,72 @@ def load_source_config(model: str, config_path: str | None = None) -> dict[str, 
     return config.to_dict()
 
 
-def _toy_layer_types(layer_types: list[str], num_layers: int) -> list[str]:
-    distinct = list(dict.fromkeys(layer_types))
-    return [distinct[i % len(distinct)] for i in range(num_layers)]
+#: Integer fields that give a layer period (a toy must hold at least one whole period).
+_PERIOD_KEYS = (
+    "sliding_window_pattern",
+    "full_attention_interval",
+    "decoder_sparse_step",
+    "no_rope_layer_interval",
+    "interleave_moe_layer_step",
+    "moe_layer_freq",
+)
+#: Fewest toy layers: two layers hide NoPE periods and anything that differs between the first layer
+#: and later ones (measured: SmolLM3's NoPE layers show only from 4 layers on).
+MIN_TOY_LAYERS = 4
+#: Most toy layers chosen automatically (a longer period is cut here and the report says so).
+MAX_TOY_LAYERS = 12
+
+
+def _source_layers(cfg: dict[str, Any]) -> int | None:
+    for key in _LAYER_COUNT_KEYS:
+        if isinstance(cfg.get(key), int) and not isinstance(cfg.get(key), bool):
+            return cfg[key]
+    return None
+
+
+def _per_layer_fields(cfg: dict[str, Any]) -> dict[str, list[Any] | str]:
+    """Fields that hold one entry per layer (lists, or pattern strings such as `hybrid_override_pattern`)."""
+    count = _source_layers(cfg)
+    if not count:
+        return {}
+    return {
+        key: value
+        for key, value in cfg.items()
+        if isinstance(value, list | str)
+        and len(value) == count
+        and (isinstance(value, list) or key.endswith("pattern"))
+    }
+
+
+def toy_layer_count(cfg: dict[str, Any]) -> int:
+    """Layers a toy needs to show every layer kind of `cfg`: each per-layer list's distinct values and
+    every period field, at least MIN_TOY_LAYERS and at most MAX_TOY_LAYERS (never more than the source).
+
+    Example:
+        >>> toy_layer_count({"num_hidden_layers": 26, "sliding_window_pattern": 6})
+        6
+    """
+    need = MIN_TOY_LAYERS
+    for value in _per_layer_fields(cfg).values():
+        seen: set[Any] = set()
+        distinct = len({json_key(v) for v in value})
+        for index, entry in enumerate(value):
+            seen.add(json_key(entry))
+            if len(seen) == distinct:
+                need = max(need, index + 1)
+                break
+    for key in _PERIOD_KEYS:
+        period = cfg.get(key)
+        if isinstance(period, int) and not isinstance(period, bool) and period > 1:
+            need = max(need, period)
+    if isinstance(cfg.get("first_k_dense_replace"), int) and cfg["first_k_dense_replace"] > 0:
+        need = max(need, 2)
+    source = _source_layers(cfg)
+    return min(need, MAX_TOY_LAYERS, source) if source else min(need, MAX_TOY_LAYERS)
+
+
+def json_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict[str, Any]:
@@ -95,11 +158,11 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
     if heads is not None and kv is not None:
         # Keep GQA as GQA and MHA as MHA; 2 KV heads still divide by TP=2.
         out["num_key_value_heads"] = heads if kv == cfg.get("num_attention_heads") else max(1, heads // 2)
+    for key, value in _per_layer_fields(cfg).items():
+        out[key] = value[:num_layers]  # the source's own first layers keep its pattern
     for key in _LAYER_COUNT_KEYS:
         if isinstance(out.get(key), int):
             out[key] = num_layers
-    if isinstance(out.get("layer_types"), list) and out["layer_types"]:
-        out["layer_types"] = _toy_layer_types(out["layer_types"], num_layers)
     if isinstance(out.get("first_k_dense_replace"), int) and out["first_k_dense_replace"] > 0:
         out["first_k_dense_replace"] = 1  # one dense layer, the rest MoE
     if isinstance(out.get("max_window_layers"), int):
@@ -124,16 +187,18 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
     return out
 
 
-def toy_config_dict(source: dict[str, Any], num_layers: int = 2) -> dict[str, Any]:
+def toy_config_dict(source: dict[str, Any], num_layers: int | None = None) -> dict[str, Any]:
     """A toy config dict of the same structure as `source` (MoE, MLA, QK norm, sliding window, towers).
 
     Example:
         >>> toy_config_dict({"model_type": "qwen3", "hidden_size": 4096, "num_hidden_layers": 36})["hidden_size"]
         256
     """
-    toy = _shrink(source, TOY_SIZES, num_layers)
+    text = source.get("text_config") if isinstance(source.get("text_config"), dict) else source
+    layers = num_layers if num_layers is not None else toy_layer_count(text)
+    toy = _shrink(source, TOY_SIZES, layers)
     if isinstance(source.get("text_config"), dict):
-        toy["text_config"] = _shrink(source["text_config"], TOY_SIZES, num_layers)
+        toy["text_config"] = _shrink(source["text_config"], TOY_SIZES, layers)
     if isinstance(source.get("vision_config"), dict):
         toy["vision_config"] = _shrink(source["vision_config"], _VISION_SIZES, 1)
     for key in ("quantization_config", "auto_map", "_name_or_path", "transformers_version"):

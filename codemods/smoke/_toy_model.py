@@ -7,7 +7,12 @@ from typing import Any
 
 from analyzers.errors import ConfigError
 
-__all__ = ["architecture_for", "build_toy_checkpoint", "read_safetensors"]
+__all__ = ["architecture_for", "build_toy_checkpoint", "randomize_norms_and_biases", "read_safetensors"]
+
+#: Norm weights get N(0, NORM_STD) added (1 -> about 1 +- 0.3; a zero-centred gamma 0 -> +- 0.3).
+NORM_STD = 0.3
+#: Biases (and expert-score correction biases) are drawn from N(0, BIAS_STD).
+BIAS_STD = 0.1
 
 
 def architecture_for(config: Any) -> str:
@@ -29,7 +34,9 @@ def architecture_for(config: Any) -> str:
     )
 
 
-def build_toy_checkpoint(toy: dict[str, Any], out_dir: Path, seed: int = 0) -> Path:
+def build_toy_checkpoint(
+    toy: dict[str, Any], out_dir: Path, seed: int = 0, architecture: str | None = None
+) -> Path:
     """Build the toy model with transformers (seeded, bf16) and `save_pretrained` it to `out_dir`.
 
     Example:
@@ -44,7 +51,7 @@ def build_toy_checkpoint(toy: dict[str, Any], out_dir: Path, seed: int = 0) -> P
         config = AutoConfig.for_model(toy["model_type"], **fields)
     except (ValueError, KeyError) as exc:
         raise ConfigError(f"transformers {transformers.__version__} cannot build a config: {exc}") from exc
-    arch = architecture_for(config)
+    arch = architecture or architecture_for(config)
     cls = getattr(transformers, arch, None)
     if cls is None:
         raise ConfigError(
@@ -53,11 +60,41 @@ def build_toy_checkpoint(toy: dict[str, Any], out_dir: Path, seed: int = 0) -> P
         )
     config.architectures = [arch]
     torch.manual_seed(seed)
-    model = cls(config).to(torch.bfloat16)
+    model = cls(config)
+    randomize_norms_and_biases(model, seed)
+    model = model.to(torch.bfloat16)
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir, safe_serialization=True)
     return out_dir
+
+
+def randomize_norms_and_biases(model: Any, seed: int) -> list[str]:
+    """Give every norm weight and bias a random value; returns the names changed.
+
+    transformers initialises norms to 1 (or 0 for zero-centred ones) and biases to 0. A toy with those
+    values cannot tell a bridge that drops a bias, swaps a norm or applies q/k norm at the wrong point
+    from a correct one: both compute the same function on it.
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(seed + 7)
+    changed = []
+    with torch.no_grad():
+        for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+            if not tensor.is_floating_point() or tensor.ndim != 1:
+                continue
+            leaf = name.rsplit(".", 2)
+            owner, attr = (leaf[-2] if len(leaf) > 1 else ""), leaf[-1]
+            if attr == "weight" and ("norm" in owner.lower() or owner.startswith("ln")):
+                noise = torch.randn(tensor.shape, generator=gen) * NORM_STD
+                tensor.add_(noise.to(tensor.dtype))
+            elif attr == "bias" or attr == "e_score_correction_bias":
+                tensor.copy_((torch.randn(tensor.shape, generator=gen) * BIAS_STD).to(tensor.dtype))
+            else:
+                continue
+            changed.append(name)
+    return changed
 
 
 def read_safetensors(ckpt_dir: Path) -> dict[str, Any]:

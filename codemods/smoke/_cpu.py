@@ -1,0 +1,55 @@
+"""Run Megatron-Core's CUDA-only calls on the CPU, inside one smoke run and nowhere else.
+
+Megatron-Core asks for the CUDA device while it builds and runs a model (rotary embeddings, attention
+masks, the GPT model, routers, Mamba mixers all create tensors on `torch.cuda.current_device()`) and forks
+its model-parallel CUDA RNG tracker around dropout. On a CPU-only torch both raise. Inside
+`cuda_calls_on_cpu()` the device answers "cpu" and the fork is a null context; on exit every patched
+attribute is restored, so nothing outside the run sees a change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["cuda_calls_on_cpu"]
+
+
+def _patches() -> list[tuple[Any, str, Any]]:
+    """(owner, attribute, replacement) for every CUDA-only call the CPU run must answer."""
+    import torch
+    from megatron.core.tensor_parallel import random as tp_random
+
+    def _null_fork(self: Any, name: str = "") -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    return [
+        (torch.cuda, "current_device", lambda: "cpu"),
+        (tp_random.CudaRNGStatesTracker, "fork", _null_fork),
+    ]
+
+
+@contextlib.contextmanager
+def cuda_calls_on_cpu() -> Iterator[None]:
+    """Answer Megatron-Core's CUDA device and RNG-fork calls on the CPU until the block ends.
+
+    Example:
+        >>> with cuda_calls_on_cpu():  # doctest: +SKIP
+        ...     logits = model(input_ids=ids, position_ids=pos, attention_mask=mask)
+    """
+    patches = _patches()
+    saved = [(owner, name, owner.__dict__.get(name, _MISSING)) for owner, name, _ in patches]
+    try:
+        for owner, name, replacement in patches:
+            setattr(owner, name, replacement)
+        yield
+    finally:
+        for owner, name, original in reversed(saved):
+            if original is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+
+
+_MISSING = object()

@@ -1,0 +1,115 @@
+"""The logits check: the toy HF model and the Megatron model it was converted into, on the same tokens.
+
+The verdict compares both in fp32 (CPU and CUDA alike) with a tight tolerance: a correct bridge agrees
+to about 1e-6 of the logit scale, a bridge that computes another function (interleaved RoPE missed,
+NoPE layers, multipliers, q/k norm order, a wrong eps) is off by 1e-3 or more. On CUDA a bf16 HF
+forward is compared as well, as a report of the noise a bf16 user sees, with tolerances set from the
+measured noise of correct bridges (`bench/results/logits_margin.md`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from codemods.smoke._report import Check
+
+__all__ = ["BF16_MAX_RTOL", "BF16_MEAN_RTOL", "FP32_RTOL", "check_logits"]
+
+#: fp32 verdict: max |HF - Megatron| <= FP32_RTOL * max(1, max |HF logit|).
+FP32_RTOL = 1e-4
+#: bf16 (CUDA only, reported beside the verdict): HF in bf16 against Megatron in fp32.
+BF16_MAX_RTOL = 0.05
+BF16_MEAN_RTOL = 0.005
+SEQ_LEN = 32
+BATCH = 2
+
+
+def _inputs(vocab: int, seed: int, device: str) -> tuple[Any, Any, Any]:
+    import torch
+
+    gen = torch.Generator().manual_seed(seed + 1)
+    ids = torch.randint(0, vocab, (BATCH, SEQ_LEN), generator=gen).to(device)
+    pos = torch.arange(SEQ_LEN, device=device).unsqueeze(0).expand(BATCH, -1)
+    mask = torch.triu(torch.ones(SEQ_LEN, SEQ_LEN, dtype=torch.bool, device=device), diagonal=1)[None, None]
+    return ids, pos, mask
+
+
+def _megatron_logits(model: list[Any], ids: Any, pos: Any, mask: Any, vocab: int, tp: int) -> Any:
+    import torch
+    from megatron.core.tensor_parallel.mappings import gather_from_tensor_model_parallel_region
+
+    with torch.no_grad():
+        out = model[0].eval()(input_ids=ids, position_ids=pos, attention_mask=mask)
+        if tp > 1 and out.shape[-1] < vocab:  # vocab-parallel logits
+            out = gather_from_tensor_model_parallel_region(out)
+    return out[..., :vocab].float()
+
+
+def _hf_logits(hf_dir: Path, arch: str, ids: Any, dtype: Any, device: str) -> Any:
+    import torch
+    import transformers
+
+    model = getattr(transformers, arch).from_pretrained(str(hf_dir), dtype=dtype).to(device).eval()
+    with torch.no_grad():
+        return model(input_ids=ids).logits.float()
+
+
+def _figures(mg: Any, hf: Any) -> dict[str, float]:
+    diff = (mg - hf).abs()
+    return {
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+        "max_abs_logit": float(hf.abs().max()),
+        "argmax_agreement": float((mg.argmax(-1) == hf.argmax(-1)).float().mean()),
+    }
+
+
+def check_logits(
+    model: list[Any], hf_dir: Path, arch: str, vocab: int, *, device: str, tp: int, pp: int, seed: int
+) -> list[Check]:
+    """The fp32 verdict, plus (on CUDA) the bf16 figures; `model` is the Megatron model in fp32."""
+    import torch
+
+    if pp > 1:
+        return [Check("logits", "skipped", "skipped (PP > 1 needs a pipeline schedule)")]
+    ids, pos, mask = _inputs(vocab, seed, device)
+    # TF32 would put the GPU's fp32 matmuls and convolutions at bf16-like precision.
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        mg = _megatron_logits(model, ids, pos, mask, vocab, tp)
+        hf = _hf_logits(hf_dir, arch, ids, torch.float32, device)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+    fig = _figures(mg, hf)
+    scale = max(1.0, fig["max_abs_logit"])
+    tol = FP32_RTOL * scale
+    ok = fig["max_abs_diff"] <= tol and bool(torch.isfinite(mg).all())
+    checks = [
+        Check(
+            "logits",
+            "pass" if ok else "fail",
+            f"fp32 |HF - Megatron| max {fig['max_abs_diff']:.3g} (<= {tol:.3g} = {FP32_RTOL:g} x max(1, "
+            f"max|logit| {fig['max_abs_logit']:.3g})), mean {fig['mean_abs_diff']:.3g}; argmax agreement "
+            f"{fig['argmax_agreement']:.3f}",
+            {**fig, "tolerance": tol, "dtype": "float32", "input_shape": [BATCH, SEQ_LEN]},
+        )
+    ]
+    if device == "cuda":
+        hf16 = _hf_logits(hf_dir, arch, ids, torch.bfloat16, device)
+        fig16 = _figures(mg, hf16)
+        scale16 = max(1.0, fig16["max_abs_logit"])
+        max_tol, mean_tol = BF16_MAX_RTOL * scale16, BF16_MEAN_RTOL * scale16
+        ok16 = fig16["max_abs_diff"] <= max_tol and fig16["mean_abs_diff"] <= mean_tol
+        checks.append(
+            Check(
+                "logits_bf16",
+                "pass" if ok16 else "fail",
+                f"bf16 HF vs fp32 Megatron: max {fig16['max_abs_diff']:.3g} (<= {max_tol:.3g}), mean "
+                f"{fig16['mean_abs_diff']:.3g} (<= {mean_tol:.3g}); argmax agreement "
+                f"{fig16['argmax_agreement']:.3f}",
+                {**fig16, "max_tolerance": max_tol, "mean_tolerance": mean_tol, "dtype": "bfloat16"},
+            )
+        )
+    return checks
