@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,11 @@ def _check_mapping(
 ) -> Check:
     task_params = {t.global_param_name for t in tasks if t is not None}
     used_hf = {name for t in tasks if t is not None for name in _hf_names(t.mapping)}
+    # Each rank has tasks for its own shard only (its experts under EP): the union is what counts.
+    per_rank = _gather((sorted(task_params), sorted(used_hf), sorted(model_params)))
+    task_params = {n for names, _, _ in per_rank for n in names}
+    used_hf = {n for _, names, _ in per_rank for n in names}
+    model_params = sorted({n for _, _, names in per_rank for n in names})
     unmapped_megatron = sorted(set(model_params) - task_params)
     unmapped_hf = sorted(hf_keys - used_hf - companions)
     ok = not unmapped_megatron and not unmapped_hf
@@ -321,33 +327,54 @@ def _check_dequant(tasks: list[Any], quant: QuantizedCheckpoint, bridge_obj: Any
     )
 
 
-def _register_dev_bridge(spec: str, architecture: str) -> Any:
-    """Import the bridge class `module:Class` and make AutoBridge dispatch `architecture` to it.
+@contextlib.contextmanager
+def _dev_bridge_registered(spec: str | None, architecture: str) -> Iterator[None]:
+    """Import the bridge class `module:Class` and make AutoBridge dispatch `architecture` to it, until
+    the block ends (Megatron-Bridge's dispatch tables are restored then).
 
     Importing the module runs its `register_bridge` decorator (for whatever source it names); the class
     is then registered for the toy's architecture too, so a bridge for an architecture the installed
     Megatron-Bridge does not know yet can be tested before AutoBridge validates the checkpoint.
     """
+    if spec is None:
+        yield
+        return
     import importlib
 
     import transformers
     from megatron.bridge.models.conversion import model_bridge as mb
     from megatron.core.models.gpt import GPTModel
 
-    module_name, _, cls_name = spec.partition(":")
+    tables = [
+        getattr(mb, name)
+        for name in (
+            "get_model_bridge",
+            "stream_weights_megatron_to_hf",
+            "stream_weights_megatron_to_hf_quant",
+        )
+        if hasattr(mb, name)
+    ]
+    saved = [dict(table._exact_types) for table in tables]
     try:
-        bridge_cls = getattr(importlib.import_module(module_name), cls_name)
-    except (ImportError, AttributeError) as exc:
-        raise SmokeSetupError(f"--bridge {spec}: cannot import it ({type(exc).__name__}: {exc})") from exc
-    target = GPTModel
-    for key, impl in mb.stream_weights_megatron_to_hf._exact_types.items():
-        cells = [c.cell_contents for c in (getattr(impl, "__closure__", None) or ())]
-        if isinstance(key, tuple) and len(key) == 2 and bridge_cls in cells:
-            target = key[1]  # the Megatron model class its own decorator named
-            break
-    for source in {architecture, getattr(transformers, architecture, architecture)}:
-        mb.register_bridge_implementation(source=source, target=target, bridge_class=bridge_cls)
-    return bridge_cls
+        module_name, _, cls_name = spec.partition(":")
+        try:
+            bridge_cls = getattr(importlib.import_module(module_name), cls_name)
+        except (ImportError, AttributeError) as exc:
+            raise SmokeSetupError(f"--bridge {spec}: cannot import it ({type(exc).__name__}: {exc})") from exc
+        target = GPTModel
+        for key, impl in mb.stream_weights_megatron_to_hf._exact_types.items():
+            cells = [c.cell_contents for c in (getattr(impl, "__closure__", None) or ())]
+            if isinstance(key, tuple) and len(key) == 2 and bridge_cls in cells:
+                target = key[1]  # the Megatron model class its own decorator named
+                break
+        for source in {architecture, getattr(transformers, architecture, architecture)}:
+            mb.register_bridge_implementation(source=source, target=target, bridge_class=bridge_cls)
+        yield
+    finally:
+        for table, entries in zip(tables, saved, strict=True):
+            table._exact_types.clear()
+            table._exact_types.update(entries)
+            table._dispatch_cache.clear()
 
 
 def _roundtrip(opts: SmokeOptions, report: SmokeReport, work: Path, timings: dict[str, float]) -> None:
@@ -361,13 +388,7 @@ def _roundtrip(opts: SmokeOptions, report: SmokeReport, work: Path, timings: dic
     timings["toy_checkpoint"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    import logging
-
     from codemods.smoke._te_shim import import_megatron
-
-    if not os.environ.get("BRIDGESMITH_SMOKE_VERBOSE"):
-        for name in ("megatron", "megatron.bridge.utils.import_utils"):
-            logging.getLogger(name).setLevel(logging.ERROR)
 
     import_megatron()
     from megatron.bridge import AutoBridge
@@ -375,7 +396,7 @@ def _roundtrip(opts: SmokeOptions, report: SmokeReport, work: Path, timings: dic
 
     timings["import_megatron"] = time.perf_counter() - t0
     on_cpu = cuda_calls_on_cpu() if opts.device == "cpu" else contextlib.nullcontext()
-    with on_cpu:
+    with on_cpu, _dev_bridge_registered(opts.bridge, prepared["architecture"]):
         _convert_and_check(opts, report, prepared, timings, AutoBridge, parallel_state)
 
 
@@ -390,8 +411,6 @@ def _convert_and_check(
     import torch
 
     t0 = time.perf_counter()
-    if opts.bridge:
-        _register_dev_bridge(opts.bridge, prepared["architecture"])
     bridge = AutoBridge.from_hf_pretrained(str(prepared["load"]))
     model_bridge = bridge._model_bridge
     report.bridge = type(model_bridge).__name__
