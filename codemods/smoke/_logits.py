@@ -1,10 +1,11 @@
 """The logits check: the toy HF model and the Megatron model it was converted into, on the same tokens.
 
 The verdict compares both in fp32 (CPU and CUDA alike) with a tight tolerance: a correct bridge agrees
-to about 1e-6 of the logit scale, a bridge that computes another function (interleaved RoPE missed,
-NoPE layers, multipliers, q/k norm order, a wrong eps) is off by 1e-3 or more. On CUDA a bf16 HF
-forward is compared as well, as a report of the noise a bf16 user sees, with tolerances set from the
-measured noise of correct bridges (`bench/results/logits_margin.md`).
+to about 1e-6 of the logit scale (7e-5 at most, measured over every passing family), a bridge that
+computes another function (interleaved RoPE missed, NoPE layers, multipliers, q/k norm order, a wrong
+eps) is off by 1e-2 or more. On CUDA a bf16 HF forward is compared as well, as information only: bf16
+noise of correct bridges (max 0.48, mean 0.023 measured on an H200) overlaps the error of wrong ones
+(max 0.07, mean 0.011), so bf16 figures cannot tell them apart (`bench/results/logits_margin.md`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ __all__ = ["BF16_MAX_RTOL", "BF16_MEAN_RTOL", "FP32_RTOL", "check_logits"]
 
 #: fp32 verdict: max |HF - Megatron| <= FP32_RTOL * max(1, max |HF logit|).
 FP32_RTOL = 1e-4
-#: bf16 (CUDA only, reported beside the verdict): HF in bf16 against Megatron in fp32.
-BF16_MAX_RTOL = 0.05
-BF16_MEAN_RTOL = 0.005
+#: bf16 (CUDA only, information beside the verdict): HF in bf16 against Megatron in fp32. The bounds
+#: are the largest noise measured for correct bridges; a run beyond them is worth a look, not a failure.
+BF16_MAX_RTOL = 0.5
+BF16_MEAN_RTOL = 0.03
 SEQ_LEN = 32
 BATCH = 2
 
@@ -101,15 +103,21 @@ def check_logits(
         fig16 = _figures(mg, hf16)
         scale16 = max(1.0, fig16["max_abs_logit"])
         max_tol, mean_tol = BF16_MAX_RTOL * scale16, BF16_MEAN_RTOL * scale16
-        ok16 = fig16["max_abs_diff"] <= max_tol and fig16["mean_abs_diff"] <= mean_tol
+        within = fig16["max_abs_diff"] <= max_tol and fig16["mean_abs_diff"] <= mean_tol
         checks.append(
             Check(
                 "logits_bf16",
-                "pass" if ok16 else "fail",
-                f"bf16 HF vs fp32 Megatron: max {fig16['max_abs_diff']:.3g} (<= {max_tol:.3g}), mean "
-                f"{fig16['mean_abs_diff']:.3g} (<= {mean_tol:.3g}); argmax agreement "
-                f"{fig16['argmax_agreement']:.3f}",
-                {**fig16, "max_tolerance": max_tol, "mean_tolerance": mean_tol, "dtype": "bfloat16"},
+                "info",
+                f"bf16 HF vs fp32 Megatron (information): max {fig16['max_abs_diff']:.3g}, mean "
+                f"{fig16['mean_abs_diff']:.3g} ({'within' if within else 'beyond'} the noise of correct "
+                f"bridges: {max_tol:.3g} / {mean_tol:.3g}); argmax agreement {fig16['argmax_agreement']:.3f}",
+                {
+                    **fig16,
+                    "max_noise": max_tol,
+                    "mean_noise": mean_tol,
+                    "within_noise": within,
+                    "dtype": "bfloat16",
+                },
             )
         )
     return checks

@@ -21,7 +21,7 @@ class Check:
     """One pass/fail check with its figures."""
 
     name: str  #: mapping, filled, export, logits, dequantization
-    status: str  #: "pass", "fail" or "skipped"
+    status: str  #: "pass", "fail", "skipped" or "info" (figures only, never a verdict)
     summary: str  #: one line with the numbers
     details: dict[str, Any] = field(default_factory=dict)  #: lists and per-tensor figures
 

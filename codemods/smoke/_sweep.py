@@ -48,6 +48,8 @@ class MatrixRow:
     status: str  #: pass, fail or skip
     checks: dict[str, str]  #: column -> pass / fail / skipped / "-" (did not run)
     logits_max_diff: float | None = None
+    bf16_max_diff: float | None = None  #: CUDA: bf16 HF vs fp32 Megatron (information)
+    bf16_mean_diff: float | None = None
     seconds: float | None = None
     reason: str = ""  #: one line for every non-pass
     adjustments: list[str] | None = None
@@ -70,11 +72,14 @@ def _reason(report: SmokeReport) -> str:
 def _row(case: SmokeCase, main: SmokeReport, dequant: SmokeReport | None) -> MatrixRow:
     checks = {name: "-" for name in COLUMNS}
     logits = None
+    bf16: tuple[float | None, float | None] = (None, None)
     for check in main.checks:
         if check.name in checks and check.name != "dequantization":
             checks[check.name] = check.status
         if check.name == "logits":
             logits = check.details.get("max_abs_diff")
+        if check.name == "logits_bf16":
+            bf16 = (check.details.get("max_abs_diff"), check.details.get("mean_abs_diff"))
     reason = _reason(main)
     if dequant is not None:
         found = {c.name: c for c in dequant.checks}
@@ -94,6 +99,8 @@ def _row(case: SmokeCase, main: SmokeReport, dequant: SmokeReport | None) -> Mat
         status="pass" if passed else "fail",
         checks=checks,
         logits_max_diff=logits,
+        bf16_max_diff=bf16[0],
+        bf16_mean_diff=bf16[1],
         seconds=round(seconds, 1),
         reason=reason,
         adjustments=main.adjustments,
@@ -153,13 +160,19 @@ def render(rows: list[MatrixRow], fmt: str, meta: dict[str, Any]) -> str:
         return json.dumps(
             {"schema_version": MATRIX_SCHEMA_VERSION, **meta, "rows": [asdict(r) for r in rows]}, indent=2
         )
-    header = ["family", "model_type", "bridge", *COLUMNS, "s", "reason"]
+    bf16 = any(r.bf16_max_diff is not None for r in rows)
+    header = ["family", "model_type", "bridge", *COLUMNS, *(["bf16 max/mean"] if bf16 else []), "s", "reason"]
     table = [
         [
             r.family,
             r.model_type or "-",
             r.bridge,
             *[_cell(r, c) for c in COLUMNS],
+            *(
+                [f"{r.bf16_max_diff:.2g}/{r.bf16_mean_diff:.2g}" if r.bf16_max_diff is not None else "-"]
+                if bf16
+                else []
+            ),
             f"{r.seconds:.0f}" if r.seconds is not None else "-",
             r.reason or ("" if r.status == "pass" else r.status),
         ]
