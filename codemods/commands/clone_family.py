@@ -26,16 +26,17 @@ def check_smoke_environment() -> None:
 
 
 def run_clone_smoke(result: CloneResult, args: argparse.Namespace) -> int:
-    """Smoke-test the bridge just written: toy HF -> Megatron -> HF roundtrip through the generated class.
+    """Smoke-test the bridge just written: toy HF -> Megatron -> HF roundtrip with the fp32 logits check,
+    through the generated class, in a fresh process importing the tree's own `src/`.
 
-    The tree's own `src/` goes first on the import path, so the generated module is the one imported; the
-    toy model is built from `--config` (the new architecture), else from SRC's model_type.
+    The class is registered for the toy's architecture before AutoBridge dispatches (the installed
+    Megatron-Bridge does not know a new architecture); the toy model is built from `--config` (the new
+    architecture), else from SRC's model_type.
     """
-    from codemods.smoke import SmokeOptions, run_smoke
+    import tempfile
 
-    src = Path(result.plan.root) / "src"
-    if (src / "megatron" / "bridge").is_dir() and str(src) not in sys.path:
-        sys.path.insert(0, str(src))
+    from codemods.smoke import SmokeOptions, run_smoke_subprocess
+
     bridge_file = next(new for new, old in result.files.items() if old == result.source.bridge.path)
     module = bridge_file.removeprefix("src/").removesuffix(".py").replace("/", ".")
     model = args.config or result.source.model_type
@@ -43,8 +44,11 @@ def run_clone_smoke(result: CloneResult, args: argparse.Namespace) -> int:
         raise ConfigError(
             f"clone-family --smoke: {result.source.bridge.name} has no model_type; pass --config"
         )
-    opts = SmokeOptions(model=model, bridge=f"{module}:{result.names.bridge_class}")
-    report = run_smoke(opts)
+    opts = SmokeOptions(
+        model=model, bridge=f"{module}:{result.names.bridge_class}", repo=str(Path(result.plan.root))
+    )
+    log = Path(tempfile.mkdtemp(prefix="bridgesmith-smoke-logs-")) / "smoke.log"
+    report = run_smoke_subprocess(opts, log)
     if args.format == "json":
         print_json({"smoke": report.to_dict()})
     else:

@@ -425,9 +425,11 @@ def _convert_and_check(
         provider.cross_entropy_fusion_impl = "native"
     provider.tensor_model_parallel_size = opts.tp
     provider.pipeline_model_parallel_size = opts.pp
-    if opts.ep > 1:
+    if opts.ep > 1 and getattr(provider, "num_moe_experts", None):
         provider.expert_model_parallel_size = opts.ep
         provider.expert_tensor_parallel_size = 1
+    elif opts.ep > 1:
+        report.adjustments.append(f"EP={opts.ep} not applied: the model has no experts")
     provider.sequence_parallel = False
     report.adjustments.extend(match_hf_rope(provider, bridge.hf_pretrained.config))
     if opts.device == "cpu":

@@ -140,7 +140,8 @@ def test_smoke_runs_the_generated_bridge(
     real_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Smoke env only (torch + megatron): Qwen3 rebuilt from Qwen2 with Qwen3's config round-trips through the
-    # generated Qwen9Bridge (q/k norm added, QKV bias dropped, qk_layernorm set), about 30 s on CPU.
+    # generated Qwen9Bridge (q/k norm added, QKV bias dropped, qk_layernorm set) and computes Qwen3's logits,
+    # about 30 s on CPU.
     tree = make_checkout(real_tree, tmp_path / "tree")
     config = Path(__file__).resolve().parents[2] / "fixtures/configs/qwen3-8b/config.json"
     argv = ["clone-family", "qwen2", "qwen9", "--repo", str(tree), "--config", str(config)]
@@ -148,4 +149,5 @@ def test_smoke_runs_the_generated_bridge(
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "(Qwen3ForCausalLM via Qwen9Bridge)" in out
-    assert "PASS    export          25/25 tensors bit-exact" in out
+    assert "PASS    export          47/47 tensors bit-exact" in out  # 4 toy layers
+    assert "PASS    logits          fp32" in out
