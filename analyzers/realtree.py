@@ -47,6 +47,31 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def content_digest(root: Path) -> str:
+    """One digest of every file under `root` (path and bytes), bytecode caches and the marker left out."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
+        rel = path.relative_to(root).as_posix()
+        if rel == MARKER or "__pycache__" in path.parts:
+            continue
+        digest.update(rel.encode() + b"\0" + _sha256(path).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def _intact(root: Path, expected_wheel: str) -> bool | None:
+    """True when the unpacked tree is what was unpacked; False when it was changed; None when unknown."""
+    marker = root / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        data = json.loads(marker.read_text())
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("sha256") != expected_wheel or "content" not in data:
+        return None
+    return data["content"] == content_digest(root)
+
+
 def _download(version: str, dest: Path) -> Path:
     import subprocess
 
@@ -74,6 +99,10 @@ def _download(version: str, dest: Path) -> Path:
 def ensure_tree(version: str = PINNED_VERSION, wheel: Path | None = None) -> Path:
     """Return the unpacked, verified tree of `version`, downloading and unpacking it once.
 
+    Every call checks the unpacked files against the digest taken when they were unpacked: a tree that
+    was written into (a codemod applied without --dry-run, say) is unpacked again from the wheel, with
+    a one-line warning, so the bundled default is always the pinned release.
+
     >>> root = ensure_tree()  # doctest: +SKIP
     >>> (root / "src/megatron/bridge/models/qwen/qwen3_bridge.py").is_file()  # doctest: +SKIP
     True
@@ -87,13 +116,14 @@ def ensure_tree(version: str = PINNED_VERSION, wheel: Path | None = None) -> Pat
 
     filename, expected = PINNED_WHEELS[version]
     root = tree_dir(version)
-    marker = root / MARKER
-    if marker.is_file():
-        try:
-            if json.loads(marker.read_text())["sha256"] == expected:
-                return root
-        except (ValueError, KeyError):
-            pass
+    state = _intact(root, expected)
+    if state:
+        return root
+    if state is False:
+        print(
+            f"warning: {root}: the pinned tree was changed; unpacking it again from the wheel",
+            file=sys.stderr,
+        )
     with tempfile.TemporaryDirectory(prefix="bridgesmith-") as tmp:
         path = wheel or _download(version, Path(tmp))
         actual = _sha256(path)
@@ -113,7 +143,9 @@ def ensure_tree(version: str = PINNED_VERSION, wheel: Path | None = None) -> Pat
                     target.write_bytes(archive.read(member))
         except zipfile.BadZipFile as exc:
             raise TreeFetchError(f"not a wheel: {exc}", path) from None
-        (staging / MARKER).write_text(json.dumps({"version": version, "wheel": filename, "sha256": actual}))
+        content = content_digest(staging)
+        marker = {"version": version, "wheel": filename, "sha256": actual, "content": content}
+        (staging / MARKER).write_text(json.dumps(marker))
         if root.exists():
             shutil.rmtree(root)
         root.parent.mkdir(parents=True, exist_ok=True)
