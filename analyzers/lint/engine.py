@@ -284,17 +284,18 @@ class LintCache:
 
 def _environment_key() -> str:
     """What besides the tree changes results: the tool (its rule and engine sources, by stat) and the
-    installed transformers (MBR013)."""
+    installed transformers or the shipped index of its model types (MBR013)."""
+    from analyzers.rules._hf_model_types import INDEX_PATH
     from analyzers.transformers_source import transformers_dir
 
     code = code_stamp("lint", "rules", "catalog")
     tdir = transformers_dir()
     version = ""
-    if tdir is not None:
-        try:
-            version = str((tdir / "__init__.py").stat().st_mtime_ns)
-        except OSError:
-            pass
+    try:
+        stamp = (tdir / "__init__.py") if tdir is not None else INDEX_PATH
+        version = str(stamp.stat().st_mtime_ns)
+    except OSError:
+        pass
     return f"{CACHE_FORMAT}|{sys.version_info[:2]}|{code}|{tdir}|{version}"
 
 
