@@ -53,15 +53,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _relative(repo_root: Path, files: list[str]) -> list[str]:
-    out = []
+    """FILES as paths relative to the tree: each resolved against the current directory, then `--repo`.
+
+    A folder stands for the files under it; a name that is neither a file nor a folder, or one outside
+    the tree, is an error (a typo must not pass as "All checks passed").
+    """
+    out: list[str] = []
     for name in files:
         path = Path(name)
-        absolute = (path if path.is_absolute() else Path.cwd() / path).resolve()
+        candidates = [path] if path.is_absolute() else [Path.cwd() / path, repo_root / path]
+        found = next((c for c in candidates if c.exists()), None)
+        if found is None:
+            raise RepoError("no such file or directory", name)
+        absolute = found.resolve()
         try:
-            out.append(absolute.relative_to(repo_root).as_posix())
+            rel = absolute.relative_to(repo_root)
         except ValueError:
-            raise RepoError("file is outside the tree", name) from None
-    return out
+            raise RepoError(f"outside the tree at {repo_root}", name) from None
+        if absolute.is_dir():
+            out.extend(
+                p.relative_to(repo_root).as_posix()
+                for p in sorted(absolute.rglob("*"))
+                if p.suffix in (".py", ".md") and p.is_file() and "__pycache__" not in p.parts
+            )
+        else:
+            out.append(rel.as_posix())
+    return list(dict.fromkeys(out))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,6 +141,12 @@ def run(args: argparse.Namespace) -> int:
     if args.show_notes:
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for error in result.errors:
+        print(f"error: {error}", file=sys.stderr)
+    if result.errors:
+        return 2
     if fmt == "text":
         fixable = sum(1 for f in findings if f.fixable)
         if findings:

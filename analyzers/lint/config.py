@@ -41,7 +41,10 @@ class LintConfig:
         else:
             chosen = {c for c in known if any(_matches(c, s) for s in self.select)}
         chosen |= {c for c in known if any(_matches(c, s) for s in self.extend_select)}
-        return {c for c in chosen if not any(_matches(c, i) for i in self.ignore)}
+        chosen = {c for c in chosen if not any(_matches(c, i) for i in self.ignore)}
+        if not chosen:
+            raise ConfigError("the selection is empty: select/ignore leave no rule to run", self.source)
+        return chosen
 
     def ignored_in(self, path: str, code: str) -> bool:
         return any(
@@ -71,40 +74,48 @@ def _codes(value: object, key: str, source: str) -> list[str]:
 
 
 def load_config(root: Path, pyproject: Path | None = None) -> LintConfig:
-    """Read `[tool.bridgesmith.lint]` from the tree's pyproject.toml (defaults when absent)."""
-    path = pyproject or root / "pyproject.toml"
-    if not path.is_file():
-        return LintConfig()
+    """Read `[tool.bridgesmith.lint]` from the tree's pyproject.toml, or from `pyproject` when given.
+
+    Defaults when the tree has no pyproject.toml or it has no such table; a `pyproject` that does not
+    exist, a file that is not valid TOML (the tree's own too: ruff would stop on it as well) and a
+    malformed table are `ConfigError`s.
+    """
+    if pyproject is not None:
+        path, name = pyproject, str(pyproject)
+        if not path.is_file():
+            raise ConfigError("no such file" if not path.exists() else "not a file", name)
+    else:
+        path, name = root / "pyproject.toml", "pyproject.toml"
+        if not path.is_file():
+            return LintConfig()
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", path.name) from None
-    if pyproject is None and "bridgesmith" not in text:
-        return LintConfig(source=path.name)  # the tree's own file, with nothing for us: not ours to parse
+        raise ConfigError(f"cannot read: {exc}", name) from None
     import tomllib
 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"cannot read: {exc}", path.name) from None
+        raise ConfigError(f"not valid TOML: {exc}", name) from None
     section = data.get("tool", {}).get("bridgesmith", {}).get("lint")
     if section is None:
-        return LintConfig(source=path.name)
+        return LintConfig(source=name)
     if not isinstance(section, dict):
-        raise ConfigError("[tool.bridgesmith.lint] must be a table", path.name)
+        raise ConfigError("[tool.bridgesmith.lint] must be a table", name)
     unknown = set(section) - KNOWN_KEYS
     if unknown:
-        raise ConfigError(f"[tool.bridgesmith.lint] unknown key '{sorted(unknown)[0]}'", path.name)
+        raise ConfigError(f"[tool.bridgesmith.lint] unknown key '{sorted(unknown)[0]}'", name)
     pfi = section.get("per-file-ignores", {})
     if not isinstance(pfi, dict):
-        raise ConfigError("[tool.bridgesmith.lint] per-file-ignores must be a table", path.name)
+        raise ConfigError("[tool.bridgesmith.lint] per-file-ignores must be a table", name)
     return LintConfig(
-        select=_codes(section["select"], "select", path.name) if "select" in section else None,
-        ignore=_codes(section.get("ignore", []), "ignore", path.name)
-        + _codes(section.get("extend-ignore", []), "extend-ignore", path.name),
-        extend_select=_codes(section.get("extend-select", []), "extend-select", path.name),
-        per_file_ignores={k: _codes(v, f"per-file-ignores.{k}", path.name) for k, v in pfi.items()},
-        source=path.name,
+        select=_codes(section["select"], "select", name) if "select" in section else None,
+        ignore=_codes(section.get("ignore", []), "ignore", name)
+        + _codes(section.get("extend-ignore", []), "extend-ignore", name),
+        extend_select=_codes(section.get("extend-select", []), "extend-select", name),
+        per_file_ignores={k: _codes(v, f"per-file-ignores.{k}", name) for k, v in pfi.items()},
+        source=name,
     )
 
 

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 Example = str | dict[str, str | bytes]
 
 
+class RuleUnavailable(Exception):  # noqa: N818 (a signal, like StopIteration, not an error)
+    """Raised by a rule that cannot run in this environment; the run warns on stderr and goes on."""
+
+
 @dataclass(frozen=True)
 class Edit:
     """One mechanical edit, described by intent; `analyzers.lint.fixes` renders it through libcst.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from analyzers.lint.rule import Finding, Invalid, LintRule
+from analyzers.lint.rule import Finding, Invalid, LintRule, RuleUnavailable
 from analyzers.rules._hf_model_types import ModelTypes
 
 _HEAD = "from megatron.bridge.models.conversion.model_bridge import MegatronModelBridge\n\n\n"
@@ -50,7 +50,10 @@ class ModelTypeDiffersFromHfConfig(LintRule):
     ]
 
     def check_tree(self) -> Iterator[Finding]:
-        types = ModelTypes()
+        try:
+            types = ModelTypes()
+        except (OSError, ValueError, KeyError) as exc:
+            raise RuleUnavailable(f"no transformers and no readable model-type index ({exc})") from None
         for bridge in self.ctx.catalog.bridges:
             for reg in bridge.registrations:
                 if not reg.model_type or not reg.source or reg.source_kind == "unknown":
