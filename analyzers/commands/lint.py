@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from analyzers.cli_common import add_repo_argument
-from analyzers.errors import RepoError
+from analyzers.errors import RepoError, UsageError
 
 HELP = "check that bridges, registrations, mappings, recipes, tests and docs agree (rules MBRxxx)"
 FORMATS = ("text", "json", "sarif", "github")
@@ -50,6 +50,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not write the result caches")
     parser.add_argument("--show-notes", action="store_true", help="print notes (skipped rules) to stderr")
     parser.add_argument("--list-rules", action="store_true", help="list every rule and exit")
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        default=None,
+        help="report only findings this baseline does not record (default: the config's `baseline`)",
+    )
+    parser.add_argument(
+        "--write-baseline",
+        action="store_true",
+        help="record today's findings in the --baseline file (whole tree) and exit 0",
+    )
+    parser.add_argument(
+        "--add-noqa", action="store_true", help="add `# noqa: MBRxxx` to the line of every reported finding"
+    )
+    parser.add_argument(
+        "--pre-commit",
+        action="store_true",
+        help="FILES are a commit's staged files (the hook's mode): add the staged deletions; block on "
+        "findings in them or caused by them, count the rest",
+    )
 
 
 def _relative(repo_root: Path, files: list[str]) -> list[str]:
@@ -81,6 +101,43 @@ def _relative(repo_root: Path, files: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _staged_deletions(root: Path) -> list[str]:
+    """Paths (relative to the tree) that the index deletes: pre-commit passes only files that exist."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "diff", "--cached", "--name-only", "--diff-filter=D", "--relative", "-z"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []  # not a git work tree: nothing staged
+    return sorted(p for p in out.decode("utf-8", "surrogateescape").split("\0") if p)
+
+
+def _baseline_path(args: argparse.Namespace, config, repo_root: Path) -> Path | None:
+    if args.baseline is not None:
+        path = Path(args.baseline)
+        if not path.is_absolute() and not path.exists() and (repo_root / path).parent.is_dir():
+            path = repo_root / path  # like FILES: relative to the cwd, else to --repo
+        return path
+    return config.baseline_path
+
+
+def _split_scope(findings, given: set[str], deleted: set[str], have_baseline: bool):
+    """(blocking, counted) for a run given FILES: a finding blocks when it is in a given file, relates to
+    a deleted one, or (with a baseline, which has already dropped the old ones) is new anywhere."""
+    blocking, counted = [], []
+    for finding in findings:
+        if have_baseline or finding.path in given or deleted.intersection(finding.related):
+            blocking.append(finding)
+        else:
+            counted.append(finding)
+    return blocking, counted
+
+
 def run(args: argparse.Namespace) -> int:
     from analyzers.lint.config import load_config, override
     from analyzers.lint.engine import lint_tree
@@ -97,14 +154,70 @@ def run(args: argparse.Namespace) -> int:
     repo = find_repo(args.repo)
     config = load_config(repo.root, Path(args.config) if args.config else None)
     config = override(config, args.select, args.ignore, args.extend_select)
+    baseline_path = _baseline_path(args, config, repo.root)
+    if args.write_baseline and (baseline_path is None or args.files or args.pre_commit):
+        raise UsageError(
+            "--write-baseline needs --baseline FILE (or `baseline` in the config) and records the whole tree"
+        )
     paths = _relative(repo.root, args.files) if args.files else None
+    deleted: list[str] = []
+    if args.pre_commit:
+        deleted = _staged_deletions(repo.root)
+        if not paths and not deleted:
+            return 0  # nothing the lint reads is staged
+        paths = [*(paths or []), *deleted]
     result = lint_tree(repo.root, config, paths=paths, use_cache=not args.no_cache)
     findings = result.findings
+
+    if args.write_baseline:
+        from analyzers.lint.baseline import write_baseline
+
+        for line in [*(f"warning: {w}" for w in result.warnings), *(f"error: {e}" for e in result.errors)]:
+            print(line, file=sys.stderr)
+        if result.errors:
+            return 2
+        count = write_baseline(baseline_path, findings, repo.root)
+        print(f"Recorded {count} finding(s) in {baseline_path}.", file=sys.stderr)
+        return 0
+    in_baseline = 0
+    if baseline_path is not None:
+        from analyzers.lint.baseline import read_baseline, split_new
+
+        findings, old = split_new(findings, read_baseline(baseline_path), repo.root)
+        in_baseline = len(old)
+    elsewhere: list = []
+    if paths is not None:
+        findings, elsewhere = _split_scope(findings, set(paths), set(deleted), baseline_path is not None)
+
+    if args.add_noqa:
+        from analyzers.lint.noqa import plan_noqa, write_changes
+
+        changes, skipped = plan_noqa(repo.root, findings)
+        write_changes(repo.root, changes)
+        added = len(findings) - len(skipped)
+        print(f"Added {added} noqa directive(s) in {len(changes)} file(s).", file=sys.stderr)
+        for finding in skipped:
+            print(f"warning: {finding.location}: {finding.code} cannot take a noqa comment", file=sys.stderr)
+        return 0
 
     if args.fix or args.diff:
         from analyzers.lint.fixes import plan_fixes
 
-        plan, fixed, failures = plan_fixes(repo.root, findings)
+        fixable = findings
+        if args.pre_commit:
+            staged = set(paths or [])
+            fixable = []
+            for finding in findings:
+                outside = sorted({e.path for e in finding.fix or ()} - staged)
+                if outside:
+                    print(
+                        f"warning: {finding.location}: {finding.code} fix not applied: it would edit "
+                        f"{', '.join(outside)}, which is not staged",
+                        file=sys.stderr,
+                    )
+                else:
+                    fixable.append(finding)
+        plan, fixed, failures = plan_fixes(repo.root, fixable)
         for finding, reason in failures:
             print(f"warning: {finding.location}: {finding.code} fix not applied: {reason}", file=sys.stderr)
         if args.diff:
@@ -154,4 +267,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"Found {len(findings)} finding(s){hint}; {result.suppressed} suppressed.", file=sys.stderr)
         else:
             print(f"All checks passed ({result.files_checked} files).", file=sys.stderr)
+    hidden = _hidden_summary(in_baseline, len(elsewhere))
+    if hidden:
+        print(hidden, file=sys.stderr)
     return 0 if args.exit_zero or not findings else 1
+
+
+def _hidden_summary(in_baseline: int, elsewhere: int) -> str:
+    """One line for what is not shown: findings the baseline records, findings in files not given."""
+    parts = []
+    if in_baseline:
+        parts.append(f"{in_baseline} recorded in the baseline")
+    if elsewhere:
+        parts.append(f"{elsewhere} in other files these can affect (with a baseline, new ones there block)")
+    return f"Not shown: {'; '.join(parts)}." if parts else ""

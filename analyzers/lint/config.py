@@ -16,7 +16,7 @@ from pathlib import Path
 
 from analyzers.errors import ConfigError
 
-KNOWN_KEYS = {"select", "ignore", "extend-select", "extend-ignore", "per-file-ignores"}
+KNOWN_KEYS = {"select", "ignore", "extend-select", "extend-ignore", "per-file-ignores", "baseline"}
 
 
 @dataclass
@@ -27,6 +27,8 @@ class LintConfig:
     #: glob on the relative path -> codes or prefixes
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     source: str = "defaults"  #: where the settings came from (for messages)
+    #: `baseline`, resolved against the config file's folder
+    baseline_path: Path | None = None
 
     def selected(self, codes: dict[str, bool]) -> set[str]:
         """The codes that run, given every known code -> on by default."""
@@ -106,6 +108,9 @@ def load_config(root: Path, pyproject: Path | None = None) -> LintConfig:
     unknown = set(section) - KNOWN_KEYS
     if unknown:
         raise ConfigError(f"[tool.bridgesmith.lint] unknown key '{sorted(unknown)[0]}'", name)
+    baseline = section.get("baseline")
+    if baseline is not None and (not isinstance(baseline, str) or not baseline):
+        raise ConfigError("[tool.bridgesmith.lint] baseline must be a file name", name)
     pfi = section.get("per-file-ignores", {})
     if not isinstance(pfi, dict):
         raise ConfigError("[tool.bridgesmith.lint] per-file-ignores must be a table", name)
@@ -116,6 +121,7 @@ def load_config(root: Path, pyproject: Path | None = None) -> LintConfig:
         extend_select=_codes(section.get("extend-select", []), "extend-select", name),
         per_file_ignores={k: _codes(v, f"per-file-ignores.{k}", name) for k, v in pfi.items()},
         source=name,
+        baseline_path=path.parent / baseline if baseline else None,
     )
 
 
@@ -132,4 +138,5 @@ def override(
         extend_select=config.extend_select + [e.upper() for e in extend_select or []],
         per_file_ignores=config.per_file_ignores,
         source=config.source if select is None and not ignore and not extend_select else "command line",
+        baseline_path=config.baseline_path,
     )
