@@ -37,6 +37,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--extend-select", type=_codes, default=None, metavar="CODES", help="codes added to the selection"
     )
     parser.add_argument(
+        "--extend-ignore", type=_codes, default=None, metavar="CODES", help="codes added to the ignored ones"
+    )
+    parser.add_argument(
+        "--exclude",
+        type=lambda v: [p.strip() for p in v.split(",") if p.strip()],
+        default=None,
+        metavar="PATTERNS",
+        help="comma-separated file patterns whose findings are not reported (replaces the config's)",
+    )
+    parser.add_argument(
         "--config", default=None, metavar="PYPROJECT", help="read [tool.bridgesmith.lint] from this file"
     )
     parser.add_argument("--fix", action="store_true", help="apply the fixes of fixable findings ([*])")
@@ -153,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     repo = find_repo(args.repo)
     config = load_config(repo.root, Path(args.config) if args.config else None)
-    config = override(config, args.select, args.ignore, args.extend_select)
+    config = override(config, args.select, args.ignore, args.extend_select, args.extend_ignore, args.exclude)
     baseline_path = _baseline_path(args, config, repo.root)
     if args.write_baseline and (baseline_path is None or args.files or args.pre_commit):
         raise UsageError(

@@ -61,7 +61,9 @@ def test_files_resolve_against_the_repo_as_well_as_the_cwd(real_tree: Path, tmp_
     )
 
 
-@pytest.mark.parametrize("args", [["--select", ""], ["--select", "MBR005", "--ignore", "MBR"]])
+@pytest.mark.parametrize(
+    "args", [["--select", ""], ["--ignore", "ALL"], ["--select", "MBR005", "--ignore", "MBR005"]]
+)
 def test_empty_selection_is_an_error(real_tree: Path, tmp_path: Path, args: list[str]) -> None:
     _one_error_line(_cli(*args, cwd=real_tree, cache=tmp_path / "c"), "selection is empty")
 
