@@ -23,6 +23,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "files", nargs="*", help="check these files (plus the tree-level findings they affect)"
     )
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print the findings only (no summary)")
+    parser.add_argument(
+        "--output-file", metavar="FILE", default=None, help="write the report to FILE instead of stdout"
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the text output (auto: on a terminal, unless NO_COLOR is set)",
+    )
+    parser.add_argument(
+        "--show-fixes",
+        action="store_true",
+        help="show each fixable finding's fix (with --fix: list what was fixed)",
+    )
     parser.add_argument(
         "--select",
         type=_codes,
@@ -148,19 +163,53 @@ def _split_scope(findings, given: set[str], deleted: set[str], have_baseline: bo
     return blocking, counted
 
 
+def _use_color(choice: str, stream) -> bool:
+    import os
+
+    if choice != "auto":
+        return choice == "always"
+    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+
+
+def list_rules(fmt: str) -> str:
+    from analyzers.lint.output import dumps, rule_json, versioned
+    from analyzers.rules import ALL_RULES
+
+    if fmt == "json":
+        return dumps(versioned("rules", rules=[rule_json(r) for r in ALL_RULES]))
+    lines = []
+    for rule in ALL_RULES:
+        extra = " (checkout only)" if rule.CHECKOUT_ONLY else ""
+        fix = " [*]" if rule.FIX_TITLE else ""
+        lines.append(f"{rule.CODE}\t{rule.NAME}{fix}{extra}\t{rule.summary()}\n")
+    return "".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    if args.output_file:
+        try:
+            out = open(args.output_file, "w", encoding="utf-8")  # closed below
+        except OSError as exc:
+            raise UsageError(f"cannot write: {exc.strerror}", args.output_file) from None
+    try:
+        return _run(args, out)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+
+
+def _run(args: argparse.Namespace, out) -> int:
     from analyzers.lint.config import load_config, override
     from analyzers.lint.engine import lint_tree
     from analyzers.repo import find_repo
 
     if args.list_rules:
-        from analyzers.rules import ALL_RULES
-
-        for rule in ALL_RULES:
-            extra = " (checkout only)" if rule.CHECKOUT_ONLY else ""
-            fix = " [*]" if rule.FIX_TITLE else ""
-            print(f"{rule.CODE}\t{rule.NAME}{fix}{extra}\t{rule.summary()}")
+        out.write(list_rules(args.format))
         return 0
+    modes = [m for m in ("fix", "diff", "add_noqa", "write_baseline") if getattr(args, m)]
+    if len(modes) > 1:
+        raise UsageError(" and ".join(f"--{m.replace('_', '-')}" for m in modes) + " do not go together")
     repo = find_repo(args.repo)
     config = load_config(repo.root, Path(args.config) if args.config else None)
     config = override(config, args.select, args.ignore, args.extend_select, args.extend_ignore, args.exclude)
@@ -178,16 +227,26 @@ def run(args: argparse.Namespace) -> int:
         paths = [*(paths or []), *deleted]
     result = lint_tree(repo.root, config, paths=paths, use_cache=not args.no_cache)
     findings = result.findings
+    quiet = args.quiet
+
+    def report_problems() -> None:
+        if args.show_notes:
+            for note in result.notes:
+                print(f"note: {note}", file=sys.stderr)
+        for warning in result.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        for error in result.errors:
+            print(f"error: {error}", file=sys.stderr)
 
     if args.write_baseline:
         from analyzers.lint.baseline import write_baseline
 
-        for line in [*(f"warning: {w}" for w in result.warnings), *(f"error: {e}" for e in result.errors)]:
-            print(line, file=sys.stderr)
+        report_problems()
         if result.errors:
             return 2
         count = write_baseline(baseline_path, findings, repo.root)
-        print(f"Recorded {count} finding(s) in {baseline_path}.", file=sys.stderr)
+        if not quiet:
+            print(f"Recorded {count} finding(s) in {baseline_path}.", file=sys.stderr)
         return 0
     in_baseline = 0
     if baseline_path is not None:
@@ -200,7 +259,8 @@ def run(args: argparse.Namespace) -> int:
         findings, elsewhere = _split_scope(findings, set(paths), set(deleted), baseline_path is not None)
 
     if args.add_noqa:
-        from analyzers.lint.noqa import plan_noqa, write_changes
+        from analyzers.lint.fixes import write_changes
+        from analyzers.lint.noqa import plan_noqa
 
         changes, skipped = plan_noqa(repo.root, findings)
         write_changes(repo.root, changes)
@@ -208,10 +268,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"Added {added} noqa directive(s) in {len(changes)} file(s).", file=sys.stderr)
         for finding in skipped:
             print(f"warning: {finding.location}: {finding.code} cannot take a noqa comment", file=sys.stderr)
-        return 0
+        report_problems()
+        return 2 if result.errors else 0
 
+    fixed_summary: list = []
     if args.fix or args.diff:
-        from analyzers.lint.fixes import plan_fixes
+        from analyzers.lint.fixes import compute_fixes
 
         fixable = findings
         if args.pre_commit:
@@ -227,60 +289,119 @@ def run(args: argparse.Namespace) -> int:
                     )
                 else:
                     fixable.append(finding)
-        plan, fixed, failures = plan_fixes(repo.root, fixable)
-        for finding, reason in failures:
+        fixes = compute_fixes(repo.root, fixable)
+        for finding, reason in fixes.failures:
             print(f"warning: {finding.location}: {finding.code} fix not applied: {reason}", file=sys.stderr)
+        for warning in fixes.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         if args.diff:
-            sys.stdout.write(plan.preview())
-            print(f"{len(fixed)} fix(es) would be applied to {len(plan.changes)} file(s)", file=sys.stderr)
-            return 0 if args.exit_zero or not fixed else 1
-        plan.apply()
-        fixed_ids = {id(f) for f in fixed}
+            if args.format == "json":
+                from analyzers.lint.output import dumps, versioned
+
+                out.write(
+                    dumps(
+                        versioned(
+                            "fixes",
+                            files=[
+                                {"path": p, "edits": [e.to_json() for e in fixes.edits() if e.path == p]}
+                                for p in sorted(fixes.texts)
+                            ],
+                            fixed=[f"{f.location}: {f.code}" for f in fixes.fixed],
+                            diff=fixes.diff(),
+                        )
+                    )
+                )
+            else:
+                out.write(fixes.diff())
+                if not quiet:
+                    print(
+                        f"{len(fixes.fixed)} fix(es) would be applied to {len(fixes.texts)} file(s)",
+                        file=sys.stderr,
+                    )
+            report_problems()
+            if result.errors:
+                return 2
+            return 0 if args.exit_zero or not fixes.fixed else 1
+        fixes.write(repo.root)
+        fixed_ids = {id(f) for f in fixes.fixed}
         findings = [f for f in findings if id(f) not in fixed_ids]
-        print(f"Fixed {len(fixed)} finding(s) in {len(plan.changes)} file(s).", file=sys.stderr)
+        fixed_summary = fixes.fixed
+        if not quiet:
+            print(f"Fixed {len(fixes.fixed)} finding(s) in {len(fixes.texts)} file(s).", file=sys.stderr)
 
     fmt = args.format
-    if args.statistics and fmt == "text":
-        from analyzers.lint.output import statistics
+    color = fmt == "text" and _use_color(args.color, out)
+    if args.statistics:
+        from analyzers.lint.output import dumps, statistics, statistics_rows, versioned
 
-        sys.stdout.write(statistics(findings))
-    elif fmt == "json":
-        from analyzers.lint.output import as_json
+        if fmt == "json":
+            out.write(dumps(versioned("statistics", statistics=statistics_rows(findings))))
+        else:
+            out.write(statistics(findings))
+    elif fmt in ("json", "sarif"):
+        from analyzers.lint.output import Report, as_json, sarif
+        from analyzers.lint.ranges import Ends
+        from analyzers.rules import BY_CODE
 
-        sys.stdout.write(as_json(findings))
-    elif fmt == "sarif":
-        from analyzers.lint.output import sarif
-        from analyzers.rules import ALL_RULES
+        ends = Ends(repo.root)
+        memo: dict[int, list | None] = {}
 
-        sys.stdout.write(sarif(findings, ALL_RULES))
+        def edits_of(finding):
+            if id(finding) not in memo:
+                from analyzers.lint.fixes import finding_edits
+
+                memo[id(finding)] = finding_edits(repo.root, finding)
+            return memo[id(finding)]
+
+        report = Report(
+            root=repo.root,
+            rules=[BY_CODE[c] for c in result.rules_run if c in BY_CODE],
+            suppressed=result.suppressed,
+            warnings=result.warnings,
+            errors=result.errors,
+            edits_of=edits_of,
+            end_of=ends.end,
+        )
+        out.write(as_json(findings, report) if fmt == "json" else sarif(findings, report))
     elif fmt == "github":
         from analyzers.lint.output import github
+        from analyzers.rules import BY_CODE
 
-        sys.stdout.write(github(findings))
+        out.write(github(findings, {c: r.level() for c, r in BY_CODE.items()}))
     else:
         from analyzers.lint.output import text
 
-        sys.stdout.write(text(findings))
-    if args.show_notes:
-        for note in result.notes:
-            print(f"note: {note}", file=sys.stderr)
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    for error in result.errors:
-        print(f"error: {error}", file=sys.stderr)
+        out.write(text(findings, color=color, show_fixes=args.show_fixes))
+    report_problems()
     if result.errors:
         return 2
-    if fmt == "text":
+    if fmt == "text" and not quiet:
+        if args.show_fixes and fixed_summary:
+            out.write(_fixed_listing(fixed_summary))
         fixable = sum(1 for f in findings if f.fixable)
         if findings:
             hint = f" ({fixable} fixable with `--fix`)" if fixable else ""
-            print(f"Found {len(findings)} finding(s){hint}; {result.suppressed} suppressed.", file=sys.stderr)
+            out.write(f"Found {len(findings)} finding(s){hint}; {result.suppressed} suppressed.\n")
         else:
-            print(f"All checks passed ({result.files_checked} files).", file=sys.stderr)
-    hidden = _hidden_summary(in_baseline, len(elsewhere))
-    if hidden:
-        print(hidden, file=sys.stderr)
+            out.write(f"All checks passed ({result.files_checked} files).\n")
+        hidden = _hidden_summary(in_baseline, len(elsewhere))
+        if hidden:
+            out.write(hidden + "\n")
     return 0 if args.exit_zero or not findings else 1
+
+
+def _fixed_listing(fixed: list) -> str:
+    """ruff's --show-fixes listing: per file, count x code (name)."""
+    from collections import Counter
+
+    lines = [f"Fixed {len(fixed)} finding(s):\n"]
+    by_path: dict[str, Counter] = {}
+    for f in fixed:
+        by_path.setdefault(f.path, Counter())[(f.code, f.name)] += 1
+    for path, counts in sorted(by_path.items()):
+        lines.append(f"- {path}:\n")
+        lines.extend(f"    {n} \u00d7 {code} ({name})\n" for (code, name), n in sorted(counts.items()))
+    return "".join(lines)
 
 
 def _hidden_summary(in_baseline: int, elsewhere: int) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import tokenize
 from collections import defaultdict
 from collections.abc import Iterable
@@ -78,13 +77,3 @@ def plan_noqa(root: Path, findings: Iterable[Finding]) -> tuple[dict[str, tuple[
         if after != before:
             changes[path] = (before, after)
     return changes, skipped
-
-
-def write_changes(root: Path, changes: dict[str, tuple[str, str]]) -> None:
-    """Write every changed file (each atomically, in place of the file, keeping its mode)."""
-    for path, (_, after) in changes.items():
-        target = root / path
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(after, encoding="utf-8")
-        os.chmod(tmp, target.stat().st_mode & 0o7777)
-        os.replace(tmp, target)
