@@ -68,9 +68,28 @@ def run_cli(prog: str, package: str, commands: dict[str, str], argv: list[str] |
     return _run(args)
 
 
+#: optional dependency (top-level module) -> the extra that installs it
+OPTIONAL = {
+    "rope": "refactor",
+    "torch": "hf",
+    "transformers": "hf",
+    "huggingface_hub": "hf",
+    "safetensors": "hf",
+}
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
         return args.run(args)
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top not in OPTIONAL:
+            raise
+        hint = f"pip install 'bridgesmith[{OPTIONAL[top]}]'"
+        if OPTIONAL[top] == "hf":
+            hint = "install the CPU build of torch first (see the README), then " + hint
+        print(f"error: this command needs {top}, which is not installed: {hint}", file=sys.stderr)
+        return 2
     except BridgesmithError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -82,3 +82,24 @@ def test_rule_explains_one_rule(capsys: pytest.CaptureFixture) -> None:
     assert lint_entry(["rule", "MBR999"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "unknown rule 'MBR999'" in err[0]
+
+
+def test_a_missing_optional_dependency_is_one_line_naming_the_extra(capsys: pytest.CaptureFixture) -> None:
+    import argparse
+
+    from analyzers.cli import _run
+
+    def needs_rope(args: argparse.Namespace) -> int:
+        raise ModuleNotFoundError("No module named 'rope'", name="rope")
+
+    assert _run(argparse.Namespace(run=needs_rope)) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "error: this command needs rope, which is not installed: pip install 'bridgesmith[refactor]'"
+    ]
+
+    def needs_other(args: argparse.Namespace) -> int:
+        raise ModuleNotFoundError("No module named 'nonexistent_pkg'", name="nonexistent_pkg")
+
+    with pytest.raises(ModuleNotFoundError):
+        _run(argparse.Namespace(run=needs_other))
