@@ -375,7 +375,7 @@ def _run(args: argparse.Namespace, out) -> int:
     report_problems()
     if result.errors:
         return 2
-    if fmt == "text" and not quiet:
+    if fmt == "text" and not quiet and not args.statistics:
         if args.show_fixes and fixed_summary:
             out.write(_fixed_listing(fixed_summary))
         fixable = sum(1 for f in findings if f.fixable)

@@ -103,3 +103,9 @@ def test_a_missing_optional_dependency_is_one_line_naming_the_extra(capsys: pyte
 
     with pytest.raises(ModuleNotFoundError):
         _run(argparse.Namespace(run=needs_other))
+
+
+def test_statistics_print_the_table_only(real_tree: Path, tmp_path: Path) -> None:
+    out = _cli("--statistics", cwd=real_tree, cache=tmp_path)
+    assert out.returncode == 1
+    assert all(line.split("\t")[1].startswith("MBR") for line in out.stdout.splitlines())
