@@ -19,7 +19,21 @@ COMMANDS = {
     "coverage": "coverage",
     "synthesize": "synthesize",
     "lint": "lint",
+    "rule": "rule",
 }
+#: commands whose usage errors are one line and whose long options must be spelled out (the lint's, as ruff's)
+STRICT = {"lint", "rule"}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors where `one_line` is set (`prog: error: message`, exit 2)."""
+
+    one_line = False
+
+    def error(self, message: str):  # type: ignore[override]
+        if not self.one_line:
+            super().error(message)
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def run_cli(prog: str, package: str, commands: dict[str, str], argv: list[str] | None) -> int:
@@ -27,12 +41,13 @@ def run_cli(prog: str, package: str, commands: dict[str, str], argv: list[str] |
     # A run is short and allocates mostly acyclic records (unpickled caches, AST nodes): collecting the
     # young generation rarely saves the full collections that scan every cached object over and over.
     gc.set_threshold(50_000, 50, 100)
-    # No prefix matching: `smoke --repo` must never be taken as `--report`.
-    parser = argparse.ArgumentParser(prog=prog, allow_abbrev=False)
-    parser.add_argument("--version", action="version", version=f"bridgesmith {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     argv = sys.argv[1:] if argv is None else argv
     chosen = next((a for a in argv if not a.startswith("-")), None)
+    # No prefix matching in any command: `smoke --repo` must never be taken as `--report`.
+    parser = Parser(prog=prog, allow_abbrev=False)
+    parser.one_line = chosen in STRICT
+    parser.add_argument("--version", action="version", version=f"bridgesmith {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # Import only the chosen command's module: start-up time is most of a warm run.
     selected = {chosen: commands[chosen]} if chosen in commands else commands
     for name, module_name in selected.items():
@@ -42,15 +57,40 @@ def run_cli(prog: str, package: str, commands: dict[str, str], argv: list[str] |
             if exc.name != f"{package}.commands.{module_name}":
                 raise
             continue
+        strict = name in STRICT
         command = sub.add_parser(name, help=module.HELP, description=module.HELP, allow_abbrev=False)
+        command.one_line = strict
         module.add_arguments(command)
         command.set_defaults(run=module.run)
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return 2
+    return _run(args)
+
+
+#: optional dependency (top-level module) -> the extra that installs it
+OPTIONAL = {
+    "rope": "refactor",
+    "torch": "hf",
+    "transformers": "hf",
+    "huggingface_hub": "hf",
+    "safetensors": "hf",
+}
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.run(args)
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top not in OPTIONAL:
+            raise
+        hint = f"pip install 'bridgesmith[{OPTIONAL[top]}]'"
+        if OPTIONAL[top] == "hf":
+            hint = "install the CPU build of torch first (see the README), then " + hint
+        print(f"error: this command needs {top}, which is not installed: {hint}", file=sys.stderr)
+        return 2
     except BridgesmithError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -64,6 +104,18 @@ def main(argv: list[str] | None = None) -> int:
     return run_cli("python -m analyzers", "analyzers", COMMANDS, argv)
 
 
-def lint_entry() -> int:
-    """Console entry point used by the pre-commit hooks: `bridgesmith-lint ARGS` == `python -m analyzers lint ARGS`."""
-    return main(["lint", *sys.argv[1:]])
+def lint_entry(argv: list[str] | None = None) -> int:
+    """The `bridgesmith-lint` console script (the pre-commit hooks' entry): `python -m analyzers lint ARGS`
+    under its own name; `bridgesmith-lint rule CODE` explains a rule, as `ruff rule`."""
+    gc.set_threshold(50_000, 50, 100)
+    argv = sys.argv[1:] if argv is None else argv
+    name = "rule" if argv[:1] == ["rule"] else "lint"
+    module = importlib.import_module(f"analyzers.commands.{name}")
+    prog = "bridgesmith-lint rule" if name == "rule" else "bridgesmith-lint"
+    parser = Parser(prog=prog, description=module.HELP, allow_abbrev=False)
+    parser.one_line = True
+    parser.add_argument("--version", action="version", version=f"bridgesmith-lint {__version__}")
+    module.add_arguments(parser)
+    args = parser.parse_args(argv[1:] if name == "rule" else argv)
+    args.run = module.run
+    return _run(args)

@@ -41,5 +41,9 @@ class PlanConflictError(BridgesmithError):
     """A planned edit conflicts with the tree: the target exists, an anchor is missing, a path escapes."""
 
 
+class UsageError(BridgesmithError):
+    """Command-line flags that do not go together."""
+
+
 class SmokeTestFailure(BridgesmithError):
     """A smoke-test check failed."""

@@ -326,7 +326,7 @@ def lint(root: Path, env: dict[str, str]) -> set[tuple[str, str, str]]:
         raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "lint failed")
     import json
 
-    return {(f["code"], f["filename"], f["message"]) for f in json.loads(proc.stdout)}
+    return {(f["code"], f["filename"], f["message"]) for f in json.loads(proc.stdout)["findings"]}
 
 
 def main() -> int:

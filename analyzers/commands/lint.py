@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from analyzers.cli_common import add_repo_argument
-from analyzers.errors import RepoError
+from analyzers.errors import RepoError, UsageError
 
 HELP = "check that bridges, registrations, mappings, recipes, tests and docs agree (rules MBRxxx)"
 FORMATS = ("text", "json", "sarif", "github")
@@ -23,6 +23,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "files", nargs="*", help="check these files (plus the tree-level findings they affect)"
     )
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print the findings only (no summary)")
+    parser.add_argument(
+        "--output-file", metavar="FILE", default=None, help="write the report to FILE instead of stdout"
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the text output (auto: on a terminal, unless NO_COLOR is set)",
+    )
+    parser.add_argument(
+        "--show-fixes",
+        action="store_true",
+        help="show each fixable finding's fix (with --fix: list what was fixed)",
+    )
     parser.add_argument(
         "--select",
         type=_codes,
@@ -35,6 +50,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--extend-select", type=_codes, default=None, metavar="CODES", help="codes added to the selection"
+    )
+    parser.add_argument(
+        "--extend-ignore", type=_codes, default=None, metavar="CODES", help="codes added to the ignored ones"
+    )
+    parser.add_argument(
+        "--exclude",
+        type=lambda v: [p.strip() for p in v.split(",") if p.strip()],
+        default=None,
+        metavar="PATTERNS",
+        help="comma-separated file patterns whose findings are not reported (replaces the config's)",
     )
     parser.add_argument(
         "--config", default=None, metavar="PYPROJECT", help="read [tool.bridgesmith.lint] from this file"
@@ -50,85 +75,340 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not write the result caches")
     parser.add_argument("--show-notes", action="store_true", help="print notes (skipped rules) to stderr")
     parser.add_argument("--list-rules", action="store_true", help="list every rule and exit")
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        default=None,
+        help="report only findings this baseline does not record (default: the config's `baseline`)",
+    )
+    parser.add_argument(
+        "--write-baseline",
+        action="store_true",
+        help="record today's findings in the --baseline file (whole tree) and exit 0",
+    )
+    parser.add_argument(
+        "--add-noqa", action="store_true", help="add `# noqa: MBRxxx` to the line of every reported finding"
+    )
+    parser.add_argument(
+        "--pre-commit",
+        action="store_true",
+        help="FILES are a commit's staged files (the hook's mode): add the staged deletions; block on "
+        "findings in them or caused by them, count the rest",
+    )
 
 
 def _relative(repo_root: Path, files: list[str]) -> list[str]:
-    out = []
+    """FILES as paths relative to the tree: each resolved against the current directory, then `--repo`.
+
+    A folder stands for the files under it; a name that is neither a file nor a folder, or one outside
+    the tree, is an error (a typo must not pass as "All checks passed").
+    """
+    out: list[str] = []
     for name in files:
         path = Path(name)
-        absolute = (path if path.is_absolute() else Path.cwd() / path).resolve()
+        candidates = [path] if path.is_absolute() else [Path.cwd() / path, repo_root / path]
+        found = next((c for c in candidates if c.exists()), None)
+        if found is None:
+            raise RepoError("no such file or directory", name)
+        absolute = found.resolve()
         try:
-            out.append(absolute.relative_to(repo_root).as_posix())
+            rel = absolute.relative_to(repo_root)
         except ValueError:
-            raise RepoError("file is outside the tree", name) from None
-    return out
+            raise RepoError(f"outside the tree at {repo_root}", name) from None
+        if absolute.is_dir():
+            out.extend(
+                p.relative_to(repo_root).as_posix()
+                for p in sorted(absolute.rglob("*"))
+                if p.suffix in (".py", ".md") and p.is_file() and "__pycache__" not in p.parts
+            )
+        else:
+            out.append(rel.as_posix())
+    return list(dict.fromkeys(out))
+
+
+def _staged_deletions(root: Path) -> list[str]:
+    """Paths (relative to the tree) that the index deletes: pre-commit passes only files that exist."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "diff", "--cached", "--name-only", "--diff-filter=D", "--relative", "-z"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []  # not a git work tree: nothing staged
+    return sorted(p for p in out.decode("utf-8", "surrogateescape").split("\0") if p)
+
+
+def _baseline_path(args: argparse.Namespace, config, repo_root: Path) -> Path | None:
+    if args.baseline is not None:
+        path = Path(args.baseline)
+        if not path.is_absolute() and not path.exists() and (repo_root / path).parent.is_dir():
+            path = repo_root / path  # like FILES: relative to the cwd, else to --repo
+        return path
+    return config.baseline_path
+
+
+def _split_scope(findings, given: set[str], deleted: set[str], have_baseline: bool):
+    """(blocking, counted) for a run given FILES: a finding blocks when it is in a given file, relates to
+    a deleted one, or (with a baseline, which has already dropped the old ones) is new anywhere."""
+    blocking, counted = [], []
+    for finding in findings:
+        if have_baseline or finding.path in given or deleted.intersection(finding.related):
+            blocking.append(finding)
+        else:
+            counted.append(finding)
+    return blocking, counted
+
+
+def _use_color(choice: str, stream) -> bool:
+    import os
+
+    if choice != "auto":
+        return choice == "always"
+    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+
+
+def list_rules(fmt: str) -> str:
+    from analyzers.lint.output import dumps, rule_json, versioned
+    from analyzers.rules import ALL_RULES
+
+    if fmt == "json":
+        return dumps(versioned("rules", rules=[rule_json(r) for r in ALL_RULES]))
+    lines = []
+    for rule in ALL_RULES:
+        extra = " (checkout only)" if rule.CHECKOUT_ONLY else ""
+        fix = " [*]" if rule.FIX_TITLE else ""
+        lines.append(f"{rule.CODE}\t{rule.NAME}{fix}{extra}\t{rule.summary()}\n")
+    return "".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    if args.output_file:
+        try:
+            out = open(args.output_file, "w", encoding="utf-8")  # closed below
+        except OSError as exc:
+            raise UsageError(f"cannot write: {exc.strerror}", args.output_file) from None
+    try:
+        return _run(args, out)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+
+
+def _run(args: argparse.Namespace, out) -> int:
     from analyzers.lint.config import load_config, override
     from analyzers.lint.engine import lint_tree
     from analyzers.repo import find_repo
 
     if args.list_rules:
-        from analyzers.rules import ALL_RULES
-
-        for rule in ALL_RULES:
-            extra = " (checkout only)" if rule.CHECKOUT_ONLY else ""
-            fix = " [*]" if rule.FIX_TITLE else ""
-            print(f"{rule.CODE}\t{rule.NAME}{fix}{extra}\t{rule.summary()}")
+        out.write(list_rules(args.format))
         return 0
+    modes = [m for m in ("fix", "diff", "add_noqa", "write_baseline") if getattr(args, m)]
+    if len(modes) > 1:
+        raise UsageError(" and ".join(f"--{m.replace('_', '-')}" for m in modes) + " do not go together")
     repo = find_repo(args.repo)
     config = load_config(repo.root, Path(args.config) if args.config else None)
-    config = override(config, args.select, args.ignore, args.extend_select)
+    config = override(config, args.select, args.ignore, args.extend_select, args.extend_ignore, args.exclude)
+    baseline_path = _baseline_path(args, config, repo.root)
+    if args.write_baseline and (baseline_path is None or args.files or args.pre_commit):
+        raise UsageError(
+            "--write-baseline needs --baseline FILE (or `baseline` in the config) and records the whole tree"
+        )
     paths = _relative(repo.root, args.files) if args.files else None
+    deleted: list[str] = []
+    if args.pre_commit:
+        deleted = _staged_deletions(repo.root)
+        if not paths and not deleted:
+            return 0  # nothing the lint reads is staged
+        paths = [*(paths or []), *deleted]
     result = lint_tree(repo.root, config, paths=paths, use_cache=not args.no_cache)
     findings = result.findings
+    quiet = args.quiet
 
+    def report_problems() -> None:
+        if args.show_notes:
+            for note in result.notes:
+                print(f"note: {note}", file=sys.stderr)
+        for warning in result.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        for error in result.errors:
+            print(f"error: {error}", file=sys.stderr)
+
+    if args.write_baseline:
+        from analyzers.lint.baseline import write_baseline
+
+        report_problems()
+        if result.errors:
+            return 2
+        count = write_baseline(baseline_path, findings, repo.root)
+        if not quiet:
+            print(f"Recorded {count} finding(s) in {baseline_path}.", file=sys.stderr)
+        return 0
+    in_baseline = 0
+    if baseline_path is not None:
+        from analyzers.lint.baseline import read_baseline, split_new
+
+        findings, old = split_new(findings, read_baseline(baseline_path), repo.root)
+        in_baseline = len(old)
+    elsewhere: list = []
+    if paths is not None:
+        findings, elsewhere = _split_scope(findings, set(paths), set(deleted), baseline_path is not None)
+
+    if args.add_noqa:
+        from analyzers.lint.fixes import write_changes
+        from analyzers.lint.noqa import plan_noqa
+
+        changes, skipped = plan_noqa(repo.root, findings)
+        write_changes(repo.root, changes)
+        added = len(findings) - len(skipped)
+        print(f"Added {added} noqa directive(s) in {len(changes)} file(s).", file=sys.stderr)
+        for finding in skipped:
+            print(f"warning: {finding.location}: {finding.code} cannot take a noqa comment", file=sys.stderr)
+        report_problems()
+        return 2 if result.errors else 0
+
+    fixed_summary: list = []
     if args.fix or args.diff:
-        from analyzers.lint.fixes import plan_fixes
+        from analyzers.lint.fixes import compute_fixes
 
-        plan, fixed, failures = plan_fixes(repo.root, findings)
-        for finding, reason in failures:
+        fixable = findings
+        if args.pre_commit:
+            staged = set(paths or [])
+            fixable = []
+            for finding in findings:
+                outside = sorted({e.path for e in finding.fix or ()} - staged)
+                if outside:
+                    print(
+                        f"warning: {finding.location}: {finding.code} fix not applied: it would edit "
+                        f"{', '.join(outside)}, which is not staged",
+                        file=sys.stderr,
+                    )
+                else:
+                    fixable.append(finding)
+        fixes = compute_fixes(repo.root, fixable)
+        for finding, reason in fixes.failures:
             print(f"warning: {finding.location}: {finding.code} fix not applied: {reason}", file=sys.stderr)
+        for warning in fixes.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         if args.diff:
-            sys.stdout.write(plan.preview())
-            print(f"{len(fixed)} fix(es) would be applied to {len(plan.changes)} file(s)", file=sys.stderr)
-            return 0 if args.exit_zero or not fixed else 1
-        plan.apply()
-        fixed_ids = {id(f) for f in fixed}
+            if args.format == "json":
+                from analyzers.lint.output import dumps, versioned
+
+                out.write(
+                    dumps(
+                        versioned(
+                            "fixes",
+                            files=[
+                                {"path": p, "edits": [e.to_json() for e in fixes.edits() if e.path == p]}
+                                for p in sorted(fixes.texts)
+                            ],
+                            fixed=[f"{f.location}: {f.code}" for f in fixes.fixed],
+                            diff=fixes.diff(),
+                        )
+                    )
+                )
+            else:
+                out.write(fixes.diff())
+                if not quiet:
+                    print(
+                        f"{len(fixes.fixed)} fix(es) would be applied to {len(fixes.texts)} file(s)",
+                        file=sys.stderr,
+                    )
+            report_problems()
+            if result.errors:
+                return 2
+            return 0 if args.exit_zero or not fixes.fixed else 1
+        fixes.write(repo.root)
+        fixed_ids = {id(f) for f in fixes.fixed}
         findings = [f for f in findings if id(f) not in fixed_ids]
-        print(f"Fixed {len(fixed)} finding(s) in {len(plan.changes)} file(s).", file=sys.stderr)
+        fixed_summary = fixes.fixed
+        if not quiet:
+            print(f"Fixed {len(fixes.fixed)} finding(s) in {len(fixes.texts)} file(s).", file=sys.stderr)
 
     fmt = args.format
-    if args.statistics and fmt == "text":
-        from analyzers.lint.output import statistics
+    color = fmt == "text" and _use_color(args.color, out)
+    if args.statistics:
+        from analyzers.lint.output import dumps, statistics, statistics_rows, versioned
 
-        sys.stdout.write(statistics(findings))
-    elif fmt == "json":
-        from analyzers.lint.output import as_json
+        if fmt == "json":
+            out.write(dumps(versioned("statistics", statistics=statistics_rows(findings))))
+        else:
+            out.write(statistics(findings))
+    elif fmt in ("json", "sarif"):
+        from analyzers.lint.output import Report, as_json, sarif
+        from analyzers.lint.ranges import Ends
+        from analyzers.rules import BY_CODE
 
-        sys.stdout.write(as_json(findings))
-    elif fmt == "sarif":
-        from analyzers.lint.output import sarif
-        from analyzers.rules import ALL_RULES
+        ends = Ends(repo.root)
+        memo: dict[int, list | None] = {}
 
-        sys.stdout.write(sarif(findings, ALL_RULES))
+        def edits_of(finding):
+            if id(finding) not in memo:
+                from analyzers.lint.fixes import finding_edits
+
+                memo[id(finding)] = finding_edits(repo.root, finding)
+            return memo[id(finding)]
+
+        report = Report(
+            root=repo.root,
+            rules=[BY_CODE[c] for c in result.rules_run if c in BY_CODE],
+            suppressed=result.suppressed,
+            warnings=result.warnings,
+            errors=result.errors,
+            edits_of=edits_of,
+            end_of=ends.end,
+        )
+        out.write(as_json(findings, report) if fmt == "json" else sarif(findings, report))
     elif fmt == "github":
         from analyzers.lint.output import github
+        from analyzers.rules import BY_CODE
 
-        sys.stdout.write(github(findings))
+        out.write(github(findings, {c: r.level() for c, r in BY_CODE.items()}))
     else:
         from analyzers.lint.output import text
 
-        sys.stdout.write(text(findings))
-    if args.show_notes:
-        for note in result.notes:
-            print(f"note: {note}", file=sys.stderr)
-    if fmt == "text":
+        out.write(text(findings, color=color, show_fixes=args.show_fixes))
+    report_problems()
+    if result.errors:
+        return 2
+    if fmt == "text" and not quiet and not args.statistics:
+        if args.show_fixes and fixed_summary:
+            out.write(_fixed_listing(fixed_summary))
         fixable = sum(1 for f in findings if f.fixable)
         if findings:
             hint = f" ({fixable} fixable with `--fix`)" if fixable else ""
-            print(f"Found {len(findings)} finding(s){hint}; {result.suppressed} suppressed.", file=sys.stderr)
+            out.write(f"Found {len(findings)} finding(s){hint}; {result.suppressed} suppressed.\n")
         else:
-            print(f"All checks passed ({result.files_checked} files).", file=sys.stderr)
+            out.write(f"All checks passed ({result.files_checked} files).\n")
+        hidden = _hidden_summary(in_baseline, len(elsewhere))
+        if hidden:
+            out.write(hidden + "\n")
     return 0 if args.exit_zero or not findings else 1
+
+
+def _fixed_listing(fixed: list) -> str:
+    """ruff's --show-fixes listing: per file, count x code (name)."""
+    from collections import Counter
+
+    lines = [f"Fixed {len(fixed)} finding(s):\n"]
+    by_path: dict[str, Counter] = {}
+    for f in fixed:
+        by_path.setdefault(f.path, Counter())[(f.code, f.name)] += 1
+    for path, counts in sorted(by_path.items()):
+        lines.append(f"- {path}:\n")
+        lines.extend(f"    {n} \u00d7 {code} ({name})\n" for (code, name), n in sorted(counts.items()))
+    return "".join(lines)
+
+
+def _hidden_summary(in_baseline: int, elsewhere: int) -> str:
+    """One line for what is not shown: findings the baseline records, findings in files not given."""
+    parts = []
+    if in_baseline:
+        parts.append(f"{in_baseline} recorded in the baseline")
+    if elsewhere:
+        parts.append(f"{elsewhere} in other files these can affect (with a baseline, new ones there block)")
+    return f"Not shown: {'; '.join(parts)}." if parts else ""

@@ -19,13 +19,13 @@ from analyzers.catalog.records import Catalog, Location
 from analyzers.errors import ParseError
 from analyzers.lint.config import LintConfig
 from analyzers.lint.memo import ContentMemo
-from analyzers.lint.rule import Finding, LintRule
+from analyzers.lint.rule import Finding, LintRule, RuleUnavailable
 from analyzers.lint.suppressions import Suppression, might_have_suppressions, parse_suppressions, suppressing
 from analyzers.pickle_store import code_stamp, dump_atomic, load_dict, tree_cache_path
 from analyzers.repo import BRIDGE_PKG, Repo, find_repo
 from analyzers.tree_snapshot import TreeSnapshot, scan_indexed
 
-CACHE_FORMAT = f"lint-{__version__}-5"
+CACHE_FORMAT = f"lint-{__version__}-6"
 #: top-level folders of a checkout whose file listing the checkout-only rules read
 LISTED_PARTS = ("src", "docs", "examples", "scripts", "tests", "skills", "tutorials")
 PARSE_ERROR = "MBR000"
@@ -55,6 +55,10 @@ class LintContext:
         self.catalog = catalog
         self.files = files
         self.notes: list[str] = []
+        #: code -> why the rule could not run in this environment (a warning on stderr)
+        self.unavailable: dict[str, str] = {}
+        #: code -> the exception a rule raised (exit 2 when the rule is selected)
+        self.errors: dict[str, str] = {}
         self.problems: dict[str, Finding] = {}  #: parse failures found while reading raw syntax
         self._modules: dict[str, ModuleInfo | None] = {}
         self.memo = memo if memo is not None else ContentMemo(files, {})
@@ -140,6 +144,10 @@ class LintResult:
     notes: list[str] = field(default_factory=list)
     files_checked: int = 0
     rules_run: list[str] = field(default_factory=list)
+    #: selected rules that could not run here: "MBR013 (name) not run: why"
+    warnings: list[str] = field(default_factory=list)
+    #: selected rules that raised: "MBR010 (name) raised ValueError: ..."
+    errors: list[str] = field(default_factory=list)
 
 
 def _scope(catalog: Catalog, only_files: set[str]) -> tuple[set[str], set[str]] | None:
@@ -187,24 +195,31 @@ def _run_rules(ctx: LintContext, rules: list[type[LintRule]], only_files: set[st
             ctx.notes.append(f"{cls.CODE} ({cls.NAME}) not run: needs a full checkout (tests/, docs/)")
             continue
         rule = cls(ctx)
+        found: list[Finding] = []
         try:
             if cls.overrides("check_tree"):
-                out.extend(rule.check_tree())
+                found.extend(rule.check_tree())
             if cls.overrides("check_bridge"):
                 for bridge in bridges:
-                    out.extend(rule.check_bridge(bridge))
+                    found.extend(rule.check_bridge(bridge))
             if cls.overrides("check_family"):
                 for family in families:
-                    out.extend(rule.check_family(family))
+                    found.extend(rule.check_family(family))
             if cls.overrides("check_recipe_family"):
                 for recipe in recipes:
-                    out.extend(rule.check_recipe_family(recipe))
+                    found.extend(rule.check_recipe_family(recipe))
             if cls.FILES is not None:
                 for rel in py_files if only_files is None else sorted(only_files):
-                    if cls.claims(rel):
-                        out.extend(rule.check_file(rel))
-        except Exception as exc:  # a rule bug must not stop the other rules
-            ctx.notes.append(f"internal error in {cls.CODE} ({cls.NAME}): {type(exc).__name__}: {exc}")
+                    if cls.claims(rel) and (only_files is None or ctx.exists(rel)):
+                        found.extend(rule.check_file(rel))
+        except RuleUnavailable as exc:
+            ctx.unavailable[cls.CODE] = f"{cls.CODE} ({cls.NAME}) not run: {exc}"
+            continue
+        except Exception as exc:  # a rule bug must not stop the other rules; the run still exits 2
+            detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            ctx.errors[cls.CODE] = f"{cls.CODE} ({cls.NAME}) raised {detail}"
+            continue
+        out.extend(found)
     return out
 
 
@@ -261,46 +276,55 @@ class LintCache:
     def _read(self) -> dict:
         return load_dict(self.path, CACHE_FORMAT) or {}
 
-    def load(self, key: str) -> tuple[list[Finding], list[str]] | None:
+    def load(self, key: str) -> RawResult | None:
         if self.payload.get("key") != key:
             return None
-        return self.payload["findings"], self.payload["notes"]
+        return self.payload["raw"]
 
     @property
     def facts(self) -> dict:
         return self.payload.setdefault("facts", {})
 
-    def save(
-        self, key: str | None, findings: list[Finding] | None, notes: list[str] | None, facts: dict
-    ) -> None:
+    def save(self, key: str | None, raw: RawResult | None, facts: dict) -> None:
         """Store a whole-tree result (key given) or only refresh the per-file facts (key None)."""
         payload = dict(self.payload) if key is None else {}
         payload.update({"format": CACHE_FORMAT, "facts": facts})
         if key is not None:
-            payload.update({"key": key, "findings": findings, "notes": notes})
+            payload.update({"key": key, "raw": raw})
         dump_atomic(self.path, payload)
         self.payload = payload
 
 
 def _environment_key() -> str:
     """What besides the tree changes results: the tool (its rule and engine sources, by stat) and the
-    installed transformers (MBR013)."""
+    installed transformers or the shipped index of its model types (MBR013)."""
+    from analyzers.rules._hf_model_types import INDEX_PATH
     from analyzers.transformers_source import transformers_dir
 
     code = code_stamp("lint", "rules", "catalog")
     tdir = transformers_dir()
     version = ""
-    if tdir is not None:
-        try:
-            version = str((tdir / "__init__.py").stat().st_mtime_ns)
-        except OSError:
-            pass
+    try:
+        stamp = (tdir / "__init__.py") if tdir is not None else INDEX_PATH
+        version = str(stamp.stat().st_mtime_ns)
+    except OSError:
+        pass
     return f"{CACHE_FORMAT}|{sys.version_info[:2]}|{code}|{tdir}|{version}"
+
+
+@dataclass
+class RawResult:
+    """Every rule's findings before selection and suppression, with what the run could not do."""
+
+    findings: list[Finding]
+    notes: list[str]
+    unavailable: dict[str, str]  #: code -> warning
+    errors: dict[str, str]  #: code -> error
 
 
 def collect_raw(
     repo: Repo, files: TreeSnapshot, only_files: set[str] | None, cache: LintCache | None, memo: ContentMemo
-) -> tuple[list[Finding], list[str]]:
+) -> RawResult:
     """Every rule's findings before selection and suppression (whole-tree results come from the cache)."""
     from analyzers.rules import ALL_RULES
 
@@ -314,10 +338,11 @@ def collect_raw(
     rules = [r for r in ALL_RULES if r.CODE not in (PARSE_ERROR, UNUSED_NOQA)]
     findings = _run_rules(ctx, rules, only_files)
     findings.extend(_parse_failures(ctx, only_files))
-    if cache is not None and only_files is None:
-        cache.save(key, findings, ctx.notes, memo.live())
+    raw = RawResult(findings, ctx.notes, ctx.unavailable, ctx.errors)
+    if cache is not None and only_files is None and not ctx.errors:
+        cache.save(key, raw, memo.live())
         memo.changed = False
-    return findings, ctx.notes
+    return raw
 
 
 def _keep_for_files(finding: Finding, only_files: set[str]) -> bool:
@@ -345,18 +370,23 @@ def lint_tree(
     files = _scan_tree(repo, use_cache)
     cache = LintCache(repo.root) if use_cache else None
     memo = ContentMemo(files, cache.facts if cache is not None else {})
-    raw, notes = collect_raw(repo, files, only_files, cache, memo)
+    collected = collect_raw(repo, files, only_files, cache, memo)
+    raw = collected.findings
     if only_files is not None:
         raw = [f for f in raw if _keep_for_files(f, only_files)]
-    notes = [n for n in notes if n.split(" ", 1)[0] in selected or n.startswith("internal error")]
+    notes = [n for n in collected.notes if n.split(" ", 1)[0] in selected]
+    warnings = [w for code, w in sorted(collected.unavailable.items()) if code in selected]
+    errors = [e for code, e in sorted(collected.errors.items()) if code in selected]
+    notes += [n for code, n in sorted(collected.errors.items()) if code not in selected]
     findings, suppressed, sups = _apply_suppressions(raw, selected, config, files, memo)
     if cache is not None and memo.changed:
-        cache.save(None, None, None, memo.live())
+        cache.save(None, None, memo.live())
     if UNUSED_NOQA in selected:
-        findings.extend(_unused_suppressions(sups, selected, only_files, notes))
+        not_run = {n.split(" ", 1)[0] for n in notes + warnings + errors}
+        findings.extend(_unused_suppressions(sups, selected, only_files, not_run))
     findings.sort(key=Finding.sort_key)
     checked = len(only_files) if only_files is not None else sum(1 for p in files.data if p.endswith(".py"))
-    return LintResult(findings, suppressed, notes, checked, sorted(selected))
+    return LintResult(findings, suppressed, notes, checked, sorted(selected), warnings, errors)
 
 
 def _apply_suppressions(
@@ -397,13 +427,12 @@ def _suppressions_in(rel: str, data: bytes) -> list[Suppression]:
 
 
 def _unused_suppressions(
-    sups: dict[str, list[Suppression]], selected: set[str], only_files: set[str] | None, notes: list[str]
+    sups: dict[str, list[Suppression]], selected: set[str], only_files: set[str] | None, not_run: set[str]
 ) -> Iterator[Finding]:
     from analyzers.rules import ALL_RULES
     from analyzers.rules.mbr900_unused_suppression import UnusedSuppression
 
     known = {r.CODE for r in ALL_RULES}
-    not_run = {n.split(" ", 1)[0] for n in notes if "not run" in n}
     for rel, items in sorted(sups.items()):
         if only_files is not None and rel not in only_files:
             continue

@@ -1,13 +1,21 @@
-"""Findings' fixes -> a `codemods.plan.Plan` (libcst edits through `codemods.registrations`, formatting kept).
+"""Findings' fixes -> new file texts, formatted as the tree formats its code, and text edits of them.
 
-Imported only by `--fix` / `--diff`, so plain lint runs never import libcst. This module is the thin
-adapter between the lint's `Edit` intents and `codemods.registrations`, which wants an anchor import
-to place a new import beside; the adapter picks the neighbour.
+Imported only when fixes are rendered (`--fix`, `--diff`, `--show-fixes`, JSON and SARIF), so plain lint
+runs never import libcst. `apply_edit` is the thin adapter between the lint's `Edit` intents and the
+libcst edits of `codemods.registrations` (which want an anchor import to place a new import beside; the
+adapter picks the neighbour). Everything after that is text: the files a fix touches are run through
+the tree's own ruff configuration (isort, then the formatter; nothing else in the file moves when the
+tree is ruff-formatted already), and a change is described as line-range text edits (path, range,
+replacement) that any tool can apply.
 """
 
 from __future__ import annotations
 
+import difflib
+import os
+import subprocess
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from analyzers.errors import BridgesmithError
@@ -61,18 +69,97 @@ def apply_edit(source: str, edit: Edit) -> str:
     raise ValueError(f"unknown edit kind {edit.kind!r}")
 
 
-def plan_fixes(root: Path, findings: Iterable[Finding]):
-    """A Plan with every fixable finding's edits, per file in finding order; writes nothing.
+@dataclass(frozen=True)
+class TextEdit:
+    """Replace the text from (row, column) up to (end_row, end_column) of `path` with `content`.
 
-    Returns (plan, fixed findings, failures) where a failure is (finding, reason) for an edit that
-    could not be placed (the other fixes still go in).
+    Rows and columns are 1-based and the end is exclusive, as ruff's JSON and SARIF regions count.
     """
-    from codemods.plan import Plan
 
-    plan = Plan(root)
+    path: str
+    row: int
+    column: int
+    end_row: int
+    end_column: int
+    content: str
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "location": {"row": self.row, "column": self.column},
+            "end_location": {"row": self.end_row, "column": self.end_column},
+            "content": self.content,
+        }
+
+
+def text_edits(path: str, before: str, after: str) -> list[TextEdit]:
+    """The line-range edits that turn `before` into `after` (whole lines replaced, inserted or deleted)."""
+    old = before.splitlines(keepends=True)
+    new = after.splitlines(keepends=True)
+    edits: list[TextEdit] = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        edits.append(TextEdit(path, i1 + 1, 1, i2 + 1, 1, "".join(new[j1:j2])))
+    return edits
+
+
+@dataclass
+class FixSet:
+    """The fixes of some findings applied together: new texts per file, which findings they fix."""
+
+    texts: dict[str, tuple[str, str]] = field(default_factory=dict)  #: path -> (before, after)
+    fixed: list[Finding] = field(default_factory=list)
+    #: (finding, reason) for a fix that could not be placed (the other fixes still go in)
+    failures: list[tuple[Finding, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  #: e.g. why the fixed files are not formatted
+
+    def diff(self) -> str:
+        """A unified diff of every changed file, sorted by path."""
+        out: list[str] = []
+        for path, (before, after) in sorted(self.texts.items()):
+            out.extend(
+                difflib.unified_diff(
+                    before.splitlines(keepends=True),
+                    after.splitlines(keepends=True),
+                    fromfile=f"a/{path}",
+                    tofile=f"b/{path}",
+                )
+            )
+        return "".join(
+            line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in out
+        )
+
+    def edits(self) -> list[TextEdit]:
+        return [
+            e for path, (before, after) in sorted(self.texts.items()) for e in text_edits(path, before, after)
+        ]
+
+    def write(self, root: Path) -> None:
+        """Write every changed file, each atomically and keeping its mode; checks first that none changed."""
+        for path, (before, _) in self.texts.items():
+            if (root / path).read_text(encoding="utf-8") != before:
+                raise BridgesmithError("changed on disk while the fixes were computed; nothing written", path)
+        write_changes(root, self.texts)
+
+
+def write_changes(root: Path, changes: dict[str, tuple[str, str]]) -> None:
+    """Write `after` of every (before, after) in place, each file atomically, keeping its mode."""
+    for path, (_, after) in sorted(changes.items()):
+        target = root / path
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_text(after, encoding="utf-8")
+        os.chmod(tmp, target.stat().st_mode & 0o7777)
+        os.replace(tmp, target)
+
+
+def compute_fixes(root: Path, findings: Iterable[Finding], fmt: bool = True) -> FixSet:
+    """Every fixable finding's edits applied per file in finding order, then (`fmt`) the touched files
+    formatted with the tree's ruff configuration; writes nothing."""
+    result = FixSet()
     texts: dict[str, str] = {}
-    fixed: list[Finding] = []
-    failures: list[tuple[Finding, str]] = []
+    originals: dict[str, str] = {}
     for finding in findings:
         if not finding.fix:
             continue
@@ -80,15 +167,85 @@ def plan_fixes(root: Path, findings: Iterable[Finding]):
         try:
             for edit in finding.fix:
                 if edit.path not in staged:
-                    staged[edit.path] = (root / edit.path).read_text(encoding="utf-8")
+                    originals.setdefault(edit.path, (root / edit.path).read_text(encoding="utf-8"))
+                    staged[edit.path] = originals[edit.path]
                 staged[edit.path] = apply_edit(staged[edit.path], edit)
         except (OSError, UnicodeDecodeError, BridgesmithError, ValueError) as exc:
-            failures.append((finding, str(exc)))
+            result.failures.append((finding, str(exc)))
             continue
         texts = staged
-        fixed.append(finding)
-    for path, text in sorted(texts.items()):
-        before = (root / path).read_text(encoding="utf-8")
-        if text != before:
-            plan.add(path, before, text, "bridgesmith lint --fix")
-    return plan, fixed, failures
+        result.fixed.append(finding)
+    changed = {p: t for p, t in texts.items() if t != originals[p]}
+    if fmt and changed and has_ruff_config(root):
+        changed = format_like_the_tree(root, changed, result.warnings)
+    result.texts = {p: (originals[p], t) for p, t in sorted(changed.items()) if t != originals[p]}
+    return result
+
+
+def finding_edits(root: Path, finding: Finding) -> list[TextEdit] | None:
+    """The text edits of one finding's fix on its own (None when it has none or it cannot be placed)."""
+    if not finding.fix:
+        return None
+    fixes = compute_fixes(root, [finding])
+    return fixes.edits() if fixes.fixed else None
+
+
+def has_ruff_config(root: Path) -> bool:
+    """Whether the tree configures ruff (ruff.toml, .ruff.toml or [tool.ruff] in pyproject.toml): without
+    one, ruff's defaults are not the tree's style, and fixed files are left as the edits made them."""
+    if (root / "ruff.toml").is_file() or (root / ".ruff.toml").is_file():
+        return True
+    try:
+        return "[tool.ruff" in (root / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _ruff() -> str | None:
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        return os.fsdecode(find_ruff_bin())
+    except (ImportError, FileNotFoundError):
+        import shutil
+
+        return shutil.which("ruff")
+
+
+def format_like_the_tree(root: Path, texts: dict[str, str], warnings: list[str]) -> dict[str, str]:
+    """`texts` of .py files through the tree's own ruff configuration: import sorting (I001), then the
+    formatter. ruff finds the configuration from each file's path, as the tree's own hooks do."""
+    ruff = _ruff()
+    if ruff is None:
+        warnings.append("fixed files are not formatted: ruff is not installed")
+        return texts
+    out = dict(texts)
+    for path, text in texts.items():
+        if not path.endswith(".py"):
+            continue
+        target = str(root / path)
+        steps = [
+            [
+                ruff,
+                "check",
+                "--select",
+                "I",
+                "--fix",
+                "--exit-zero",
+                "--quiet",
+                "--stdin-filename",
+                target,
+                "-",
+            ],
+            [ruff, "format", "--quiet", "--stdin-filename", target, "-"],
+        ]
+        for cmd in steps:
+            done = subprocess.run(cmd, input=text, cwd=root, capture_output=True, text=True)
+            if done.returncode != 0:
+                first = (done.stderr.strip().splitlines() or ["failed"])[0]
+                warnings.append(f"{path}: not formatted: ruff {cmd[1]}: {first}")
+                break
+            text = done.stdout
+        else:
+            out[path] = text
+    return out

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 Example = str | dict[str, str | bytes]
 
 
+class RuleUnavailable(Exception):  # noqa: N818 (a signal, like StopIteration, not an error)
+    """Raised by a rule that cannot run in this environment; the run warns on stderr and goes on."""
+
+
 @dataclass(frozen=True)
 class Edit:
     """One mechanical edit, described by intent; `analyzers.lint.fixes` renders it through libcst.
@@ -91,6 +95,9 @@ class LintRule:
     EXAMPLE_SELECT: ClassVar[tuple[str, ...]] = ()
     #: on by default (rules that are not are opt-in with --select)
     DEFAULT: ClassVar[bool] = True
+    #: SARIF level ("error", "warning", "note"); None: "warning" for opt-in, checkout-only (tests/docs)
+    #: and MBR9xx rules, else "error"
+    LEVEL: ClassVar[str | None] = None
 
     def __init__(self, ctx: LintContext) -> None:
         self.ctx = ctx
@@ -140,6 +147,12 @@ class LintRule:
     def summary(cls) -> str:
         doc = (cls.__doc__ or "").strip()
         return doc.splitlines()[0] if doc else cls.MESSAGE
+
+    @classmethod
+    def level(cls) -> str:
+        if cls.LEVEL is not None:
+            return cls.LEVEL
+        return "warning" if not cls.DEFAULT or cls.CHECKOUT_ONLY or cls.CODE.startswith("MBR9") else "error"
 
     @classmethod
     def overrides(cls, hook: str) -> bool:

@@ -9,6 +9,7 @@ from analyzers.rules.mbr002_bridge_missing_from_family_all import BridgeMissingF
 from analyzers.rules.mbr003_family_not_imported_by_models_init import FamilyNotImportedByModelsInit
 from analyzers.rules.mbr004_bridge_missing_from_models_all import BridgeMissingFromModelsAll
 from analyzers.rules.mbr005_duplicate_all_entry import DuplicateAllEntry
+from analyzers.rules.mbr006_import_of_missing_module import ImportOfMissingModule
 from analyzers.rules.mbr010_register_bridge_without_model_type import RegisterBridgeWithoutModelType
 from analyzers.rules.mbr011_model_type_registered_twice import ModelTypeRegisteredTwice
 from analyzers.rules.mbr012_source_registered_twice import SourceRegisteredTwice
@@ -39,6 +40,7 @@ ALL_RULES: list[type[LintRule]] = [
     FamilyNotImportedByModelsInit,
     BridgeMissingFromModelsAll,
     DuplicateAllEntry,
+    ImportOfMissingModule,
     RegisterBridgeWithoutModelType,
     ModelTypeRegisteredTwice,
     SourceRegisteredTwice,

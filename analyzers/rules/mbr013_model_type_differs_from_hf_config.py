@@ -2,44 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 
-from analyzers.lint.rule import Finding, Invalid, LintRule
-from analyzers.transformers_source import class_folders, transformers_dir
+from analyzers.lint.rule import Finding, Invalid, LintRule, RuleUnavailable
+from analyzers.rules._hf_model_types import ModelTypes
 
 _HEAD = "from megatron.bridge.models.conversion.model_bridge import MegatronModelBridge\n\n\n"
-_PAIR = re.compile(r'\(\s*"([\w\-.]+)"\s*,\s*"(\w+)"\s*\)')
-_MODEL_TYPE = re.compile(r'^\s+model_type\s*(?::\s*\w+\s*)?=\s*"([\w\-.]+)"', re.MULTILINE)
-
-
-@cache
-def _auto_pairs(tdir: Path) -> dict[str, set[str]]:
-    """HF class name -> model types it is mapped from, read from `models/auto/modeling_auto.py`."""
-    out: dict[str, set[str]] = {}
-    try:
-        text = (tdir / "models/auto/modeling_auto.py").read_text(encoding="utf-8")
-    except OSError:
-        return out
-    for model_type, cls in _PAIR.findall(text):
-        out.setdefault(cls, set()).add(model_type)
-    return out
-
-
-def config_model_types(tdir: Path, source: str) -> set[str] | None:
-    """Every `model_type` the HF class `source` can be built from; None when transformers does not know it."""
-    types = set(_auto_pairs(tdir).get(source, set()))
-    name = class_folders(tdir).get(source) if not types else None
-    folder = tdir / "models" / name if name else None
-    if folder is not None:
-        for conf in folder.glob("configuration_*.py"):
-            try:
-                types.update(_MODEL_TYPE.findall(conf.read_text(encoding="utf-8")))
-            except (OSError, UnicodeDecodeError):
-                continue
-    return types or None
 
 
 class ModelTypeDiffersFromHfConfig(LintRule):
@@ -49,8 +17,9 @@ class ModelTypeDiffersFromHfConfig(LintRule):
     Reads the installed transformers package's source files (never imports it): the auto mappings in
     `models/auto/modeling_auto.py` name the model types each HF class is built from, and for classes
     not listed there the `model_type = "..."` of `models/<x>/configuration_<x>.py` in the class's
-    folder. Sources transformers does not know (remote-code architectures) are not checked; without
-    transformers the rule is skipped with a note.
+    folder. Without transformers it reads the same facts from an index shipped with bridgesmith
+    (built from the transformers version it names). Sources transformers does not know
+    (remote-code architectures) are not checked.
 
     ## Why is this bad?
     The exported `config.json` gets this `model_type`; when it names another model, `AutoConfig`
@@ -81,15 +50,15 @@ class ModelTypeDiffersFromHfConfig(LintRule):
     ]
 
     def check_tree(self) -> Iterator[Finding]:
-        tdir = transformers_dir()
-        if tdir is None:
-            self.ctx.notes.append(f"{self.CODE} ({self.NAME}) not run: transformers is not installed")
-            return
+        try:
+            types = ModelTypes()
+        except (OSError, ValueError, KeyError) as exc:
+            raise RuleUnavailable(f"no transformers and no readable model-type index ({exc})") from None
         for bridge in self.ctx.catalog.bridges:
             for reg in bridge.registrations:
                 if not reg.model_type or not reg.source or reg.source_kind == "unknown":
                     continue
-                expected = config_model_types(tdir, reg.source)
+                expected = types.of(reg.source)
                 if expected is None or reg.model_type in expected:
                     continue
                 yield self.finding(

@@ -97,8 +97,10 @@ def test_cli_formats_exit_codes_fix_and_config(real_tree: Path, tmp_path: Path) 
         "src/megatron/bridge/models/__init__.py:309:5: MBR005 [*] `Exaone4Bridge` is listed twice in `__all__` (first at line 219)"
         in lines
     )
-    assert "Found" in out.stderr
-    rows = json.loads(_cli("--format", "json", cwd=root, env_cache=cache).stdout)
+    # The summary is on stdout, after the findings (as ruff's).
+    assert lines[-1].startswith("Found ")
+    lines = lines[:-1]
+    rows = json.loads(_cli("--format", "json", cwd=root, env_cache=cache).stdout)["findings"]
     assert len(rows) == len(lines)
     sarif = json.loads(_cli("--format", "sarif", cwd=root, env_cache=cache).stdout)
     assert sarif["version"] == "2.1.0" and len(sarif["runs"][0]["results"]) == len(lines)
@@ -110,7 +112,7 @@ def test_cli_formats_exit_codes_fix_and_config(real_tree: Path, tmp_path: Path) 
     assert _cli("--exit-zero", cwd=root, env_cache=cache).returncode == 0
     # config in the target tree's pyproject.toml, overridden on the command line
     (root / "pyproject.toml").write_text('[tool.bridgesmith.lint]\nselect = ["MBR005"]\n')
-    assert _cli(cwd=root, env_cache=cache).stdout.count("\n") == 1
+    assert _cli(cwd=root, env_cache=cache).stdout.count("\n") == 2  # the finding and the summary
     assert "MBR004" in _cli("--select", "MBR004", cwd=root, env_cache=cache).stdout
     (root / "pyproject.toml").write_text('[tool.bridgesmith.lint]\nselect = ["MBR777"]\n')
     bad = _cli(cwd=root, env_cache=cache)

@@ -1,0 +1,125 @@
+"""HF class name -> the `model_type`s transformers builds it from, read statically from transformers' source.
+
+MBR013 reads the installed transformers package when there is one, else the index shipped beside this
+module (`hf_model_types.json`, built from the transformers version it names), so the rule also runs in
+environments without transformers (the pre-commit hook's). Regenerate the index with
+`python -m analyzers.rules._hf_model_types [TRANSFORMERS_PACKAGE_DIR]`; `tests/lint/test_hf_model_types.py`
+fails when it is out of date against the installed transformers.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sys
+from pathlib import Path
+
+from analyzers.transformers_source import class_folders, transformers_dir
+
+INDEX_PATH = Path(__file__).with_name("hf_model_types.json")
+_PAIR = re.compile(r'\(\s*"([\w\-.]+)"\s*,\s*"(\w+)"\s*\)')
+_MODEL_TYPE = re.compile(r'^\s+model_type\s*(?::\s*\w+\s*)?=\s*"([\w\-.]+)"', re.MULTILINE)
+_VERSION = re.compile(r'^__version__\s*=\s*"([^"]+)"', re.MULTILINE)
+#: classes worth indexing besides the auto mappings' (a registration's source is a model class)
+_MODEL_CLASS = re.compile(r"(For[A-Z]\w*|Model)$")
+
+
+@functools.cache
+def _auto_pairs(tdir: Path) -> dict[str, frozenset[str]]:
+    """HF class name -> model types it is mapped from, read from `models/auto/modeling_auto.py`."""
+    out: dict[str, set[str]] = {}
+    try:
+        text = (tdir / "models/auto/modeling_auto.py").read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    for model_type, cls in _PAIR.findall(text):
+        out.setdefault(cls, set()).add(model_type)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def source_model_types(tdir: Path, source: str) -> set[str] | None:
+    """Every `model_type` the HF class `source` can be built from in the transformers at `tdir`.
+
+    The auto mappings first; for classes not listed there, the `model_type = "..."` of the
+    `configuration_*.py` files in the class's folder. None when transformers does not know the class.
+    """
+    types = set(_auto_pairs(tdir).get(source, ()))
+    name = class_folders(tdir).get(source) if not types else None
+    if name:
+        for conf in (tdir / "models" / name).glob("configuration_*.py"):
+            try:
+                types.update(_MODEL_TYPE.findall(conf.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError):
+                continue
+    return types or None
+
+
+def transformers_version(tdir: Path) -> str:
+    try:
+        match = _VERSION.search((tdir / "__init__.py").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return "unknown"
+    return match.group(1) if match else "unknown"
+
+
+def build_index(tdir: Path) -> dict:
+    """The index of the transformers package at `tdir`: its version and class -> sorted model types."""
+    names = set(_auto_pairs(tdir)) | {
+        n for n in class_folders(tdir) if _MODEL_CLASS.search(n) and not n.endswith("PreTrainedModel")
+    }
+    classes = {}
+    for name in sorted(names):
+        if types := source_model_types(tdir, name):
+            classes[name] = sorted(types)
+    return {"transformers_version": transformers_version(tdir), "classes": classes}
+
+
+def render_index(index: dict) -> str:
+    """The index as JSON with one class per line (diffs of a regenerated index stay readable)."""
+    rows = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(index["classes"].items()))
+    version = json.dumps(index["transformers_version"])
+    return f'{{\n"transformers_version": {version},\n"classes": {{\n{rows}\n}}\n}}\n'
+
+
+@functools.cache
+def shipped_index() -> dict:
+    return json.loads(INDEX_PATH.read_text(encoding="utf-8"))
+
+
+class ModelTypes:
+    """Where MBR013's answers come from: the installed transformers, else the shipped index."""
+
+    def __init__(self) -> None:
+        self.tdir = transformers_dir()
+        index = None if self.tdir is not None else shipped_index()
+        self._classes: dict[str, list[str]] | None = index["classes"] if index else None
+        #: for messages: "transformers 5.12.1 (installed)" or "transformers 5.12.1 (shipped index)"
+        self.origin = (
+            f"transformers {transformers_version(self.tdir)} (installed)"
+            if self.tdir is not None
+            else f"transformers {index['transformers_version']} (shipped index)"
+        )
+
+    def of(self, source: str) -> set[str] | None:
+        if self._classes is not None:
+            types = self._classes.get(source)
+            return set(types) if types else None
+        assert self.tdir is not None
+        return source_model_types(self.tdir, source)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    tdir = Path(argv[0]) if argv else transformers_dir()
+    if tdir is None or not (tdir / "models/auto/modeling_auto.py").is_file():
+        print(f"error: {tdir or 'transformers'}: not a transformers package folder", file=sys.stderr)
+        return 2
+    index = build_index(tdir)
+    INDEX_PATH.write_text(render_index(index), encoding="utf-8")
+    print(f"{INDEX_PATH}: {len(index['classes'])} classes from transformers {index['transformers_version']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
