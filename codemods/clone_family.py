@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import stat
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -120,6 +121,14 @@ def _walk(root: Path, rel_dir: str) -> list[str]:
         rel = Path(dirpath).relative_to(root).as_posix()
         out.extend(f"{rel}/{f}" for f in sorted(filenames) if not f.endswith((".pyc", ".tmp")))
     return out
+
+
+def _mode_of(path: Path) -> int | None:
+    """A clone's permission bits: its source's (a launch script stays executable)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
 
 
 def _entries(root: Path, rel_dir: str) -> list[str]:
@@ -950,7 +959,7 @@ See `conversion.sh` for the full sequence and `inference.sh` for generation.
         for rel in sorted(self.texts):
             origin = self.files.get(rel, "")
             reason = f"cloned from {origin}" if origin else "new file from a template"
-            plan.modify(rel, self.texts[rel], reason)
+            plan.modify(rel, self.texts[rel], reason, mode=_mode_of(self.root / origin) if origin else None)
         for rel, (text, reasons) in sorted(self.modified.items()):
             plan.modify(rel, text, *reasons)
         for rel, text in sorted(self.texts.items()):

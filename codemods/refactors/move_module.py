@@ -188,8 +188,7 @@ def _plan_python(
         code, n_doc = _text.replace_in_python_docs(code, dotted, dotted_to_new)
         code, n_path = _text.replace_in_python_docs(code, slashed, slashed_to_new)
         if is_self:
-            plan.add(old_path, text, None, "moved")
-            plan.add(new_path, None, code, f"moved from {old_path}")
+            plan.move(old_path, new_path, code, f"moved from {old_path}")
             continue
         if code != text:
             code = _ruff.sort_changed_imports(ruff_cwd, path, text, code)

@@ -618,8 +618,7 @@ def plan_rename_family(
                     plan.modify(path, after, "renamed references")
                 continue
             after = _ruff.sort_changed_imports(ruff_cwd, new_path, text, after)
-            plan.add(path, text, None, f"moved to {new_path}")
-            plan.add(new_path, None, after, f"moved from {path}")
+            plan.move(path, new_path, after, f"moved from {path}")
     for path in _text.iter_files(root, TEXT_SUFFIXES):
         rel = path.relative_to(root).as_posix()
         if rel.startswith(".") or rel.endswith(".py"):
@@ -635,18 +634,16 @@ def plan_rename_family(
             continue
         after = names.prose(text) if pattern.search(text) else text
         if new_rel != rel:
-            plan.add(rel, text, None, f"moved to {new_rel}")
-            plan.add(new_rel, None, after, f"moved from {rel}")
+            plan.move(rel, new_rel, after, f"moved from {rel}")
         elif after != text:
             plan.modify(rel, after, "renamed names and paths in text")
     for old_path, new_path in sorted(rename.moves.items()):
-        if not any(e.path == old_path for e in plan.edits):
+        if not plan.touches(old_path):
             try:
-                data = (root / old_path).read_text(encoding="utf-8")
+                (root / old_path).read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 raise PlanConflictError("cannot move a binary file (plans hold text)", old_path) from None
-            plan.add(old_path, data, None, f"moved to {new_path}")
-            plan.add(new_path, None, data, f"moved from {old_path}")
+            plan.move(old_path, new_path, None, f"moved from {old_path}")
 
     for vendor in rename.kept_vendor:
         plan.report.append(
