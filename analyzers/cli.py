@@ -63,6 +63,9 @@ def run_cli(
             prepare(args)
         return args.run(args)
     except BridgesmithError as exc:
+        if getattr(exc, "nothing_to_do", False):
+            print(f"nothing to do: {exc}")
+            return 0
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from analyzers.catalog.modules import build_module_info, module_name, module_path
 from analyzers.catalog.records import Catalog
-from analyzers.errors import ConfigError, PlanConflictError, ResolveError
+from analyzers.errors import ConfigError, ParseError, PlanConflictError, ResolveError
 from analyzers.repo import MODELS_DIR, RECIPES_DIR, find_repo
 from codemods._clone_python import (
     TODO,
@@ -157,7 +157,17 @@ class _Builder:
 
     def __init__(self, root: Path, catalog: Catalog, request: CloneRequest, year: int) -> None:
         self.root, self.catalog, self.request, self.year = root, catalog, request, year
-        self.src = resolve_source(catalog, request.src)
+        try:
+            self.src = resolve_source(catalog, request.src)
+        except ResolveError:
+            for problem in catalog.problems:
+                name = PurePosixPath(problem.location.path).name.lower()
+                if problem.location.path.startswith(MODELS_DIR) and request.src.lower() in name:
+                    raise ParseError(
+                        f"SRC {request.src!r} may be defined here, which cannot be read: {problem.message}",
+                        problem.location.path,
+                    ) from None
+            raise
         self.spec = None
         if request.config:
             from analyzers.hf_config import load_spec
@@ -178,6 +188,11 @@ class _Builder:
         check_stem(req.dst)
         if req.family_dir is not None:
             check_stem(req.family_dir, "--family-dir")
+            module = f"{MODELS_DIR}/{req.family_dir}.py"
+            if (self.root / module).exists():
+                raise PlanConflictError(
+                    f"--family-dir {req.family_dir!r} would shadow the module of the same name", module
+                )
         if req.dst == src.stem:
             raise ResolveError(f"DST {req.dst!r} is SRC itself")
         model_type, hf_class, hf_id = req.model_type, req.hf_class, req.hf_id
