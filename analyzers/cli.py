@@ -6,6 +6,7 @@ import argparse
 import gc
 import importlib
 import sys
+from collections.abc import Callable
 
 from analyzers import __version__
 from analyzers.errors import BridgesmithError
@@ -36,8 +37,17 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def run_cli(prog: str, package: str, commands: dict[str, str], argv: list[str] | None) -> int:
-    """Build the argparse tree from command modules and run one; map failures to exit codes."""
+def run_cli(
+    prog: str,
+    package: str,
+    commands: dict[str, str],
+    argv: list[str] | None,
+    prepare: Callable[[argparse.Namespace], None] | None = None,
+) -> int:
+    """Build the argparse tree from command modules and run one; map failures to exit codes.
+
+    `prepare(args)` runs first (codemods: roll back an interrupted apply before a write command plans).
+    """
     # A run is short and allocates mostly acyclic records (unpickled caches, AST nodes): collecting the
     # young generation rarely saves the full collections that scan every cached object over and over.
     gc.set_threshold(50_000, 50, 100)
@@ -81,6 +91,8 @@ OPTIONAL = {
 
 def _run(args: argparse.Namespace) -> int:
     try:
+        if prepare is not None:
+            prepare(args)
         return args.run(args)
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]
@@ -92,8 +104,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: this command needs {top}, which is not installed: {hint}", file=sys.stderr)
         return 2
     except BridgesmithError as exc:
+        if getattr(exc, "nothing_to_do", False):
+            print(f"nothing to do: {exc}")
+            return 0
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

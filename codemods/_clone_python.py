@@ -19,7 +19,7 @@ import libcst as cst
 
 from analyzers.catalog.modules import resolve_relative
 from analyzers.errors import ParseError
-from codemods._cst import dotted, dotted_expr, last_name
+from codemods._cst import dotted, dotted_expr, last_name, string_literal
 from codemods._transformers_index import transformers_has, transformers_module_exists
 from codemods.naming import Renamer
 
@@ -382,13 +382,13 @@ class _CloneTransformer(cst.CSTTransformer):
             keyword = arg.keyword.value if arg.keyword is not None else None
             if keyword == "source" or (keyword is None and i == 0):
                 if reg.as_string:
-                    value: cst.BaseExpression = cst.SimpleString(f'"{reg.source}"')
+                    value: cst.BaseExpression = string_literal(reg.source)
                     self.dropped_names = self.dropped_names or isinstance(arg.value, cst.Name)
                 else:
                     value = cst.Name(reg.source)
                 args[i] = arg.with_changes(value=value)
             elif keyword == "model_type" and reg.model_type is not None:
-                args[i] = arg.with_changes(value=cst.SimpleString(f'"{reg.model_type}"'))
+                args[i] = arg.with_changes(value=string_literal(reg.model_type))
         return call.with_changes(args=args)
 
 

@@ -7,6 +7,7 @@ Every decision carries its reason; what the config cannot decide becomes a `TODO
 from __future__ import annotations
 
 import ast
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ import libcst as cst
 
 from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.hf_config import ARCH_FIELDS, QK_NORM_FLAGS, ModelSpec, detect_blocks
+from codemods._cst import string_literal
 from codemods._registry_edits import MappingImports, RegistryPlan, edit_function
 
 TODO = "TODO(bridgesmith)"
@@ -65,7 +67,10 @@ def decide(
     mapped = {provider for key, provider in catalog.config_mapping if key in fields}
 
     def setting(attr: str, value: Any, reason: str) -> None:
-        expr = f'"{value}"' if isinstance(value, str) else repr(value)
+        node = literal_node(value)
+        if node is None:
+            return  # not a value a literal can spell (a non-finite float, an object): left to the config
+        expr = cst.Module([]).code_for_node(node)
         current = attrs.get(attr)
         try:
             same = current is not None and ast.literal_eval(current) == value
@@ -265,10 +270,7 @@ class _ConfigDicts(cst.CSTTransformer):
         for element, key in zip(updated.elements, keys, strict=True):
             value = self.names.get(key, source.get(key, _MISSING)) if key else _MISSING
             if value is not _MISSING and not isinstance(value, dict) and isinstance(element, cst.DictElement):
-                try:
-                    new_value = cst.parse_expression(repr(value))
-                except cst.ParserSyntaxError:
-                    new_value = element.value
+                new_value = literal_node(value) or element.value
                 if cst.Module([]).code_for_node(new_value) != cst.Module([]).code_for_node(element.value):
                     element = element.with_changes(value=new_value)
                     self.changed += 1
@@ -277,6 +279,33 @@ class _ConfigDicts(cst.CSTTransformer):
 
 
 _MISSING = object()
+
+
+def literal_node(value: object) -> cst.BaseExpression | None:
+    """`value` (str, bool, None, finite int/float, or lists/tuples of them) as a libcst literal; else None.
+
+    >>> cst.Module([]).code_for_node(literal_node(["a\\"b", 1, 2.5, None]))
+    '["a\\\\"b", 1, 2.5, None]'
+    """
+    if isinstance(value, str):
+        return string_literal(value)
+    if value is None or isinstance(value, bool):
+        return cst.Name(repr(value))
+    if isinstance(value, int):
+        node: cst.BaseExpression = cst.Integer(str(abs(value)))
+        return cst.UnaryOperation(cst.Minus(), node) if value < 0 else node
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        node = cst.Float(repr(abs(value)))
+        return cst.UnaryOperation(cst.Minus(), node) if value < 0 else node
+    if isinstance(value, list | tuple):
+        items = [literal_node(v) for v in value]
+        if any(i is None for i in items):
+            return None
+        elements = [cst.Element(i) for i in items]
+        return cst.List(elements) if isinstance(value, list) else cst.Tuple(elements)
+    return None
 
 
 def _key(element: cst.BaseDictElement) -> str | None:

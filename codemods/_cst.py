@@ -32,3 +32,26 @@ def last_name(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.Name):
         return node.value
     return None
+
+
+def string_literal(value: str) -> cst.SimpleString:
+    r"""A double-quoted Python literal whose value is exactly `value` (escapes, never code).
+
+    >>> print(string_literal('say "hi"').value)
+    "say \"hi\""
+    """
+    import ast
+
+    body = []
+    for char in value:
+        if char in '\\"':
+            body.append("\\" + char)
+        elif char == "\n":
+            body.append("\\n")
+        elif char.isprintable():
+            body.append(char)
+        else:
+            body.append(f"\\U{ord(char):08x}")
+    literal = '"' + "".join(body) + '"'
+    assert ast.literal_eval(literal) == value
+    return cst.SimpleString(literal)

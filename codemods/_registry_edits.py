@@ -26,7 +26,7 @@ from analyzers.coverage import PatternUse, coverage, group_names, match_names, p
 from analyzers.hf_names import HFNames
 from analyzers.synthesize import SynthesizedMapping, synthesize
 from analyzers.vocabulary import learn_vocabulary
-from codemods._cst import last_name
+from codemods._cst import last_name, string_literal
 
 __all__ = ["RegistryPlan", "edit_registry", "plan_registry"]
 
@@ -487,7 +487,7 @@ class _RegistryEditor(cst.CSTTransformer):
 
 
 def _str_node(value: str) -> cst.SimpleString:
-    return cst.SimpleString(f'"{value}"')
+    return string_literal(value)
 
 
 def _retarget_call_element(element, new: str):

@@ -11,8 +11,28 @@ COMMANDS = {
     "rename-family": "rename_family",
     "rename-param": "rename_param",
     "smoke": "smoke",
+    "recover": "recover",
 }
+#: commands that write the tree: an interrupted apply's journal is rolled back before they plan
+WRITE_COMMANDS = {"clone-family", "rename-symbol", "move-module", "rename-family", "rename-param", "recover"}
+
+
+def recover_first(args) -> None:
+    """Before a write command reads the tree, roll back what a killed apply left (one line on stderr)."""
+    import sys
+
+    from analyzers.changes import recover
+    from analyzers.repo import find_repo
+
+    if args.command not in WRITE_COMMANDS:
+        return
+    root = find_repo(getattr(args, "repo", None)).root
+    done = recover(root)
+    if done is not None:
+        args.recovered = done
+        if args.command != "recover":
+            print(f"warning: {done.message(root)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli("python -m codemods", "codemods", COMMANDS, argv)
+    return run_cli("python -m codemods", "codemods", COMMANDS, argv, prepare=recover_first)

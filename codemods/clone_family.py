@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shlex
+import stat
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -19,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from analyzers.catalog.modules import build_module_info, module_name, module_path
 from analyzers.catalog.records import Catalog
-from analyzers.errors import PlanConflictError, ResolveError
+from analyzers.errors import ConfigError, ParseError, PlanConflictError, ResolveError
 from analyzers.repo import MODELS_DIR, RECIPES_DIR, find_repo
 from codemods._clone_python import (
     TODO,
@@ -32,7 +34,18 @@ from codemods._clone_python import (
 from codemods._config_edits import apply_bridge_edits, decide, update_config_dicts
 from codemods._registry_edits import RegistryPlan, edit_registry, plan_registry
 from codemods._transformers_index import transformers_has
-from codemods.naming import ModelNames, Renamer, Variant, align_camel, check_stem, hf_suffix, rename_camel
+from codemods.naming import (
+    ModelNames,
+    Renamer,
+    Variant,
+    align_camel,
+    check_hf_class,
+    check_hub_id,
+    check_model_type,
+    check_stem,
+    hf_suffix,
+    rename_camel,
+)
 from codemods.plan import Plan, Todo
 from codemods.registrations import (
     add_dict_entry,
@@ -122,6 +135,14 @@ def _walk(root: Path, rel_dir: str) -> list[str]:
     return out
 
 
+def _mode_of(path: Path) -> int | None:
+    """A clone's permission bits: its source's (a launch script stays executable)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+
+
 def _entries(root: Path, rel_dir: str) -> list[str]:
     try:
         return sorted(
@@ -136,7 +157,17 @@ class _Builder:
 
     def __init__(self, root: Path, catalog: Catalog, request: CloneRequest, year: int) -> None:
         self.root, self.catalog, self.request, self.year = root, catalog, request, year
-        self.src = resolve_source(catalog, request.src)
+        try:
+            self.src = resolve_source(catalog, request.src)
+        except ResolveError:
+            for problem in catalog.problems:
+                name = PurePosixPath(problem.location.path).name.lower()
+                if problem.location.path.startswith(MODELS_DIR) and request.src.lower() in name:
+                    raise ParseError(
+                        f"SRC {request.src!r} may be defined here, which cannot be read: {problem.message}",
+                        problem.location.path,
+                    ) from None
+            raise
         self.spec = None
         if request.config:
             from analyzers.hf_config import load_spec
@@ -157,15 +188,40 @@ class _Builder:
         check_stem(req.dst)
         if req.family_dir is not None:
             check_stem(req.family_dir, "--family-dir")
+            module = f"{MODELS_DIR}/{req.family_dir}.py"
+            if (self.root / module).exists():
+                raise PlanConflictError(
+                    f"--family-dir {req.family_dir!r} would shadow the module of the same name", module
+                )
         if req.dst == src.stem:
             raise ResolveError(f"DST {req.dst!r} is SRC itself")
         model_type, hf_class, hf_id = req.model_type, req.hf_class, req.hf_id
+        if model_type is not None:
+            check_model_type(model_type)
+        if hf_class is not None:
+            check_hf_class(hf_class)
+        if hf_id is not None:
+            check_hub_id(hf_id)
         if self.spec is not None:
-            model_type = model_type or self.spec.model_type
-            hf_class = hf_class or next(iter(self.spec.architectures), None)
+            where = self.spec.source
+            if model_type is None and self.spec.model_type:
+                model_type = check_model_type(self.spec.model_type, "config model_type", where)
+            if hf_class is None:
+                architectures = self.spec.config.get("architectures")
+                if architectures is not None and not isinstance(architectures, list):
+                    raise ConfigError(
+                        f"config architectures {architectures!r} is not a list of class names", where
+                    )
+                if architectures:
+                    hf_class = check_hf_class(architectures[0], "config architectures[0]", where)
             if hf_id is None and self.spec.origin == "hub":
-                hf_id = self.spec.source
-            hf_id = hf_id or self.spec.config.get("_name_or_path") or None
+                hf_id = check_hub_id(self.spec.source, "hub id", where)
+            if hf_id is None and self.spec.config.get("_name_or_path"):
+                hf_id = check_hub_id(
+                    self.spec.config["_name_or_path"],
+                    "config _name_or_path (pass --hf-id to override)",
+                    where,
+                )
         prefix = self._src_prefix()
         return ModelNames.derive(
             req.dst,
@@ -838,12 +894,12 @@ class _Builder:
 ```bash
 # HF -> Megatron
 ./scripts/conversion/convert.sh import \\
-    --hf-model {hf_id} \\
+    --hf-model {shlex.quote(hf_id)} \\
     --megatron-path /workspace/models/{n.stem}
 
 # Megatron -> HF
 ./scripts/conversion/convert.sh export \\
-    --hf-model {hf_id} \\
+    --hf-model {shlex.quote(hf_id)} \\
     --megatron-path /workspace/models/{n.stem}/iter_0000000 \\
     --hf-path /workspace/models/{n.stem}-hf-export
 ```
@@ -863,7 +919,7 @@ class _Builder:
         conversion = (
             header
             + f"""WORKSPACE=${{WORKSPACE:-/workspace}}
-HF_MODEL={hf_id}
+HF_MODEL={shlex.quote(hf_id)}
 
 # Import HF -> Megatron
 ./scripts/conversion/convert.sh import \\
@@ -882,7 +938,7 @@ uv run python examples/conversion/hf_megatron_roundtrip_multi_gpu.py --hf-model-
         )
         inference = (
             header
-            + f"""HF_MODEL={hf_id}
+            + f"""HF_MODEL={shlex.quote(hf_id)}
 
 uv run python examples/conversion/{script} \\
     --hf_model_path ${{HF_MODEL}}{image} \\
@@ -896,8 +952,8 @@ Examples for {n.class_prefix} (`{hf_id}`), cloned from {self.src.stem} by bridge
 ## Checkpoint conversion
 
 ```bash
-./scripts/conversion/convert.sh import --hf-model {hf_id} --megatron-path ${{WORKSPACE}}/models/{n.stem}
-./scripts/conversion/convert.sh export --hf-model {hf_id} \\
+./scripts/conversion/convert.sh import --hf-model {shlex.quote(hf_id)} --megatron-path ${{WORKSPACE}}/models/{n.stem}
+./scripts/conversion/convert.sh export --hf-model {shlex.quote(hf_id)} \\
     --megatron-path ${{WORKSPACE}}/models/{n.stem}/iter_0000000 --hf-path ${{WORKSPACE}}/models/{n.stem}-hf-export
 ```
 
@@ -950,7 +1006,7 @@ See `conversion.sh` for the full sequence and `inference.sh` for generation.
         for rel in sorted(self.texts):
             origin = self.files.get(rel, "")
             reason = f"cloned from {origin}" if origin else "new file from a template"
-            plan.modify(rel, self.texts[rel], reason)
+            plan.modify(rel, self.texts[rel], reason, mode=_mode_of(self.root / origin) if origin else None)
         for rel, (text, reasons) in sorted(self.modified.items()):
             plan.modify(rel, text, *reasons)
         for rel, text in sorted(self.texts.items()):

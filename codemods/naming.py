@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from analyzers.errors import ResolveError
+from analyzers.errors import ConfigError, ResolveError
 
 __all__ = [
     "ModelNames",
@@ -54,9 +54,51 @@ def check_stem(name: str, what: str = "DST") -> str:
     >>> check_stem("qwen4")
     'qwen4'
     """
-    if not _STEM.match(name) or keyword.iskeyword(name) or "__" in name or name.endswith("_"):
+    if not _STEM.fullmatch(name) or keyword.iskeyword(name) or "__" in name or name.endswith("_"):
         raise ResolveError(f"{what} {name!r} is not a snake_case identifier (e.g. qwen4, my_model_v2)")
     return name
+
+
+#: grammars of the values generated code is built from (ASCII only: Python folds full-width letters)
+MODEL_TYPE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+CLASS_NAME = re.compile(r"[A-Z][A-Za-z0-9_]{0,99}")
+HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+
+
+def _refuse(what: str, value: object, grammar: str, origin: str | None) -> None:
+    message = f"{what} {value!r} is not {grammar}"
+    if origin is None:
+        raise ResolveError(message)
+    raise ConfigError(message, origin)
+
+
+def check_model_type(value: object, what: str = "--model-type", origin: str | None = None) -> str:
+    """`value` when it is an HF model_type (`qwen3_vl`, `xlm-roberta`); else one error naming `what`.
+
+    >>> check_model_type("qwen3_vl")
+    'qwen3_vl'
+    """
+    if not isinstance(value, str) or not MODEL_TYPE.fullmatch(value):
+        _refuse(what, value, "a model type (lower-case ASCII letters, digits, _ and -)", origin)
+    return value
+
+
+def check_hf_class(value: object, what: str = "--hf-class", origin: str | None = None) -> str:
+    """`value` when it is an ASCII CamelCase class name (`Qwen4ForCausalLM`)."""
+    if not isinstance(value, str) or not CLASS_NAME.fullmatch(value) or keyword.iskeyword(value):
+        _refuse(what, value, "an HF class name (ASCII CamelCase, e.g. Qwen4ForCausalLM)", origin)
+    return value
+
+
+def check_hub_id(value: object, what: str = "--hf-id", origin: str | None = None) -> str:
+    """`value` when it is an HF hub id `org/name` of `[A-Za-z0-9._-]`.
+
+    >>> check_hub_id("Qwen/Qwen3-8B")
+    'Qwen/Qwen3-8B'
+    """
+    if not isinstance(value, str) or not HUB_ID.fullmatch(value) or ".." in value:
+        _refuse(what, value, "an HF hub id (org/name of letters, digits, '.', '_' and '-')", origin)
+    return value
 
 
 def check_class_prefix(name: str, what: str = "--class-prefix") -> str:
@@ -65,7 +107,7 @@ def check_class_prefix(name: str, what: str = "--class-prefix") -> str:
     >>> check_class_prefix("Qwen4")
     'Qwen4'
     """
-    if not name.isidentifier() or not name[:1].isupper() or keyword.iskeyword(name):
+    if not CLASS_NAME.fullmatch(name) or keyword.iskeyword(name):
         raise ResolveError(f"{what} {name!r} is not a CamelCase identifier (e.g. Qwen4, OlmoMoE)")
     return name
 
@@ -351,15 +393,18 @@ class ModelNames:
         if class_prefix is not None:
             check_class_prefix(class_prefix)
         prefix = class_prefix or rename_camel(src_prefix, src_stem, stem) or camel_case(stem)
-        if not prefix.isidentifier() or keyword.iskeyword(prefix):
-            raise ResolveError(f"class prefix {prefix!r} is not an identifier")
+        if not CLASS_NAME.fullmatch(prefix) or keyword.iskeyword(prefix):
+            raise ResolveError(f"class prefix {prefix!r} is not an ASCII CamelCase identifier")
         if hf_class is None:
             suffix = hf_suffix(src_hf_class or "") or "ForCausalLM"
             src_hf_prefix = (src_hf_class or "")[: -len(suffix)] if src_hf_class else ""
             hf_prefix = (rename_camel(src_hf_prefix, src_stem, stem) if src_hf_prefix else None) or prefix
             hf_class = hf_prefix + suffix
-        if not hf_class.isidentifier():
-            raise ResolveError(f"HF class {hf_class!r} is not an identifier")
+        check_hf_class(hf_class, "HF class")
+        if model_type is not None:
+            check_model_type(model_type, "model_type")
+        if hf_id is not None:
+            check_hub_id(hf_id, "hub id")
         return cls(
             stem=stem, class_prefix=prefix, hf_class=hf_class, model_type=model_type or stem, hf_id=hf_id
         )

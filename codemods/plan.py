@@ -1,28 +1,40 @@
-"""A Plan of whole-file edits: rendered and checked first, previewed as a diff, applied all-or-nothing.
+"""A Plan: the codemods' builder over `analyzers.changes.ChangeSet` (typed changes, one transaction).
 
-Every codemod builds a Plan with `plan_*` functions (which never write); only `Plan.apply` writes.
+Every codemod builds a Plan with `plan_*` functions (which never write); only `Plan.apply` writes. A Plan
+holds `CreateFile`, `ChangeContents`, `MoveFile` and `DeleteFile` changes; `add`/`modify` take whole-file
+before/after pairs (as the builders render them) and `move` records a rename, shown as git's
+`rename from`/`rename to`. `changes` gives per-path views (`FileEdit`) of what the plan writes.
 """
 
 from __future__ import annotations
 
-import difflib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analyzers.changes import (
+    Change,
+    ChangeContents,
+    ChangeSet,
+    CreateFile,
+    DeleteFile,
+    MoveFile,
+    _check_rel,
+)
 from analyzers.errors import PlanConflictError
+
+__all__ = ["ChangeContents", "CreateFile", "DeleteFile", "FileEdit", "MoveFile", "Plan", "Todo"]
 
 
 @dataclass(frozen=True)
 class FileEdit:
-    """One file's change: `before` None creates it, `after` None deletes it."""
+    """One path's change: `before` None creates it, `after` None deletes it (a move is both)."""
 
     path: str  #: POSIX path relative to the plan's root
     before: str | None
     after: str | None
     reasons: tuple[str, ...] = ()
+    moved: str | None = None  #: the other end of a move (its source for a create, target for a delete)
 
     @property
     def kind(self) -> str:
@@ -33,14 +45,11 @@ class FileEdit:
         return "modify"
 
     def diff(self) -> str:
-        a = [] if self.before is None else self.before.splitlines(keepends=True)
-        b = [] if self.after is None else self.after.splitlines(keepends=True)
-        old = "/dev/null" if self.before is None else f"a/{self.path}"
-        new = "/dev/null" if self.after is None else f"b/{self.path}"
-        lines = list(difflib.unified_diff(a, b, old, new))
-        return "".join(
-            line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
-        )
+        if self.before is None:
+            return CreateFile(self.path, self.after or "").describe()
+        if self.after is None:
+            return DeleteFile(self.path, self.before).describe()
+        return ChangeContents(self.path, self.before, self.after).describe()
 
 
 @dataclass
@@ -52,142 +61,198 @@ class Todo:
     message: str
 
 
+def _views(change: Change) -> list[FileEdit]:
+    if isinstance(change, CreateFile):
+        return [FileEdit(change.path, None, change.contents, change.reasons)]
+    if isinstance(change, ChangeContents):
+        return [FileEdit(change.path, change.old, change.new, change.reasons)]
+    if isinstance(change, DeleteFile):
+        return [FileEdit(change.path, change.old, None, change.reasons)]
+    return [
+        FileEdit(change.src, change.old, None, (f"moved to {change.dst}",), moved=change.dst),
+        FileEdit(change.dst, None, change.new, change.reasons, moved=change.src),
+    ]
+
+
+def _is_noop(change: Change) -> bool:
+    return isinstance(change, ChangeContents) and change.old == change.new
+
+
 @dataclass
 class Plan:
     root: Path
-    edits: list[FileEdit] = field(default_factory=list)
+    #: the typed changes, in the order they were added (no-op content changes included)
+    items: list[Change] = field(default_factory=list)
     #: human-readable report lines: every decision with its reason
     report: list[str] = field(default_factory=list)
     todos: list[Todo] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
+        self._applied: ChangeSet | None = None
 
     # --- building -------------------------------------------------------------------------------
-    def add(self, path: str, before: str | None, after: str | None, *reasons: str) -> None:
-        """Add an edit; a second edit of the same path is merged into the first (its `after` wins)."""
-        self._check_path(path)
-        for i, existing in enumerate(self.edits):
-            if existing.path == path:
-                self.edits[i] = FileEdit(path, existing.before, after, existing.reasons + reasons)
-                return
-        self.edits.append(FileEdit(path, before, after, reasons))
+    def _find(self, path: str) -> int | None:
+        for i, change in enumerate(self.items):
+            if path in ((change.src, change.dst) if isinstance(change, MoveFile) else (change.path,)):
+                return i
+        return None
 
-    def current(self, path: str) -> str | None:
-        """The planned content of `path` (what is on disk when no edit touches it yet)."""
-        for edit in self.edits:
-            if edit.path == path:
-                return edit.after
+    def add(
+        self, path: str, before: str | None, after: str | None, *reasons: str, mode: int | None = None
+    ) -> None:
+        """Add a whole-file edit; a second edit of the same path is merged into the first (its `after` wins).
+
+        `mode` is a new file's permission bits (default: the umask's).
+        """
+        self._check_path(path)
+        i = self._find(path)
+        if i is None:
+            if before is None and after is not None:
+                self.items.append(CreateFile(path, after, reasons, mode))
+            elif before is not None and after is None:
+                self.items.append(DeleteFile(path, before, reasons))
+            elif before is not None and after is not None:
+                self.items.append(ChangeContents(path, before, after, reasons))
+            return
+        old = self.items[i]
+        merged: list[Change] = []
+        if isinstance(old, CreateFile):
+            if after is not None:
+                merged = [CreateFile(path, after, old.reasons + reasons, old.mode if mode is None else mode)]
+        elif isinstance(old, ChangeContents | DeleteFile):
+            if after is None:
+                merged = [DeleteFile(path, old.old, old.reasons + reasons)]
+            else:
+                merged = [ChangeContents(path, old.old, after, old.reasons + reasons)]
+        elif old.dst == path:
+            if after is None:
+                merged = [DeleteFile(old.src, old.old, old.reasons + reasons)]
+            else:
+                merged = [MoveFile(old.src, old.dst, old.old, after, old.reasons + reasons)]
+        else:  # the source of a move written again: a copy plus an edit in place
+            merged = [CreateFile(old.dst, old.new, old.reasons)]
+            if after is not None:
+                merged.append(ChangeContents(path, old.old, after, reasons))
+            else:
+                merged.append(DeleteFile(path, old.old, reasons))
+        self.items[i : i + 1] = merged
+
+    def move(self, src: str, dst: str, after: str | None = None, *reasons: str) -> None:
+        """Rename `src` to `dst` (keeping its mode), with `after` as its new text (default: unchanged)."""
+        self._check_path(src)
+        self._check_path(dst)
+        i = self._find(src)
+        if i is not None:
+            old = self.items[i]
+            if not isinstance(old, ChangeContents) or old.path != src:
+                raise PlanConflictError(f"cannot move a file the plan already {old.kind}s", src)
+            before, current = old.old, old.new
+            del self.items[i]
+        else:
+            before = current = self._disk(src)
+            if before is None:
+                raise PlanConflictError("cannot move: no such file", src)
+        if self._find(dst) is not None or (self.root / dst).exists():
+            raise PlanConflictError("target already exists", dst)
+        self.items.append(MoveFile(src, dst, before, current if after is None else after, reasons))
+
+    def _disk(self, path: str) -> str | None:
         target = self.root / path
         return target.read_text(encoding="utf-8") if target.is_file() else None
 
-    def modify(self, path: str, after: str, *reasons: str) -> None:
+    def current(self, path: str) -> str | None:
+        """The planned content of `path` (what is on disk when no edit touches it yet)."""
+        i = self._find(path)
+        if i is None:
+            return self._disk(path)
+        change = self.items[i]
+        if isinstance(change, CreateFile):
+            return change.contents
+        if isinstance(change, ChangeContents):
+            return change.new
+        if isinstance(change, MoveFile):
+            return change.new if change.dst == path else None
+        return None
+
+    def touches(self, path: str) -> bool:
+        """Whether some change of the plan reads or writes `path`."""
+        return self._find(path) is not None
+
+    def modify(self, path: str, after: str, *reasons: str, mode: int | None = None) -> None:
         """Replace `path`'s planned content; records the on-disk content as `before` on first touch."""
-        disk = self.root / path
-        before = disk.read_text(encoding="utf-8") if disk.is_file() else None
-        self.add(path, before, after, *reasons)
+        self.add(path, self._disk(path), after, *reasons, mode=mode)
 
     def _check_path(self, path: str) -> None:
-        if Path(path).is_absolute() or ".." in Path(path).parts:
-            raise PlanConflictError("path escapes the tree", path)
+        _check_rel(path)
 
     # --- reading --------------------------------------------------------------------------------
     @property
+    def edits(self) -> list[FileEdit]:
+        """Per-path views of every change, no-ops included."""
+        return [view for change in self.items for view in _views(change)]
+
+    @property
     def changes(self) -> list[FileEdit]:
-        """Edits that change something (no-op edits dropped)."""
-        return [e for e in self.edits if e.before != e.after]
+        """Per-path views of the changes that change something (a move is a delete and a create)."""
+        return [view for change in self.items if not _is_noop(change) for view in _views(change)]
+
+    def change_set(self) -> ChangeSet:
+        """The typed changes that change something, as an `analyzers.changes.ChangeSet`."""
+        return ChangeSet(
+            self.root, [c for c in self.items if not _is_noop(c)], self.report[0] if self.report else ""
+        )
 
     def is_empty(self) -> bool:
-        return not self.changes
+        return not self.change_set()
 
     def preview(self) -> str:
-        """The whole plan as one unified diff, files sorted by path."""
-        return "".join(e.diff() for e in sorted(self.changes, key=lambda e: e.path))
+        """The whole plan as one unified diff (moves as git renames), sorted by path."""
+        return self.change_set().describe()
 
     def to_json(self) -> dict[str, Any]:
+        files = []
+        for e in sorted(self.changes, key=lambda e: e.path):
+            entry: dict[str, Any] = {"path": e.path, "action": e.kind, "reasons": list(e.reasons)}
+            if e.moved is not None:
+                entry["moved_from" if e.kind == "create" else "moved_to"] = e.moved
+            files.append(entry)
         return {
             "root": str(self.root),
-            "files": [
-                {"path": e.path, "action": e.kind, "reasons": list(e.reasons)}
-                for e in sorted(self.changes, key=lambda e: e.path)
-            ],
+            "files": files,
             "report": self.report,
             "todos": [{"path": t.path, "line": t.line, "message": t.message} for t in self.todos],
         }
 
     # --- writing --------------------------------------------------------------------------------
     def check(self) -> None:
-        """Raise PlanConflictError unless the disk still holds every edit's `before`."""
-        for edit in self.changes:
-            target = self.root / edit.path
-            on_disk = target.read_text(encoding="utf-8") if target.is_file() else None
-            if edit.before is None and target.exists():
-                raise PlanConflictError("target already exists", edit.path)
-            if edit.before is not None and on_disk != edit.before:
-                raise PlanConflictError("file changed since the plan was made", edit.path)
+        """Raise PlanConflictError unless the disk still holds every edit's `before` (writes nothing)."""
+        self.change_set()._ops()
 
     def apply(self) -> None:
-        """Write every edit, or none: on any failure the files already written are restored."""
-        self.check()
-        done: list[FileEdit] = []
-        created_dirs: list[Path] = []
-        try:
-            for edit in self.changes:
-                _write(self.root / edit.path, edit.after, created_dirs)
-                done.append(edit)
-        except OSError as exc:
-            for edit in reversed(done):
-                _write(self.root / edit.path, edit.before, [])
-            for directory in reversed(created_dirs):
-                _remove_empty(directory)
-            raise PlanConflictError(
-                f"write failed, nothing changed: {exc}", getattr(exc, "filename", None)
-            ) from None
-        for edit in self.changes:
-            if edit.after is None:
-                _remove_empty((self.root / edit.path).parent, stop=self.root)
+        """Write every change, or none (`ChangeSet.do`: locked, journalled, undone on any failure)."""
+        change_set = self.change_set()
+        change_set.do()
+        self._applied = change_set
 
     def inverse(self) -> Plan:
-        """The plan that undoes this one."""
+        """The plan that undoes this one (by text; `undo` after `apply` restores the exact bytes)."""
         undo = Plan(self.root)
-        undo.edits = [FileEdit(e.path, e.after, e.before, ("undo",)) for e in self.changes]
+        for c in reversed(self.change_set().changes):
+            if isinstance(c, CreateFile):
+                undo.items.append(DeleteFile(c.path, c.contents, ("undo",)))
+            elif isinstance(c, ChangeContents):
+                undo.items.append(ChangeContents(c.path, c.new, c.old, ("undo",)))
+            elif isinstance(c, DeleteFile):
+                undo.items.append(CreateFile(c.path, c.old, ("undo",)))
+            else:
+                undo.items.append(MoveFile(c.dst, c.src, c.new, c.old, ("undo",)))
         return undo
 
     def undo(self) -> None:
-        """Restore every file this plan changed (after `apply`)."""
-        inverse = self.inverse()
-        inverse.apply()
-        for edit in inverse.changes:
-            if edit.after is None:
-                _remove_empty((self.root / edit.path).parent, stop=self.root)
-
-
-def _write(target: Path, content: str | None, created_dirs: list[Path]) -> None:
-    if content is None:
-        if target.exists():
-            target.unlink()
-        return
-    missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    created_dirs.extend(reversed(missing))
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".bridgesmith-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(content)
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _remove_empty(directory: Path, stop: Path | None = None) -> None:
-    """Remove `directory` and its empty parents (up to `stop`) when nothing is left in them."""
-    current = directory
-    while current != stop and current.is_dir() and not any(current.iterdir()):
-        current.rmdir()
-        if stop is None:
+        """Restore every file this plan changed, byte for byte and with its mode (after `apply`)."""
+        if self._applied is not None:
+            self._applied.undo()
+            self._applied = None
             return
-        current = current.parent
+        self.inverse().apply()

@@ -55,6 +55,20 @@ def iter_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
     yield from sorted(found)
 
 
+def read_source(path: Path, root: Path) -> str:
+    """The file's text; ParseError naming it when it cannot be read or is not UTF-8 (a refactor never
+    skips a file it must read: the name could be in it)."""
+    from analyzers.errors import ParseError
+
+    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"cannot read: not UTF-8 ({exc.reason} at byte {exc.start})", rel) from None
+    except OSError as exc:
+        raise ParseError(f"cannot read: {exc.strerror}", rel) from None
+
+
 def files_mentioning(
     root: Path, pattern: re.Pattern[str], suffixes: tuple[str, ...], needle: str | None = None
 ) -> dict[str, str]:
@@ -64,10 +78,7 @@ def files_mentioning(
     """
     hits: dict[str, str] = {}
     for path in iter_files(root, suffixes):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
+        text = read_source(path, root)
         if (needle is None or needle in text) and pattern.search(text):
             hits[path.relative_to(root).as_posix()] = text
     return hits

@@ -18,8 +18,10 @@ from pathlib import Path
 import libcst as cst
 
 from analyzers.errors import ParseError, PlanConflictError, ResolveError
+from analyzers.repo import BRIDGE_PKG
 from codemods.plan import Plan
 from codemods.refactors import _imports, _ruff, _text
+from codemods.refactors._done import AlreadyGone
 from codemods.refactors.rename_symbol import FROZEN_DOCS, check_compiles, module_name
 
 #: text files outside Python whose dotted paths and file paths follow a move
@@ -40,9 +42,17 @@ def _as_module_path(root: Path, spec: str) -> tuple[str, str]:
             rel = f"src/{rel}" if rel.startswith("megatron/") else rel
         if not rel.startswith("src/") or not rel.endswith(".py"):
             raise ResolveError(f"'{spec}' is not a module under src/")
+        parts = rel.removesuffix(".py").split("/")[1:]
+        if not all(part.isidentifier() for part in parts):
+            raise ResolveError(f"'{spec}' is not a module path inside the tree (a part is not an identifier)")
+        rel = "src/" + "/".join(parts) + ".py"
+        if not rel.startswith(f"{BRIDGE_PKG}/"):
+            raise ResolveError(f"'{spec}' is not a module under {BRIDGE_PKG}/")
         return module_name(rel), rel
     if not all(part.isidentifier() for part in spec.split(".")):
         raise ResolveError(f"'{spec}' is not a dotted module name")
+    if not spec.startswith("megatron.bridge."):
+        raise ResolveError(f"'{spec}' is not a module under megatron.bridge")
     return spec, "src/" + spec.replace(".", "/") + ".py"
 
 
@@ -131,7 +141,14 @@ def plan_move_module(root: Path, src: str, dst: str) -> Plan:
     old, old_path = _as_module_path(root, src)
     new, new_path = _as_module_path(root, dst)
     if not (root / old_path).is_file():
+        if (root / new_path).is_file():
+            raise AlreadyGone(f"no module {old} ({old_path}); {new_path} exists (already moved)")
         raise ResolveError(f"no module {old} ({old_path})")
+    if (root / new_path.removesuffix(".py")).is_dir():
+        raise PlanConflictError(
+            f"target would be hidden by the package {new_path.removesuffix('.py')}/ of the same name",
+            new_path,
+        )
     if old_path.endswith("__init__.py"):
         raise ResolveError(f"{old} is a package; move-module moves module files")
     if (root / new_path).exists():
@@ -188,8 +205,7 @@ def _plan_python(
         code, n_doc = _text.replace_in_python_docs(code, dotted, dotted_to_new)
         code, n_path = _text.replace_in_python_docs(code, slashed, slashed_to_new)
         if is_self:
-            plan.add(old_path, text, None, "moved")
-            plan.add(new_path, None, code, f"moved from {old_path}")
+            plan.move(old_path, new_path, code, f"moved from {old_path}")
             continue
         if code != text:
             code = _ruff.sort_changed_imports(ruff_cwd, path, text, code)
@@ -220,6 +236,11 @@ def _new_packages(root: Path, package_dir: Path) -> Sequence[Path]:
     missing: list[Path] = []
     current = package_dir
     while not (current / "__init__.py").exists() and current != root / "src" / "megatron":
+        if current.with_suffix(".py").is_file():
+            raise PlanConflictError(
+                "target package would shadow the module of the same name",
+                current.with_suffix(".py").relative_to(root),
+            )
         missing.append(current)
         current = current.parent
     return list(reversed(missing))

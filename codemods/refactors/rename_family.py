@@ -44,6 +44,7 @@ from codemods.naming import (
 )
 from codemods.plan import Plan
 from codemods.refactors import _ruff, _text
+from codemods.refactors._done import AlreadyRenamed, refuse_unreadable
 from codemods.refactors.move_module import TEXT_SUFFIXES
 from codemods.refactors.rename_symbol import FROZEN_DOCS, check_compiles
 from codemods.resolve import bridge_stem, known_stems, resolve_source
@@ -210,9 +211,8 @@ class _Resolver:
         if "/" in self.old:
             raise ResolveError(f"family {self.old!r} is not a folder directly under models/")
         if new == self.old:
-            raise PlanConflictError(
-                f"target already exists: family {new!r} (the family {old!r} names)", self.family.path
-            )
+            error = AlreadyRenamed if self.matched_by != "family" else PlanConflictError
+            raise error(f"target already exists: family {new!r} (the family {old!r} names)", self.family.path)
         self.others = _others(catalog, self.family)
         self.kept_vendor: set[str] = set()
 
@@ -255,7 +255,7 @@ class _Resolver:
         )
 
     def _read(self, rel: str) -> str:
-        return (self.root / rel).read_text(encoding="utf-8")
+        return _text.read_source(self.root / rel, self.root)
 
     def _rename_path(self, paths: Renamer, rel: str) -> str:
         return "/".join(paths.identifier(part) for part in rel.split("/"))
@@ -556,6 +556,11 @@ def _conflicts(root: Path, catalog: Catalog, rename: FamilyRename) -> None:
     for top in (MODELS_DIR, RECIPES_DIR):
         if (root / top / rename.new).exists():
             raise PlanConflictError(f"target already exists: family {rename.new!r}", f"{top}/{rename.new}")
+        if (root / top / f"{rename.new}.py").exists():
+            raise PlanConflictError(
+                f"family {rename.new!r} would shadow the module of the same name (a package hides it)",
+                f"{top}/{rename.new}.py",
+            )
     if catalog.family(rename.new) is not None:
         raise PlanConflictError(
             f"target already exists: family {rename.new!r}", catalog.family(rename.new).path
@@ -568,7 +573,7 @@ def _conflicts(root: Path, catalog: Catalog, rename: FamilyRename) -> None:
     classes: set[str] = set()
     for old in rename.moves:
         if old.startswith("src/") and old.endswith(".py"):
-            classes.update(_defined_names((root / old).read_text(encoding="utf-8"))[0])
+            classes.update(_defined_names(_text.read_source(root / old, root))[0])
     renamed = {rename.renamer.identifier(c) for c in classes} - classes
     defined = {b.name for b in catalog.bridges} | {m.name for m in catalog.mapping_classes}
     defined |= {p for f in catalog.families for p in f.providers}
@@ -593,6 +598,8 @@ def plan_rename_family(
 
         catalog = build_catalog(root)
     rename = _Resolver(root, catalog, old, new, class_prefix).build()
+    refuse_unreadable(catalog, f"{MODELS_DIR}/{rename.old}/", "rename-family")
+    refuse_unreadable(catalog, f"{RECIPES_DIR}/{rename.old}/", "rename-family")
     _conflicts(root, catalog, rename)
     names = _Names(rename, root, rename.module_map())
     plan = Plan(root)
@@ -608,7 +615,7 @@ def plan_rename_family(
         py_sources = _text.files_mentioning(root, pattern, (".py",))
         for path in rename.moves:
             if path.endswith(".py") and path not in py_sources:
-                py_sources[path] = (root / path).read_text(encoding="utf-8")
+                py_sources[path] = _text.read_source(root / path, root)
         for path, text in sorted(py_sources.items()):
             new_path = rename.moves.get(path, path)
             after = _rewrite_python(names, path, new_path, text)
@@ -618,16 +625,12 @@ def plan_rename_family(
                     plan.modify(path, after, "renamed references")
                 continue
             after = _ruff.sort_changed_imports(ruff_cwd, new_path, text, after)
-            plan.add(path, text, None, f"moved to {new_path}")
-            plan.add(new_path, None, after, f"moved from {path}")
+            plan.move(path, new_path, after, f"moved from {path}")
     for path in _text.iter_files(root, TEXT_SUFFIXES):
         rel = path.relative_to(root).as_posix()
         if rel.startswith(".") or rel.endswith(".py"):
             continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
+        text = _text.read_source(path, root)
         new_rel = rename.moves.get(rel, rel)
         if FROZEN_DOCS.search(rel):
             if pattern.search(text):
@@ -635,18 +638,18 @@ def plan_rename_family(
             continue
         after = names.prose(text) if pattern.search(text) else text
         if new_rel != rel:
-            plan.add(rel, text, None, f"moved to {new_rel}")
-            plan.add(new_rel, None, after, f"moved from {rel}")
+            plan.move(rel, new_rel, after, f"moved from {rel}")
         elif after != text:
             plan.modify(rel, after, "renamed names and paths in text")
     for old_path, new_path in sorted(rename.moves.items()):
-        if not any(e.path == old_path for e in plan.edits):
+        if not plan.touches(old_path):
             try:
-                data = (root / old_path).read_text(encoding="utf-8")
+                (root / old_path).read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 raise PlanConflictError("cannot move a binary file (plans hold text)", old_path) from None
-            plan.add(old_path, data, None, f"moved to {new_path}")
-            plan.add(new_path, None, data, f"moved from {old_path}")
+            except OSError as exc:
+                raise ParseError(f"cannot read: {exc.strerror}", old_path) from None
+            plan.move(old_path, new_path, None, f"moved from {old_path}")
 
     for vendor in rename.kept_vendor:
         plan.report.append(

@@ -22,9 +22,11 @@ from pathlib import Path
 import libcst as cst
 
 from analyzers.catalog.records import BridgeRecord, Catalog, MappingRecord
-from analyzers.errors import ParseError, ResolveError
+from analyzers.errors import ParseError, PlanConflictError, ResolveError
+from analyzers.repo import MODELS_DIR
 from codemods.plan import Plan
 from codemods.refactors import _text
+from codemods.refactors._done import AlreadyGone, refuse_unreadable
 from codemods.refactors.rename_symbol import check_compiles, module_path
 
 SIDES = ("megatron", "hf")
@@ -99,6 +101,37 @@ def find_touched(
         if hits:
             touched.append(_Touched(bridge, hits))
     return touched
+
+
+def _refuse_collisions(item: _Touched, pattern: ParamPattern, side: str | None, rewritten) -> None:
+    """PlanConflictError when a rewritten mapping's new name equals a name another mapping of the bridge
+    already has (`rewritten(record)`: whether the plan edits the record's line)."""
+
+    def names(record: MappingRecord) -> list[str]:
+        out = [record.megatron_param] if side in (None, "megatron") and record.megatron_param else []
+        if side in (None, "hf"):
+            out.extend(v for v in record.hf_params.values() if v)
+        return out
+
+    touched = {id(record) for record, _ in item.mappings}
+    existing = {
+        name: record
+        for record in item.bridge.registry.mappings
+        if id(record) not in touched
+        for name in names(record)
+    }
+    for record, _ in item.mappings:
+        if not rewritten(record):
+            continue
+        for name in names(record):
+            renamed = pattern.in_value.sub(pattern.substitute, name)
+            if renamed != name and renamed in existing:
+                other = existing[renamed].location
+                raise PlanConflictError(
+                    f"target already exists: {item.bridge.name} already maps {renamed!r} ({other.path}:{other.line}); "
+                    f"renaming {name!r} onto it would map it twice",
+                    f"{record.location.path}:{record.location.line}",
+                )
 
 
 class _SideFinder(cst.CSTVisitor):
@@ -237,10 +270,14 @@ class _Modules:
 
     def tree(self, path: str) -> ast.Module | None:
         if path not in self._trees:
-            try:
-                self._trees[path] = ast.parse((self.root / path).read_text(encoding="utf-8"))
-            except (OSError, SyntaxError):
+            if not (self.root / path).is_file():
                 self._trees[path] = None
+                return None
+            try:
+                text = _text.read_source(self.root / path, self.root)
+                self._trees[path] = ast.parse(text, filename=path)
+            except SyntaxError as exc:
+                raise ParseError(f"cannot parse: {exc.msg} (line {exc.lineno})", path) from None
         return self._trees[path]
 
 
@@ -319,7 +356,9 @@ def plan_rename_param(
     if family is not None and catalog.family(family) is None:
         known = ", ".join(sorted(f.name for f in catalog.families))
         raise ResolveError(f"unknown family '{family}' (known: {known})")
+    refuse_unreadable(catalog, f"{MODELS_DIR}/", "rename-param")
     touched = find_touched(catalog, pattern, side, family)
+    reverse = ParamPattern(new, old)
     modules = _Modules(root)
     scopes: dict[str, set[str]] = {}
     bridge_scopes: dict[str, set[tuple[str, str]]] = {}
@@ -341,7 +380,7 @@ def plan_rename_param(
     edited_functions: set[tuple[str, str]] = set()
     needle = max(pattern.old.split("."), key=len)
     for path, names in sorted(scopes.items()):
-        text = (root / path).read_text(encoding="utf-8")
+        text = _text.read_source(root / path, root)
         if needle not in text:
             continue
         try:
@@ -358,8 +397,26 @@ def plan_rename_param(
             plan.modify(path, after, f"{len(rewriter.edits)} pattern strings")
             edited.add(path)
             edited_functions.update((path, f) for f in rewriter.functions)
+
+    def rewritten(record: MappingRecord) -> bool:
+        path, line = record.location.path, record.location.line
+        if path not in edited:
+            return False
+        before, after = (
+            (root / path).read_text(encoding="utf-8").splitlines(),
+            plan.current(path).splitlines(),
+        )
+        # the location is the mapping's constructor; its literals follow on the next lines
+        return before[line - 1 : line + 10] != after[line - 1 : line + 10]
+
+    for item in touched:
+        _refuse_collisions(item, pattern, side, rewritten)
     if not plan.changes:
         where = f" of family {family}" if family else ""
+        if find_touched(catalog, reverse, side, family):
+            raise AlreadyGone(
+                f"no mapping registry{where} names '{old}' and some name '{new}' (already renamed)"
+            )
         raise ResolveError(
             f"no mapping registry{where} names '{old}'" + (f" on the {side} side" if side else "")
         )

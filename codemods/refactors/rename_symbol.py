@@ -15,12 +15,14 @@ from __future__ import annotations
 import ast
 import keyword
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from analyzers.errors import ParseError, PlanConflictError, ResolveError
 from codemods.plan import Plan
 from codemods.refactors import _rope, _text
+from codemods.refactors._done import AlreadyGone
 
 PY = (".py",)
 #: docs snapshots of released versions (`docs/fern/versions/0.4.2/...`) describe that release: never edited
@@ -132,6 +134,17 @@ def _module_bindings(text: str) -> set[str]:
     return names
 
 
+def check_identifier(name: str, what: str) -> str:
+    """`name` when it is an ASCII-safe Python identifier: Python folds full-width letters (NFKC), so
+    `\uff31wen3Bridge` would name `Qwen3Bridge` in code while strings keep the full-width spelling."""
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise ResolveError(f"{what} {name!r} is not a Python identifier")
+    folded = unicodedata.normalize("NFKC", name)
+    if folded != name:
+        raise ResolveError(f"{what} {name!r} is not a plain identifier: Python reads it as {folded!r}")
+    return name
+
+
 def resolve_definition(root: Path, old: str, sources: dict[str, str]) -> Definition:
     """The one definition `old` (a bare name or a dotted path) names; ResolveError when none or several."""
     module, _, name = old.rpartition(".")
@@ -154,13 +167,26 @@ def plan_rename_symbol(root: Path, old: str, new: str, *, narrow: bool = True) -
     """
     root = Path(root)
     name = old.rpartition(".")[2]
-    if not new.isidentifier() or keyword.iskeyword(new):
-        raise ResolveError(f"'{new}' is not a Python identifier")
+    check_identifier(new, "NEW")
+    check_identifier(name, "OLD")
     if new == name:
         raise ResolveError(f"'{old}' already has the name '{new}'")
     pattern = _text.word_pattern(name)
     py_sources = _text.files_mentioning(root, pattern, PY, name)
-    definition = resolve_definition(root, old, py_sources)
+    for path, text in sorted(py_sources.items()):
+        try:
+            ast.parse(text, filename=path)
+        except SyntaxError as exc:
+            raise ParseError(f"cannot parse: {exc.msg} (line {exc.lineno})", path) from None
+    try:
+        definition = resolve_definition(root, old, py_sources)
+    except ResolveError as exc:
+        done = find_definitions(root, new) if "no module-level" in exc.message else []
+        if done:
+            raise AlreadyGone(
+                f"{exc.message}; '{new}' is defined at {done[0].path}:{done[0].line} (already renamed)"
+            ) from None
+        raise
 
     existing = find_definitions(root, new)
     if existing:
