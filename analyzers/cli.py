@@ -76,7 +76,7 @@ def run_cli(
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return 2
-    return _run(args)
+    return _run(args, prepare)
 
 
 #: optional dependency (top-level module) -> the extra that installs it
@@ -89,7 +89,7 @@ OPTIONAL = {
 }
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, prepare: Callable[[argparse.Namespace], None] | None = None) -> int:
     try:
         if prepare is not None:
             prepare(args)

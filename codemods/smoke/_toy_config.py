@@ -93,7 +93,7 @@ _PERIOD_KEYS = (
 #: and later ones (measured: SmolLM3's NoPE layers show only from 4 layers on).
 MIN_TOY_LAYERS = 4
 #: Most toy layers chosen automatically (a longer period is cut here and the report says so).
-MAX_TOY_LAYERS = 12
+MAX_TOY_LAYERS = 16
 
 
 def _source_layers(cfg: dict[str, Any]) -> int | None:

@@ -156,7 +156,7 @@ def test_moe_config_on_a_dense_source(writable_checkout: Path, real_catalog: Cat
             "HF_QWEN9_TOY_MODEL_CONFIG",
         )
     )
-    assert toy["hidden_size"] == 256 and toy["num_hidden_layers"] == 2
+    assert toy["hidden_size"] == 256 and toy["num_hidden_layers"] == 4  # the smoke toy's default depth
     result.plan.apply()
     _check_tree(writable_checkout, [e.path for e in result.plan.changes])
     # every HF name of the new checkpoint is mapped, none by two conflicting mappings

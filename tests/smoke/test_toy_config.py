@@ -34,8 +34,8 @@ DEEPSEEK_LIKE = {
 
 def test_mla_moe_structure_is_kept_small() -> None:
     toy = toy_config_dict(DEEPSEEK_LIKE)
-    assert (toy["hidden_size"], toy["num_hidden_layers"], toy["vocab_size"]) == (256, 2, 1024)
-    assert toy["first_k_dense_replace"] == 1  # layer 0 dense, layer 1 MoE
+    assert (toy["hidden_size"], toy["num_hidden_layers"], toy["vocab_size"]) == (256, 4, 1024)
+    assert toy["first_k_dense_replace"] == 1  # layer 0 dense, layers 1-3 MoE
     assert (toy["n_routed_experts"], toy["num_experts_per_tok"], toy["n_group"], toy["topk_group"]) == (
         4,
         2,
@@ -58,12 +58,13 @@ def test_gqa_layer_types_and_token_ids() -> None:
         "eos_token_id": 151645,
         "pad_token_id": [151643, 5],
         "sliding_window": 4096,
-        "layer_types": ["sliding_attention"] * 5 + ["full_attention"],
+        "layer_types": (["sliding_attention"] * 5 + ["full_attention"]) * 8,
         "mlp_only_layers": [0, 30],
     }
-    toy = toy_config_dict(src, num_layers=3)
+    toy = toy_config_dict(src)
     assert toy["num_key_value_heads"] == 2  # GQA stays GQA, divisible by TP=2
-    assert toy["layer_types"] == ["sliding_attention", "full_attention", "sliding_attention"]
+    # the source's own first period: five sliding-window layers, then a full one
+    assert toy["num_hidden_layers"] == 6 and toy["layer_types"] == src["layer_types"][:6]
     assert toy["sliding_window"] == 64 and toy["mlp_only_layers"] == [0]
     assert toy["eos_token_id"] < 1024 and toy["pad_token_id"] == [1023, 5]
 
@@ -75,5 +76,23 @@ def test_vlm_text_and_vision_configs_shrink() -> None:
         "vision_config": {"hidden_size": 1024, "num_hidden_layers": 24, "intermediate_size": 4096},
     }
     toy = toy_config_dict(src)
-    assert toy["text_config"] == {"hidden_size": 256, "num_hidden_layers": 2}
+    assert toy["text_config"] == {"hidden_size": 256, "num_hidden_layers": 4}
     assert toy["vision_config"] == {"hidden_size": 64, "num_hidden_layers": 1, "intermediate_size": 128}
+
+
+def test_layer_count_covers_every_layer_kind_and_period() -> None:
+    from codemods.smoke._toy_config import MAX_TOY_LAYERS, toy_layer_count
+
+    assert toy_layer_count({"num_hidden_layers": 36}) == 4  # at least 4: NoPE periods, layer-0 specials
+    assert toy_layer_count({"num_hidden_layers": 2}) == 2  # never more than the source
+    assert toy_layer_count({"num_hidden_layers": 26, "sliding_window_pattern": 6}) == 6
+    nope = [1, 1, 1, 0] * 9  # SmolLM3: every fourth layer without RoPE
+    assert toy_layer_count({"num_hidden_layers": 36, "no_rope_layers": nope}) == 4
+    hybrid = "M-M-M-MM-M-M*-M-M-M-M*-"  # a Mamba / MLP / attention pattern string
+    assert toy_layer_count({"num_hidden_layers": len(hybrid), "hybrid_override_pattern": hybrid}) == 13
+    assert toy_layer_count({"num_hidden_layers": 64, "full_attention_interval": 32}) == MAX_TOY_LAYERS
+    toy = toy_config_dict(
+        {"model_type": "x", "num_hidden_layers": len(hybrid), "hybrid_override_pattern": hybrid}
+    )
+    assert toy["hybrid_override_pattern"] == hybrid[:13] and toy["num_hidden_layers"] == 13
+    assert set(toy["hybrid_override_pattern"]) == set(hybrid)  # every layer kind is in the toy
