@@ -21,16 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from codemods.smoke import SmokeOptions, run_smoke_subprocess  # noqa: E402
+from tests.smoke.test_planted_defects import PLANTED  # noqa: E402
 
 CORRECT = ("llama", "mistral", "qwen2", "qwen3", "qwen3_moe", "deepseek_v3", "ernie4_5_moe", "glm4_moe_lite")
-PLANTED = {
-    "InterleavedRoPEQwen3Bridge": "qwen3",
-    "SoftmaxScaleQwen3Bridge": "qwen3",
-    "NoQKNormQwen3Bridge": "qwen3",
-    "NormEpsQwen3Bridge": "qwen3",
-    "NoQKVBiasQwen2Bridge": "qwen2",
-    "RopeThetaQwen3Bridge": "qwen3",
-}
 
 
 def figures(report, name: str) -> dict | None:
