@@ -1,0 +1,113 @@
+"""The TE-free twins compute what the Transformer Engine modules compute (CPU, no model build)."""
+
+from __future__ import annotations
+
+import contextlib
+from types import SimpleNamespace
+from unittest import mock
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.smoke
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _megatron() -> None:
+    from codemods.smoke._te_shim import import_megatron
+
+    import_megatron()  # Megatron-Core first with TE absent, as the smoke run does
+
+
+def _config(normalization: str = "RMSNorm", zero_centered: bool = False) -> SimpleNamespace:
+    return SimpleNamespace(
+        normalization=normalization,
+        layernorm_zero_centered_gamma=zero_centered,
+        params_dtype=torch.float32,
+        fused_residual_rmsnorm=False,
+    )
+
+
+def _filled(norm: torch.nn.Module, gen: torch.Generator) -> torch.nn.Module:
+    with torch.no_grad():
+        for p in norm.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen))
+    return norm
+
+
+def test_zero_centred_rms_norm_is_gemmas() -> None:
+    from transformers.models.gemma.modeling_gemma import GemmaRMSNorm
+
+    from codemods.smoke._local_modules import TEFreeNorm
+
+    gen = torch.Generator().manual_seed(0)
+    ours = _filled(TEFreeNorm(_config(zero_centered=True), 16, eps=1e-6), gen)
+    hf = GemmaRMSNorm(16, eps=1e-6)
+    hf.weight.data.copy_(ours.weight.data)
+    x = torch.randn(3, 5, 16, generator=gen)
+    torch.testing.assert_close(ours(x), hf(x), rtol=0, atol=1e-6)
+    assert ours.weight.data.abs().sum() > 0  # a weight of 0 would hide the (1 + w)
+
+
+def test_plain_norms_are_torchs() -> None:
+    from codemods.smoke._local_modules import TEFreeNorm
+
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(4, 16, generator=gen)
+    rms = _filled(TEFreeNorm(_config(), 16, eps=1e-5), gen)
+    expected = torch.nn.functional.rms_norm(x, (16,), rms.weight, 1e-5)
+    torch.testing.assert_close(rms(x), expected, rtol=0, atol=1e-6)
+    ln = _filled(TEFreeNorm(_config("LayerNorm", zero_centered=True), 16, eps=1e-5), gen)
+    expected = torch.nn.functional.layer_norm(x, (16,), ln.weight + 1, ln.bias, 1e-5)
+    torch.testing.assert_close(ln(x), expected, rtol=0, atol=1e-6)
+
+
+def test_tenorm_default_eps_is_kept() -> None:
+    # TENorm(config, size) without eps uses 1e-5 whatever config.layernorm_epsilon says; the twin must
+    # too, or it would hide a bridge that forgets to pass eps.
+    from codemods.smoke._local_modules import TEFreeNorm
+
+    assert TEFreeNorm(_config(), 8).eps == 1e-5
+
+
+def test_sliding_window_mask_matches_megatron_core() -> None:
+    from megatron.core.transformer import utils
+
+    from codemods.smoke._te_free import sliding_window_mask
+
+    real_ones = torch.ones
+
+    def ones_anywhere(*args, device=None, **kwargs):  # the original asks for CUDA
+        return real_ones(*args, **kwargs)
+
+    for sq, skv, window in [(8, 8, (3, 0)), (4, 9, (2, 1)), (6, 6, (0, 0)), (5, 5, (10, 0))]:
+        with mock.patch.object(torch, "ones", ones_anywhere):
+            expected = utils.get_sliding_window_causal_mask(sq, skv, window)
+        assert torch.equal(sliding_window_mask(sq, skv, window), expected), (sq, skv, window)
+
+
+def test_class_on_a_te_mock_is_rebuilt_from_its_own_body() -> None:
+    from codemods.smoke._te_free import _class_body, _with_globals
+
+    te = mock.MagicMock()
+
+    class Wrapper(te.pytorch.Linear):  # what Megatron-Core's TE wrappers become without TE
+        scale = 3
+
+        def forward(self, x):
+            return super().forward(x) * self.scale + OFFSET  # noqa: F821 - resolved in the relinked globals
+
+    with contextlib.suppress(StopIteration):
+        Wrapper()  # one call advances the mock's side effect; the bases must still be recoverable
+    module, qualname, bases, namespace = _class_body(Wrapper)
+    assert qualname.endswith("Wrapper") and bases == (te.pytorch.Linear,)
+
+    class Local(torch.nn.Module):
+        def forward(self, x):
+            return x + 1
+
+    ns = dict(namespace)
+    cls = type("Wrapper", (Local,), ns)
+    cls.forward = _with_globals(namespace["forward"], {"OFFSET": 10})
+    assert cls().forward(torch.tensor(1.0)).item() == 16.0  # (1 + 1) * 3 + 10
+    assert _class_body(Local) is None
