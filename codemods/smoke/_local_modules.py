@@ -12,6 +12,11 @@ computes (read against `megatron/core/extensions/transformer_engine.py`, megatro
 - `LocalDotProductAttention` for `TEDotProductAttention`: Megatron-Core's `DotProductAttention`, which
   reads the same `softmax_scale`, `window_size` / `window_attn_skip_freq` and `softmax_type`, and also
   accepts the TE-only keyword arguments (`k_channels`, `v_channels`, `num_splits`).
+- `ColumnParallelGroupedLinear` / `RowParallelGroupedLinear` for `TEColumnParallelGroupedLinear` /
+  `TERowParallelGroupedLinear` (experts' fc1 / fc2 under Megatron-Core's `TEGroupedMLP`): one
+  `weight{i}` per local expert applied to that expert's rows, sharded by the expert TP group only.
+
+Import it only after `_te_shim.import_megatron()` (it imports Megatron-Core).
 """
 
 from __future__ import annotations
@@ -22,7 +27,14 @@ import torch
 from megatron.core.tensor_parallel import ColumnParallelLinear
 from megatron.core.transformer.dot_product_attention import DotProductAttention
 
-__all__ = ["LayerNormColumnParallelLinear", "LocalDotProductAttention", "TEFreeNorm", "te_norm"]
+__all__ = [
+    "ColumnParallelGroupedLinear",
+    "LayerNormColumnParallelLinear",
+    "LocalDotProductAttention",
+    "RowParallelGroupedLinear",
+    "TEFreeNorm",
+    "te_norm",
+]
 
 _NORMS = ("LayerNorm", "RMSNorm")
 
@@ -186,3 +198,82 @@ class LocalDotProductAttention(DotProductAttention):
             heads = self.hidden_size_per_partition // self.hidden_size_per_attention_head
             self.hidden_size_per_attention_head = v_channels
             self.hidden_size_per_partition = v_channels * heads
+
+
+class _GroupedLinear(torch.nn.Module):
+    """TE's `GroupedLinear` for experts without TE: `weight{i}` (`bias{i}`) per local expert, each applied
+    to its expert's rows of the input (split by `m_splits`).
+
+    As in `TEGroupedLinear`, the expert TP group only shards the weights (column: the output dim, row:
+    the input dim) and no communication happens here (the token dispatcher does it); a bias with
+    `skip_bias_add` comes back as one tensor per expert, as TE returns it.
+    """
+
+    partition_dim = 0  #: read by Megatron-Bridge's parallelism detection (0 column, 1 row)
+    tensor_model_parallel = True
+
+    def __init__(
+        self,
+        num_gemms: int,
+        input_size: int,
+        output_size: int,
+        *,
+        config: Any,
+        init_method: Any,
+        bias: bool,
+        skip_bias_add: bool,
+        is_expert: bool = False,
+        tp_comm_buffer_name: str | None = None,
+        pg_collection: Any = None,
+        name: str | None = None,
+    ) -> None:
+        from megatron.core.process_groups_config import ProcessGroupCollection
+        from megatron.core.utils import divide
+
+        super().__init__()
+        if not is_expert:
+            raise ValueError("TEGroupedLinear only supports expert parallelism")  # TE's refusal
+        if pg_collection is None:
+            pg_collection = ProcessGroupCollection.use_mpu_process_groups()
+        tp = pg_collection.expt_tp.size()
+        if self.partition_dim == 0:
+            output_size = divide(output_size, tp)
+        else:
+            input_size = divide(input_size, tp)
+        self.num_gemms, self.in_features, self.out_features = num_gemms, input_size, output_size
+        self.use_bias, self.return_bias = bias, skip_bias_add and bias
+        for i in range(num_gemms):
+            weight = torch.nn.Parameter(torch.empty(output_size, input_size, dtype=config.params_dtype))
+            if config.perform_initialization:
+                init_method(weight)
+            weight.allreduce = False  # expert parameters reduce over the expert data-parallel group
+            self.register_parameter(f"weight{i}", weight)
+            if bias:
+                b = torch.nn.Parameter(torch.zeros(output_size, dtype=config.params_dtype))
+                b.allreduce = False
+                self.register_parameter(f"bias{i}", b)
+
+    def forward(self, x: torch.Tensor, m_splits: list[int]) -> tuple[torch.Tensor, Any]:
+        chunks = torch.split(x, m_splits)
+        outs = []
+        for i, chunk in enumerate(chunks):
+            out = torch.nn.functional.linear(chunk, getattr(self, f"weight{i}"))
+            if self.use_bias and not self.return_bias:
+                out = out + getattr(self, f"bias{i}")
+            outs.append(out)
+        out = torch.cat(outs) if outs else x.new_zeros(0, self.out_features)
+        if self.return_bias:
+            return out, [getattr(self, f"bias{i}") for i in range(self.num_gemms)]
+        return out, None
+
+
+class ColumnParallelGroupedLinear(_GroupedLinear):
+    """`TEColumnParallelGroupedLinear` without TE (experts' fc1)."""
+
+    partition_dim = 0
+
+
+class RowParallelGroupedLinear(_GroupedLinear):
+    """`TERowParallelGroupedLinear` without TE (experts' fc2)."""
+
+    partition_dim = 1

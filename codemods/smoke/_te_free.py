@@ -72,7 +72,11 @@ def te_free_spec(provider: Any) -> list[str]:
         notes.append("Transformer Engine absent: layer spec -> Megatron-Core local spec")
     if getattr(provider, "multi_latent_attention", False):
         spec = _with_mla_core_attention(spec)
-    te_free = _TEFreeSpec(spec, builders_local=own)
+    # Read before the run turns moe_grouped_gemm off: TE builds grouped experts (TEGroupedMLP) then.
+    grouped = bool(
+        getattr(provider, "num_moe_experts", None) and getattr(provider, "moe_grouped_gemm", False)
+    )
+    te_free = _TEFreeSpec(spec, builders_local=own, grouped_experts=grouped)
     # A dry build only to name the substitutions for the report; a spec that cannot be built yet
     # fails again, with its own error, when the model is built.
     with contextlib.suppress(Exception):
@@ -84,9 +88,10 @@ def te_free_spec(provider: Any) -> list[str]:
 class _TEFreeSpec:
     """The provider's layer-spec callable with every TE part replaced by its Megatron-Core equivalent."""
 
-    def __init__(self, inner: Any, *, builders_local: bool) -> None:
+    def __init__(self, inner: Any, *, builders_local: bool, grouped_experts: bool = False) -> None:
         self.inner = inner
         self.builders_local = builders_local
+        self.grouped_experts = grouped_experts
         self.notes: list[str] = []
 
     def _note(self, line: str) -> None:
@@ -103,6 +108,8 @@ class _TEFreeSpec:
             with scope:
                 spec = spec(config, **kwargs)
         spec = _Relinker(self._note).spec(spec)
+        if self.grouped_experts:
+            spec = _grouped_experts(spec, self._note)
         if getattr(config, "qk_layernorm", False) and not getattr(config, "qk_l2_norm", False):
             spec = _fill_qk_norms(spec, self._note)
         if getattr(config, "layernorm_zero_centered_gamma", False):
@@ -361,6 +368,41 @@ def _with_globals(value: Any, new_globals: dict[str, Any]) -> Any:
         parts = [_with_globals(f, new_globals) if f else f for f in (value.fget, value.fset, value.fdel)]
         return property(*parts, value.__doc__)
     return value
+
+
+# --- grouped experts ---------------------------------------------------------------------------------
+
+
+def _grouped_experts(spec: Any, note: Callable[[str], None]) -> Any:
+    """With `moe_grouped_gemm` TE's spec builds `TEGroupedMLP` on TE's GroupedLinear (parameters
+    `experts.linear_fc1.weight{i}`, the names many bridges map alone); the local spec builds
+    `SequentialMLP` (`experts.local_experts.{i}.*`). Build Megatron-Core's `TEGroupedMLP` (plain torch
+    on its unfused path) on the GroupedLinear twins instead."""
+    from megatron.core.transformer.moe.experts import GroupedMLPSubmodules, SequentialMLP, TEGroupedMLP
+    from megatron.core.transformer.moe.moe_layer import MoESubmodules
+
+    from codemods.smoke._local_modules import ColumnParallelGroupedLinear, RowParallelGroupedLinear
+
+    grouped = partial(
+        TEGroupedMLP,
+        submodules=GroupedMLPSubmodules(
+            linear_fc1=ColumnParallelGroupedLinear, linear_fc2=RowParallelGroupedLinear, activation_func=None
+        ),
+    )
+
+    def visit(obj: Any) -> Any:
+        if isinstance(obj, MoESubmodules):
+            experts = obj.experts
+            if isinstance(experts, partial) and experts.func is SequentialMLP:
+                note(
+                    "moe_grouped_gemm: TEGroupedMLP on TE's GroupedLinear -> TEGroupedMLP on GroupedLinear twins "
+                    "(per-expert weight{i}, same function)"
+                )
+                return dataclasses.replace(obj, experts=grouped)
+            return obj
+        return _map_children(obj, visit)
+
+    return visit(spec)
 
 
 # --- norms TE builds implicitly --------------------------------------------------------------------

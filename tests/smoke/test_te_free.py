@@ -111,3 +111,47 @@ def test_class_on_a_te_mock_is_rebuilt_from_its_own_body() -> None:
     cls.forward = _with_globals(namespace["forward"], {"OFFSET": 10})
     assert cls().forward(torch.tensor(1.0)).item() == 16.0  # (1 + 1) * 3 + 10
     assert _class_body(Local) is None
+
+
+def test_grouped_linear_twin_applies_each_experts_weight_to_its_rows() -> None:
+    from codemods.smoke._local_modules import ColumnParallelGroupedLinear, RowParallelGroupedLinear
+
+    config = SimpleNamespace(params_dtype=torch.float32, perform_initialization=False)
+    groups = SimpleNamespace(expt_tp=SimpleNamespace(size=lambda: 1))
+    gen = torch.Generator().manual_seed(2)
+    fc1 = ColumnParallelGroupedLinear(
+        3,
+        8,
+        6,
+        config=config,
+        init_method=None,
+        bias=True,
+        skip_bias_add=False,
+        is_expert=True,
+        pg_collection=groups,
+    )
+    fc2 = RowParallelGroupedLinear(
+        3,
+        6,
+        8,
+        config=config,
+        init_method=None,
+        bias=True,
+        skip_bias_add=True,
+        is_expert=True,
+        pg_collection=groups,
+    )
+    for module in (fc1, fc2):
+        _filled(module, gen)
+    x = torch.randn(7, 8, generator=gen)
+    splits = [2, 0, 5]
+    out, bias = fc1(x, splits)
+    assert bias is None
+    rows = torch.split(x, splits)
+    expected = torch.cat(
+        [rows[i] @ getattr(fc1, f"weight{i}").T + getattr(fc1, f"bias{i}") for i in range(3)]
+    )
+    torch.testing.assert_close(out, expected)
+    out2, biases = fc2(out, splits)  # skip_bias_add: one bias per expert comes back, as TE returns it
+    assert [b is getattr(fc2, f"bias{i}") for i, b in enumerate(biases)] == [True] * 3
+    assert (fc1.partition_dim, fc2.partition_dim) == (0, 1) and out2.shape == (7, 8)
