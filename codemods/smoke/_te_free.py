@@ -48,6 +48,7 @@ def te_free_spec(provider: Any) -> list[str]:
         return []
     from megatron.bridge.models import gpt_provider
 
+    _refuse_te_inside_provide(provider)
     spec = provider.transformer_layer_spec
     notes: list[str] = []
     keywords = getattr(spec, "keywords", None) or {}
@@ -83,6 +84,24 @@ def te_free_spec(provider: Any) -> list[str]:
         te_free(provider, dry=True)
     provider.transformer_layer_spec = te_free
     return notes + te_free.notes
+
+
+#: Megatron-Core's TE spec builders; a provider's own provide() that calls one builds TE modules itself.
+_TE_BUILDERS = ("get_gpt_layer_with_transformer_engine_spec", "get_vit_layer_with_transformer_engine_spec")
+
+
+def _refuse_te_inside_provide(provider: Any) -> None:
+    """One line, before the build, for a provider whose provide() builds TE specs itself (VLMs)."""
+    provide = getattr(type(provider), "provide", None)
+    code = getattr(provide, "__code__", None)
+    calls = [n for n in _TE_BUILDERS if code is not None and n in code.co_names]
+    if calls:
+        from codemods.smoke._runner import SmokeSetupError
+
+        raise SmokeSetupError(
+            f"{type(provider).__name__}.provide() builds Transformer Engine specs itself ({', '.join(calls)}); "
+            "the TE-free swap covers transformer_layer_spec only"
+        )
 
 
 class _TEFreeSpec:
