@@ -155,3 +155,81 @@ def test_grouped_linear_twin_applies_each_experts_weight_to_its_rows() -> None:
     out2, biases = fc2(out, splits)  # skip_bias_add: one bias per expert comes back, as TE returns it
     assert [b is getattr(fc2, f"bias{i}") for i, b in enumerate(biases)] == [True] * 3
     assert (fc1.partition_dim, fc2.partition_dim) == (0, 1) and out2.shape == (7, 8)
+
+
+def _provider(spec, **fields) -> SimpleNamespace:
+    base = {
+        "transformer_layer_spec": spec,
+        "normalization": "RMSNorm",
+        "layernorm_zero_centered_gamma": False,
+        "qk_layernorm": False,
+        "qk_l2_norm": False,
+        "num_layers": 4,
+        "num_moe_experts": None,
+        "moe_grouped_gemm": False,
+        "multi_latent_attention": False,
+        "moe_layer_freq": 1,
+    }
+    return SimpleNamespace(**{**base, **fields})
+
+
+def test_gemma2_spec_keeps_its_structure_on_local_twins() -> None:
+    from megatron.bridge.models.gemma.gemma2_provider import Gemma2FlexDotProductAttention, gemma2_layer_spec
+    from megatron.core.tensor_parallel import RowParallelLinear
+    from megatron.core.transformer.transformer_block import TransformerBlockSubmodules
+
+    from codemods.smoke._local_modules import LayerNormColumnParallelLinear, TEFreeNorm
+    from codemods.smoke._te_free import te_free_spec
+
+    provider = _provider(gemma2_layer_spec, layernorm_zero_centered_gamma=True)
+    notes = te_free_spec(provider)
+    block = provider.transformer_layer_spec(provider, dry=True)
+    assert isinstance(block, TransformerBlockSubmodules) and block.layer_norm is TEFreeNorm
+    layer = block.layer_specs[0].submodules
+    attention = layer.self_attention.submodules
+    assert (
+        attention.linear_qkv is LayerNormColumnParallelLinear
+        and layer.mlp.submodules.linear_fc1 is attention.linear_qkv
+    )
+    assert attention.core_attention is Gemma2FlexDotProductAttention  # the family's own attention, kept
+    post_norm = attention.linear_proj  # MB's TERowParallelLinearLayerNorm, rebuilt on the local row linear
+    assert post_norm.__name__ == "TERowParallelLinearLayerNorm" and issubclass(post_norm, RowParallelLinear)
+    assert post_norm.__init__.__globals__["TENorm"] is TEFreeNorm
+    assert any("TERowParallelLinearLayerNorm rebuilt on RowParallelLinear" in n for n in notes)
+    assert any("zero-centred" in n for n in notes)
+
+
+def test_exaone4_qk_norms_are_attentions_tenorm_default() -> None:
+    from megatron.bridge.models.exaone.exaone4.exaone4_provider import exaone4_layer_spec
+    from megatron.core.tensor_parallel import ColumnParallelLinear
+
+    from codemods.smoke._local_modules import TEFreeNorm
+    from codemods.smoke._te_free import te_free_spec
+
+    provider = _provider(exaone4_layer_spec, qk_layernorm=True)
+    notes = te_free_spec(provider)
+    attention = provider.transformer_layer_spec(provider).submodules.self_attention.submodules
+    assert attention.q_layernorm is TEFreeNorm and attention.k_layernorm is TEFreeNorm
+    assert attention.linear_qkv is ColumnParallelLinear
+    assert any("q/k layernorm" in n for n in notes)
+
+
+def test_olmoe_spec_calls_the_local_builder_and_groups_experts() -> None:
+    from megatron.bridge.models import gpt_provider
+    from megatron.bridge.models.olmoe.olmoe_provider import OLMoESelfAttention, olmoe_layer_spec
+    from megatron.core.transformer.moe.experts import TEGroupedMLP
+
+    from codemods.smoke._local_modules import ColumnParallelGroupedLinear
+    from codemods.smoke._te_free import te_free_spec
+
+    provider = _provider(olmoe_layer_spec, qk_layernorm=True, num_moe_experts=4, moe_grouped_gemm=True)
+    before = gpt_provider.default_layer_spec
+    te_free_spec(provider)
+    layer = provider.transformer_layer_spec(provider).submodules
+    assert gpt_provider.default_layer_spec is before  # the builder swap ends with the spec call
+    assert layer.self_attention.module is OLMoESelfAttention
+    experts = layer.mlp.keywords["submodules"].experts
+    assert (
+        experts.func is TEGroupedMLP
+        and experts.keywords["submodules"].linear_fc1 is ColumnParallelGroupedLinear
+    )
