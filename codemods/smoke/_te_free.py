@@ -80,8 +80,12 @@ def te_free_spec(provider: Any) -> list[str]:
     te_free = _TEFreeSpec(spec, builders_local=own, grouped_experts=grouped)
     # A dry build only to name the substitutions for the report; a spec that cannot be built yet
     # fails again, with its own error, when the model is built.
-    with contextlib.suppress(Exception):
+    try:
         te_free(provider, dry=True)
+    except Exception as exc:  # noqa: BLE001 - reported, and raised again by the real build
+        notes.append(
+            f"TE-free substitutions not listed: the layer spec cannot be built before the model ({type(exc).__name__})"
+        )
     provider.transformer_layer_spec = te_free
     return notes + te_free.notes
 
@@ -120,7 +124,9 @@ class _TEFreeSpec:
     def __call__(self, config: Any, vp_stage: int | None = None, *, dry: bool = False) -> Any:
         spec = self.inner
         if callable(spec) and not _is_module_spec(spec):
-            kwargs = {"vp_stage": vp_stage} if _takes_vp_stage(spec) else {}
+            kwargs = {"vp_stage": vp_stage} if _takes(spec, "vp_stage") else {}
+            if dry and _takes(spec, "pp_rank"):
+                kwargs["pp_rank"] = 0  # before the parallel state exists (block specs count their layers)
             scope = (
                 _stock_builders_local(spec, self._note) if self.builders_local else contextlib.nullcontext()
             )
@@ -142,9 +148,9 @@ def _is_module_spec(obj: Any) -> bool:
     return isinstance(obj, ModuleSpec)
 
 
-def _takes_vp_stage(fn: Any) -> bool:
+def _takes(fn: Any, parameter: str) -> bool:
     try:
-        return "vp_stage" in inspect.signature(fn).parameters
+        return parameter in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
 
