@@ -132,7 +132,7 @@ class _TEFreeSpec:
             )
             with scope:
                 spec = spec(config, **kwargs)
-        spec = _Relinker(self._note).spec(spec)
+        spec = _Relinker(self._note, config).spec(spec)
         if self.grouped_experts:
             spec = _grouped_experts(spec, self._note)
         if getattr(config, "qk_layernorm", False) and not getattr(config, "qk_l2_norm", False):
@@ -282,8 +282,9 @@ class _Relinker:
     _rebuilt: dict[int, type] = {}  # one rebuild per TE-based class per process (its __class__ cell)
     _globals: dict[str, dict[str, Any]] = {}
 
-    def __init__(self, note: Callable[[str], None]) -> None:
+    def __init__(self, note: Callable[[str], None], config: Any = None) -> None:
         self.note = note
+        self.config = config
         self.twins = _te_twins()
 
     def spec(self, obj: Any) -> Any:
@@ -325,6 +326,7 @@ class _Relinker:
             self.note(
                 f"{body[1]} rebuilt on {', '.join(b.__name__ for b in cls.__bases__)} (its own class body)"
             )
+            self._check_norm_eps(body[1], body[3])
             return cls
         module, qualname, bases, namespace = body
         if module == _TE_MODULE or not bases:
@@ -349,7 +351,23 @@ class _Relinker:
             if new is not value:
                 setattr(cls, attr, new)
         self.note(f"{qualname} rebuilt on {', '.join(b.__name__ for b in local_bases)} (its own class body)")
+        self._check_norm_eps(qualname, namespace)
         return cls
+
+    def _check_norm_eps(self, qualname: str, namespace: dict[str, Any]) -> None:
+        """Name a `TENorm(...)` built without eps (TE's default 1e-5) where the config says otherwise:
+        the twin computes what TE computes, so the report says why HF may differ."""
+        eps = getattr(self.config, "layernorm_epsilon", None)
+        if eps is None or eps == _TENORM_DEFAULT_EPS:
+            return
+        for value in namespace.values():
+            if _calls_tenorm_without_eps(value):
+                self.note(
+                    f"{qualname} builds TENorm without eps: TE's default {_TENORM_DEFAULT_EPS:g}, not "
+                    f"layernorm_epsilon {eps:g} (kept as TE computes it; a Megatron-Bridge defect where HF uses "
+                    "the config's eps)"
+                )
+                return
 
     def _module_globals(self, module: str) -> dict[str, Any]:
         """A copy of `module`'s globals in which TE wrappers and TE-based classes are the local ones."""
@@ -365,6 +383,31 @@ class _Relinker:
             if (_hashable_id_in(value, self.twins)) or _class_body(value) is not None:
                 relinked[name] = self.local(value)
         return relinked
+
+
+#: `TENorm.__new__`'s default eps (megatron-core 0.19.2).
+_TENORM_DEFAULT_EPS = 1e-5
+
+
+def _calls_tenorm_without_eps(fn: Any) -> bool:
+    """True if function `fn`'s source calls `TENorm(...)` with neither a third argument nor `eps=`."""
+    import ast
+    import textwrap
+
+    if not isinstance(fn, types.FunctionType):
+        return False
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "TENorm"
+        and len(node.args) < 3
+        and not any(k.arg in ("eps", None) for k in node.keywords)
+        for node in ast.walk(tree)
+    )
 
 
 def _name(obj: Any) -> str:

@@ -181,7 +181,7 @@ def test_gemma2_spec_keeps_its_structure_on_local_twins() -> None:
     from codemods.smoke._local_modules import LayerNormColumnParallelLinear, TEFreeNorm
     from codemods.smoke._te_free import te_free_spec
 
-    provider = _provider(gemma2_layer_spec, layernorm_zero_centered_gamma=True)
+    provider = _provider(gemma2_layer_spec, layernorm_zero_centered_gamma=True, layernorm_epsilon=1e-6)
     notes = te_free_spec(provider)
     block = provider.transformer_layer_spec(provider, dry=True)
     assert isinstance(block, TransformerBlockSubmodules) and block.layer_norm is TEFreeNorm
@@ -197,6 +197,10 @@ def test_gemma2_spec_keeps_its_structure_on_local_twins() -> None:
     assert post_norm.__init__.__globals__["TENorm"] is TEFreeNorm
     assert any("TERowParallelLinearLayerNorm rebuilt on RowParallelLinear" in n for n in notes)
     assert any("zero-centred" in n for n in notes)
+    # its post-norm is TENorm(config, output_size): TE's default eps, named because HF uses 1e-6
+    assert any(
+        "builds TENorm without eps: TE's default 1e-05, not layernorm_epsilon 1e-06" in n for n in notes
+    )
 
 
 def test_exaone4_qk_norms_are_attentions_tenorm_default() -> None:
@@ -206,8 +210,9 @@ def test_exaone4_qk_norms_are_attentions_tenorm_default() -> None:
     from codemods.smoke._local_modules import TEFreeNorm
     from codemods.smoke._te_free import te_free_spec
 
-    provider = _provider(exaone4_layer_spec, qk_layernorm=True)
+    provider = _provider(exaone4_layer_spec, qk_layernorm=True, layernorm_epsilon=1e-5)
     notes = te_free_spec(provider)
+    assert not any("without eps" in n for n in notes)  # HF EXAONE 4.0's eps is TE's default
     attention = provider.transformer_layer_spec(provider).submodules.self_attention.submodules
     assert attention.q_layernorm is TEFreeNorm and attention.k_layernorm is TEFreeNorm
     assert attention.linear_qkv is ColumnParallelLinear
