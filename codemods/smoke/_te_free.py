@@ -345,7 +345,7 @@ class _Relinker:
         ns = dict(namespace)
         cls = type(qualname.rsplit(".", 1)[-1], local_bases, ns)  # fills the body's __class__ cell
         self._rebuilt[id(obj)] = cls
-        relinked = self._module_globals(module)
+        relinked = self._module_globals(module, _global_names(namespace))
         for attr, value in namespace.items():
             new = _with_globals(value, relinked)
             if new is not value:
@@ -369,20 +369,38 @@ class _Relinker:
                 )
                 return
 
-    def _module_globals(self, module: str) -> dict[str, Any]:
-        """A copy of `module`'s globals in which TE wrappers and TE-based classes are the local ones."""
+    def _module_globals(self, module: str, names: set[str]) -> dict[str, Any]:
+        """`module`'s globals (one shared copy) in which the `names` a rebuilt class uses that are TE
+        wrappers or TE-based classes are the local ones."""
         import sys
 
-        cached = self._globals.get(module)
-        if cached is not None:
-            return cached
         source = vars(sys.modules[module]) if module in sys.modules else {}
-        relinked = dict(source)
-        self._globals[module] = relinked
-        for name, value in source.items():
-            if (_hashable_id_in(value, self.twins)) or _class_body(value) is not None:
+        relinked = self._globals.setdefault(module, dict(source))
+        for name in sorted(names & source.keys()):
+            value = source[name]
+            if relinked[name] is value and (
+                _hashable_id_in(value, self.twins) or _class_body(value) is not None
+            ):
                 relinked[name] = self.local(value)
         return relinked
+
+
+def _global_names(namespace: dict[str, Any]) -> set[str]:
+    """Names the functions of a class body (and the code nested in them) read as globals."""
+    codes = []
+    for value in namespace.values():
+        if isinstance(value, staticmethod | classmethod):
+            value = value.__func__
+        if isinstance(value, property):
+            codes += [f.__code__ for f in (value.fget, value.fset, value.fdel) if f]
+        elif isinstance(value, types.FunctionType):
+            codes.append(value.__code__)
+    names: set[str] = set()
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names)
+        codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    return names
 
 
 #: `TENorm.__new__`'s default eps (megatron-core 0.19.2).
