@@ -80,7 +80,17 @@ def _gamma(size: int, config: Any) -> torch.nn.Parameter:
 class TEFreeNorm(torch.nn.Module):
     """`TENorm` without TE: parameters `weight` (and `bias` for LayerNorm), TE's function."""
 
-    def __init__(self, config: Any, hidden_size: int, eps: float = 1e-5, has_residual: bool = False) -> None:
+    def __init__(
+        self,
+        config: Any,
+        hidden_size: int,
+        eps: float = 1e-5,
+        has_residual: bool = False,
+        # WrappedTorchNorm's keywords (it stands in for that too); both read the config instead.
+        persist_layer_norm: bool = False,
+        zero_centered_gamma: bool = False,
+        normalization: str = "LayerNorm",
+    ) -> None:
         super().__init__()
         if has_residual and getattr(config, "fused_residual_rmsnorm", False):
             raise ValueError("fused_residual_rmsnorm needs Transformer Engine's TEFusedResidualRMSNorm")

@@ -238,3 +238,23 @@ def test_olmoe_spec_calls_the_local_builder_and_groups_experts() -> None:
         experts.func is TEGroupedMLP
         and experts.keywords["submodules"].linear_fc1 is ColumnParallelGroupedLinear
     )
+
+
+def test_builder_swap_is_undone_when_the_spec_raises() -> None:
+    from megatron.bridge.models import gpt_provider
+    from megatron.core.models.gpt import gpt_layer_specs
+
+    from codemods.smoke._te_free import _stock_builders_local
+
+    saved = gpt_layer_specs.get_gpt_layer_with_transformer_engine_spec, gpt_provider.default_layer_spec
+
+    def spec(config):
+        raise RuntimeError("spec failed")
+
+    with pytest.raises(RuntimeError), _stock_builders_local(spec, lambda line: None):
+        assert gpt_provider.default_layer_spec is not saved[1]  # local while the spec builds
+        spec(None)
+    assert (
+        gpt_layer_specs.get_gpt_layer_with_transformer_engine_spec,
+        gpt_provider.default_layer_spec,
+    ) == saved
