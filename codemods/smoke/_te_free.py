@@ -2,15 +2,41 @@
 spec computes, chosen per provider, and every substitution named for the report.
 
 Transformer Engine cannot be installed where the smoke test runs (CI, the GPU machine), so a bridge
-whose provider asks for a TE layer spec is built with the local spec of the same function instead.
+whose provider asks for a TE layer spec is built with the local spec of the same function instead:
+
+- the stock TE specs (Megatron-Bridge's `default_layer_spec`, Megatron-Core's TE builders) become
+  Megatron-Core's local specs, also while a bridge's own spec function calls them (OLMoE, MiniMax-M2);
+- a bridge's own spec keeps its structure and its own classes; each TE module in it becomes its local
+  twin from `_local_modules` (one for one, same parameter names), and a bridge class whose base is a
+  TE wrapper (Gemma3's core attention, the shared post-norm row-parallel linear) is rebuilt from its own
+  class body on the twin, so Megatron-Bridge's code runs unchanged on a TE-free base;
+- the norms TE would build implicitly (Attention's q/k `TENorm` default, TE's zero-centred gamma in
+  every norm and the final norm) are built as `TEFreeNorm`, which computes TENorm's function.
+
+Where a TE module has no local twin, the build stops with one line naming it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import inspect
+import types
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
 __all__ = ["match_hf_rope", "te_free_spec"]
+
+#: Megatron-Core's TE wrappers (in `megatron.core.extensions.transformer_engine`) -> their local twins.
+_TWIN_NAMES = {
+    "TENorm": ("codemods.smoke._local_modules", "TEFreeNorm"),
+    "TELayerNormColumnParallelLinear": ("codemods.smoke._local_modules", "LayerNormColumnParallelLinear"),
+    "TEColumnParallelLinear": ("megatron.core.tensor_parallel", "ColumnParallelLinear"),
+    "TERowParallelLinear": ("megatron.core.tensor_parallel", "RowParallelLinear"),
+    "TEDotProductAttention": ("codemods.smoke._local_modules", "LocalDotProductAttention"),
+}
+_TE_MODULE = "megatron.core.extensions.transformer_engine"
 
 
 def te_free_spec(provider: Any) -> list[str]:
@@ -20,31 +46,541 @@ def te_free_spec(provider: Any) -> list[str]:
 
     if not te_is_stubbed():
         return []
-    before = provider.transformer_layer_spec
     from megatron.bridge.models import gpt_provider
 
+    _refuse_te_inside_provide(provider)
     spec = provider.transformer_layer_spec
+    notes: list[str] = []
     keywords = getattr(spec, "keywords", None) or {}
+    own = False
     if "use_transformer_engine" in keywords:
-        provider.transformer_layer_spec = partial(spec.func, **{**keywords, "use_transformer_engine": False})
+        spec = partial(spec.func, **{**keywords, "use_transformer_engine": False})
     elif getattr(provider, "multi_latent_attention", False) or isinstance(
         getattr(provider, "moe_layer_freq", 1), list
     ):
         from megatron.core.models.gpt.gpt_layer_specs import get_gpt_decoder_block_spec
 
-        provider.transformer_layer_spec = partial(get_gpt_decoder_block_spec, use_transformer_engine=False)
+        spec = partial(get_gpt_decoder_block_spec, use_transformer_engine=False)
     elif spec in (
         gpt_provider.default_layer_spec,
         gpt_provider.transformer_engine_layer_spec,
         gpt_provider.transformer_engine_full_layer_spec,
     ):
-        provider.transformer_layer_spec = gpt_provider.local_layer_spec
-    # Any other spec is the bridge's own; it is kept, and a TE-only one fails at build time.
+        spec = gpt_provider.local_layer_spec
+    else:
+        own = True  # the bridge's own spec: its TE parts are swapped below, one for one
+    if not own:
+        notes.append("Transformer Engine absent: layer spec -> Megatron-Core local spec")
     if getattr(provider, "multi_latent_attention", False):
-        provider.transformer_layer_spec = _with_mla_core_attention(provider.transformer_layer_spec)
-    if provider.transformer_layer_spec is before:
-        return []
-    return ["Transformer Engine absent: layer spec -> Megatron-Core local spec"]
+        spec = _with_mla_core_attention(spec)
+    # Read before the run turns moe_grouped_gemm off: TE builds grouped experts (TEGroupedMLP) then.
+    grouped = bool(
+        getattr(provider, "num_moe_experts", None) and getattr(provider, "moe_grouped_gemm", False)
+    )
+    te_free = _TEFreeSpec(spec, builders_local=own, grouped_experts=grouped)
+    # A dry build only to name the substitutions for the report; a spec that cannot be built yet
+    # fails again, with its own error, when the model is built.
+    try:
+        te_free(provider, dry=True)
+    except Exception as exc:  # noqa: BLE001 - reported, and raised again by the real build
+        notes.append(
+            f"TE-free substitutions not listed: the layer spec cannot be built before the model ({type(exc).__name__})"
+        )
+    provider.transformer_layer_spec = te_free
+    return notes + te_free.notes
+
+
+#: Megatron-Core's TE spec builders; a provider's own provide() that calls one builds TE modules itself.
+_TE_BUILDERS = ("get_gpt_layer_with_transformer_engine_spec", "get_vit_layer_with_transformer_engine_spec")
+
+
+def _refuse_te_inside_provide(provider: Any) -> None:
+    """One line, before the build, for a provider whose provide() builds TE specs itself (VLMs)."""
+    provide = getattr(type(provider), "provide", None)
+    code = getattr(provide, "__code__", None)
+    calls = [n for n in _TE_BUILDERS if code is not None and n in code.co_names]
+    if calls:
+        from codemods.smoke._runner import SmokeSetupError
+
+        raise SmokeSetupError(
+            f"{type(provider).__name__}.provide() builds Transformer Engine specs itself ({', '.join(calls)}); "
+            "the TE-free swap covers transformer_layer_spec only"
+        )
+
+
+class _TEFreeSpec:
+    """The provider's layer-spec callable with every TE part replaced by its Megatron-Core equivalent."""
+
+    def __init__(self, inner: Any, *, builders_local: bool, grouped_experts: bool = False) -> None:
+        self.inner = inner
+        self.builders_local = builders_local
+        self.grouped_experts = grouped_experts
+        self.notes: list[str] = []
+
+    def _note(self, line: str) -> None:
+        if line not in self.notes:
+            self.notes.append(line)
+
+    def __call__(self, config: Any, vp_stage: int | None = None, *, dry: bool = False) -> Any:
+        spec = self.inner
+        if callable(spec) and not _is_module_spec(spec):
+            kwargs = {"vp_stage": vp_stage} if _takes(spec, "vp_stage") else {}
+            if dry and _takes(spec, "pp_rank"):
+                kwargs["pp_rank"] = 0  # before the parallel state exists (block specs count their layers)
+            scope = (
+                _stock_builders_local(spec, self._note) if self.builders_local else contextlib.nullcontext()
+            )
+            with scope:
+                spec = spec(config, **kwargs)
+        spec = _Relinker(self._note, config).spec(spec)
+        if self.grouped_experts:
+            spec = _grouped_experts(spec, self._note)
+        if getattr(config, "qk_layernorm", False) and not getattr(config, "qk_l2_norm", False):
+            spec = _fill_qk_norms(spec, self._note)
+        if getattr(config, "layernorm_zero_centered_gamma", False):
+            spec = _zero_centred_norms(spec, config, vp_stage, self._note, dry=dry)
+        return spec
+
+
+def _is_module_spec(obj: Any) -> bool:
+    from megatron.core.transformer.spec_utils import ModuleSpec
+
+    return isinstance(obj, ModuleSpec)
+
+
+def _takes(fn: Any, parameter: str) -> bool:
+    try:
+        return parameter in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+# --- the stock TE builders, local while a bridge's own spec function runs -----------------------
+
+
+def _local_like_te_spec(*args: Any, **kwargs: Any) -> Any:
+    """`get_gpt_layer_with_transformer_engine_spec`'s arguments on `get_gpt_layer_local_spec`.
+
+    The TE-only options dropped here are fusions of the same function (TE's op fuser, TE's activation
+    op, the fused MLA down-projection, grouped GEMM for dense MLPs).
+    """
+    from megatron.core.models.gpt.gpt_layer_specs import get_gpt_layer_local_spec
+
+    for fused in (
+        "use_te_op_fuser",
+        "use_te_activation_func",
+        "mla_down_proj_fusion",
+        "use_grouped_gemm_for_dense_mlp",
+    ):
+        kwargs.pop(fused, None)
+    return get_gpt_layer_local_spec(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _stock_builders_local(fn: Any, note: Callable[[str], None]) -> Iterator[None]:
+    """While `fn` builds its spec, the stock TE spec builders it can reach build the local spec."""
+    from megatron.bridge.models import gpt_provider
+    from megatron.core.models.gpt import gpt_layer_specs
+
+    def noting(name: str, local: Callable[..., Any]) -> Callable[..., Any]:
+        def build(*args: Any, **kwargs: Any) -> Any:
+            note(f"{name} (called by the bridge's spec) -> Megatron-Core local spec")
+            return local(*args, **kwargs)
+
+        return build
+
+    te_to_local = {
+        gpt_layer_specs.get_gpt_layer_with_transformer_engine_spec: noting(
+            "get_gpt_layer_with_transformer_engine_spec", _local_like_te_spec
+        ),
+        gpt_provider.default_layer_spec: noting("default_layer_spec", gpt_provider.local_layer_spec),
+        gpt_provider.transformer_engine_layer_spec: noting(
+            "transformer_engine_layer_spec", gpt_provider.local_layer_spec
+        ),
+    }
+    target = getattr(fn, "func", fn)
+    fn_globals = getattr(target, "__globals__", None)
+    saved: list[tuple[Callable[[str, Any], None], str, Any]] = []
+
+    def swap(get: Callable[[str], Any], put: Callable[[str, Any], None], names: list[str]) -> None:
+        for name in names:
+            value = get(name)
+            if _hashable_in(value, te_to_local):
+                saved.append((put, name, value))
+                put(name, te_to_local[value])
+
+    try:
+        for owner in (gpt_layer_specs, gpt_provider):
+            swap(partial(getattr, owner), partial(setattr, owner), _builder_names(owner))
+        if fn_globals is not None:
+            swap(fn_globals.__getitem__, fn_globals.__setitem__, list(fn_globals))
+        yield
+    finally:
+        for put, name, value in reversed(saved):
+            put(name, value)
+
+
+def _builder_names(owner: Any) -> list[str]:
+    return [
+        n
+        for n in (
+            "get_gpt_layer_with_transformer_engine_spec",
+            "default_layer_spec",
+            "transformer_engine_layer_spec",
+        )
+        if hasattr(owner, n)
+    ]
+
+
+def _hashable_in(value: Any, table: dict[Any, Any]) -> bool:
+    try:
+        return value in table
+    except TypeError:
+        return False
+
+
+# --- a spec's TE modules -> local twins ----------------------------------------------------------
+
+
+def _te_twins() -> dict[int, tuple[Any, type, str]]:
+    """id(TE wrapper) -> (the wrapper, its local twin, its name), for the wrappers with a twin."""
+    import importlib
+
+    te_ext = importlib.import_module(_TE_MODULE)
+    twins = {}
+    for te_name, (module, name) in _TWIN_NAMES.items():
+        te_obj = getattr(te_ext, te_name, None)
+        if te_obj is not None:
+            twins[id(te_obj)] = (te_obj, getattr(importlib.import_module(module), name), te_name)
+    return twins
+
+
+def _class_body(obj: Any) -> tuple[str, str, tuple[Any, ...], dict[str, Any]] | None:
+    """(module, qualname, bases, namespace) of a class whose base was a TE mock, else None.
+
+    Without TE, Megatron-Core defines its TE wrappers on `unittest.mock.MagicMock` objects, so a
+    `class X(TEWrapper): ...` statement calls `MagicMock("X", bases, namespace)`: the result is a
+    mock whose spec is the name, whose side effect iterates the bases and whose return value is the
+    class namespace, with its methods and an unfilled `__class__` cell.
+    """
+    from unittest import mock
+
+    if not isinstance(obj, mock.NonCallableMock):
+        return None
+    namespace = obj._mock_return_value
+    effect = obj._mock_side_effect
+    if not isinstance(namespace, dict) or "__qualname__" not in namespace or effect is None:
+        return None
+    reduced = effect.__reduce__()  # (iter, (bases,), position): the bases, however far it was consumed
+    bases = reduced[1][0] if len(reduced) > 1 and reduced[1] else ()
+    return namespace.get("__module__", "?"), namespace["__qualname__"], tuple(bases), namespace
+
+
+class _Relinker:
+    """Replaces TE wrappers in a spec by their twins and rebuilds bridge classes on those twins."""
+
+    _rebuilt: dict[int, type] = {}  # one rebuild per TE-based class per process (its __class__ cell)
+    _globals: dict[str, dict[str, Any]] = {}
+
+    def __init__(self, note: Callable[[str], None], config: Any = None) -> None:
+        self.note = note
+        self.config = config
+        self.twins = _te_twins()
+
+    def spec(self, obj: Any) -> Any:
+        """`obj` (a spec, submodules, partial, list ...) with every TE module replaced."""
+        if isinstance(obj, type) or _class_body(obj) is not None or id(obj) in self.twins:
+            return self.local(obj)
+        if isinstance(obj, partial):
+            return partial(
+                self.spec(obj.func),
+                *(self.spec(a) for a in obj.args),
+                **{k: self.spec(v) for k, v in obj.keywords.items()},
+            )
+        if isinstance(obj, list | tuple):
+            return type(obj)(self.spec(v) for v in obj)
+        if isinstance(obj, dict):
+            return {k: self.spec(v) for k, v in obj.items()}
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            changes = {}
+            for field in dataclasses.fields(obj):
+                value = getattr(obj, field.name)
+                new = self.spec(value)
+                if new is not value:
+                    changes[field.name] = new
+            return dataclasses.replace(obj, **changes) if changes else obj
+        return obj
+
+    def local(self, obj: Any) -> Any:
+        """The local twin of a TE wrapper, a bridge class rebuilt on twins, or `obj` itself."""
+        entry = self.twins.get(id(obj))
+        if entry is not None and entry[0] is obj:
+            twin = entry[1]
+            self.note(f"{entry[2]} -> {twin.__name__} (Megatron-Core local, same function)")
+            return twin
+        body = _class_body(obj)
+        if body is None:
+            return obj
+        if id(obj) in self._rebuilt:
+            cls = self._rebuilt[id(obj)]
+            self.note(
+                f"{body[1]} rebuilt on {', '.join(b.__name__ for b in cls.__bases__)} (its own class body)"
+            )
+            self._check_norm_eps(body[1], body[3])
+            return cls
+        module, qualname, bases, namespace = body
+        if module == _TE_MODULE or not bases:
+            # A TE wrapper without a twin, or a mock called twice (its bases iterator is then spent).
+            from codemods.smoke._runner import SmokeSetupError
+
+            raise SmokeSetupError(
+                f"needs Transformer Engine's {qualname} (no Megatron-Core local equivalent)"
+            )
+        local_bases = tuple(self.local(b) for b in bases)
+        for base in local_bases:
+            if not isinstance(base, type):
+                from codemods.smoke._runner import SmokeSetupError
+
+                raise SmokeSetupError(f"{qualname}: its base {_name(base)} needs Transformer Engine")
+        ns = dict(namespace)
+        cls = type(qualname.rsplit(".", 1)[-1], local_bases, ns)  # fills the body's __class__ cell
+        self._rebuilt[id(obj)] = cls
+        relinked = self._module_globals(module, _global_names(namespace))
+        for attr, value in namespace.items():
+            new = _with_globals(value, relinked)
+            if new is not value:
+                setattr(cls, attr, new)
+        self.note(f"{qualname} rebuilt on {', '.join(b.__name__ for b in local_bases)} (its own class body)")
+        self._check_norm_eps(qualname, namespace)
+        return cls
+
+    def _check_norm_eps(self, qualname: str, namespace: dict[str, Any]) -> None:
+        """Name a `TENorm(...)` built without eps (TE's default 1e-5) where the config says otherwise:
+        the twin computes what TE computes, so the report says why HF may differ."""
+        eps = getattr(self.config, "layernorm_epsilon", None)
+        if eps is None or eps == _TENORM_DEFAULT_EPS:
+            return
+        for value in namespace.values():
+            if _calls_tenorm_without_eps(value):
+                self.note(
+                    f"{qualname} builds TENorm without eps: TE's default {_TENORM_DEFAULT_EPS:g}, not "
+                    f"layernorm_epsilon {eps:g} (kept as TE computes it; a Megatron-Bridge defect where HF uses "
+                    "the config's eps)"
+                )
+                return
+
+    def _module_globals(self, module: str, names: set[str]) -> dict[str, Any]:
+        """`module`'s globals (one shared copy) in which the `names` a rebuilt class uses that are TE
+        wrappers or TE-based classes are the local ones."""
+        import sys
+
+        source = vars(sys.modules[module]) if module in sys.modules else {}
+        relinked = self._globals.setdefault(module, dict(source))
+        for name in sorted(names & source.keys()):
+            value = source[name]
+            if relinked[name] is value and (
+                _hashable_id_in(value, self.twins) or _class_body(value) is not None
+            ):
+                relinked[name] = self.local(value)
+        return relinked
+
+
+def _global_names(namespace: dict[str, Any]) -> set[str]:
+    """Names the functions of a class body (and the code nested in them) read as globals."""
+    codes = []
+    for value in namespace.values():
+        if isinstance(value, staticmethod | classmethod):
+            value = value.__func__
+        if isinstance(value, property):
+            codes += [f.__code__ for f in (value.fget, value.fset, value.fdel) if f]
+        elif isinstance(value, types.FunctionType):
+            codes.append(value.__code__)
+    names: set[str] = set()
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names)
+        codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    return names
+
+
+#: `TENorm.__new__`'s default eps (megatron-core 0.19.2).
+_TENORM_DEFAULT_EPS = 1e-5
+
+
+def _calls_tenorm_without_eps(fn: Any) -> bool:
+    """True if function `fn`'s source calls `TENorm(...)` with neither a third argument nor `eps=`."""
+    import ast
+    import textwrap
+
+    if not isinstance(fn, types.FunctionType):
+        return False
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "TENorm"
+        and len(node.args) < 3
+        and not any(k.arg in ("eps", None) for k in node.keywords)
+        for node in ast.walk(tree)
+    )
+
+
+def _name(obj: Any) -> str:
+    return getattr(obj, "__name__", None) or type(obj).__name__
+
+
+def _hashable_id_in(value: Any, twins: dict[int, tuple[Any, type, str]]) -> bool:
+    entry = twins.get(id(value))
+    return entry is not None and entry[0] is value
+
+
+def _with_globals(value: Any, new_globals: dict[str, Any]) -> Any:
+    """A function (or static/class method, property) like `value` whose globals are `new_globals`."""
+    if isinstance(value, types.FunctionType):
+        fn = types.FunctionType(
+            value.__code__, new_globals, value.__name__, value.__defaults__, value.__closure__
+        )
+        fn.__kwdefaults__ = value.__kwdefaults__
+        fn.__qualname__, fn.__doc__, fn.__module__ = value.__qualname__, value.__doc__, value.__module__
+        fn.__dict__.update(value.__dict__)
+        return fn
+    if isinstance(value, staticmethod | classmethod):
+        inner = _with_globals(value.__func__, new_globals)
+        return value if inner is value.__func__ else type(value)(inner)
+    if isinstance(value, property):
+        parts = [_with_globals(f, new_globals) if f else f for f in (value.fget, value.fset, value.fdel)]
+        return property(*parts, value.__doc__)
+    return value
+
+
+# --- grouped experts ---------------------------------------------------------------------------------
+
+
+def _grouped_experts(spec: Any, note: Callable[[str], None]) -> Any:
+    """With `moe_grouped_gemm` TE's spec builds `TEGroupedMLP` on TE's GroupedLinear (parameters
+    `experts.linear_fc1.weight{i}`, the names many bridges map alone); the local spec builds
+    `SequentialMLP` (`experts.local_experts.{i}.*`). Build Megatron-Core's `TEGroupedMLP` (plain torch
+    on its unfused path) on the GroupedLinear twins instead."""
+    from megatron.core.transformer.moe.experts import GroupedMLPSubmodules, SequentialMLP, TEGroupedMLP
+    from megatron.core.transformer.moe.moe_layer import MoESubmodules
+
+    from codemods.smoke._local_modules import ColumnParallelGroupedLinear, RowParallelGroupedLinear
+
+    grouped = partial(
+        TEGroupedMLP,
+        submodules=GroupedMLPSubmodules(
+            linear_fc1=ColumnParallelGroupedLinear, linear_fc2=RowParallelGroupedLinear, activation_func=None
+        ),
+    )
+
+    def visit(obj: Any) -> Any:
+        if isinstance(obj, MoESubmodules):
+            experts = obj.experts
+            if isinstance(experts, partial) and experts.func is SequentialMLP:
+                note(
+                    "moe_grouped_gemm: TEGroupedMLP on TE's GroupedLinear -> TEGroupedMLP on GroupedLinear twins "
+                    "(per-expert weight{i}, same function)"
+                )
+                return dataclasses.replace(obj, experts=grouped)
+            return obj
+        return _map_children(obj, visit)
+
+    return visit(spec)
+
+
+# --- norms TE builds implicitly --------------------------------------------------------------------
+
+
+def _fill_qk_norms(spec: Any, note: Callable[[str], None]) -> Any:
+    """Attention builds `TENorm` for q/k when the spec leaves them None and `qk_layernorm` is on."""
+    from megatron.core.transformer.attention import SelfAttentionSubmodules
+
+    from codemods.smoke._local_modules import TEFreeNorm
+
+    def visit(obj: Any) -> Any:
+        if isinstance(obj, SelfAttentionSubmodules):
+            changes = {n: TEFreeNorm for n in ("q_layernorm", "k_layernorm") if getattr(obj, n) is None}
+            if changes:
+                note(
+                    "q/k layernorm: Attention's TENorm default -> TEFreeNorm (Megatron-Core local, same function)"
+                )
+                return dataclasses.replace(obj, **changes)
+            return obj
+        return _map_children(obj, visit)
+
+    return visit(spec)
+
+
+def _zero_centred_norms(
+    spec: Any, config: Any, vp_stage: int | None, note: Callable[[str], None], *, dry: bool
+) -> Any:
+    """TE applies every norm's weight as 1 + w (`zero_centered_gamma`); torch's norms cannot."""
+    from megatron.core.fusions.fused_layer_norm import FusedLayerNorm
+    from megatron.core.transformer.spec_utils import ModuleSpec
+    from megatron.core.transformer.torch_norm import WrappedTorchNorm
+    from megatron.core.transformer.transformer_block import (
+        TransformerBlockSubmodules,
+        get_num_layers_to_build,
+    )
+    from megatron.core.transformer.transformer_layer import BaseTransformerLayer
+
+    from codemods.smoke._local_modules import TEFreeNorm
+
+    def visit(obj: Any) -> Any:
+        if obj is WrappedTorchNorm or obj is FusedLayerNorm:
+            return TEFreeNorm
+        return _map_children(obj, visit)
+
+    spec = visit(spec)
+    note(
+        "zero-centred gamma (x * (1 + w)): torch norms -> TEFreeNorm (TENorm's function, in the layers and the final norm)"
+    )
+    if (
+        isinstance(spec, ModuleSpec)
+        and isinstance(spec.module, type)
+        and issubclass(spec.module, BaseTransformerLayer)
+    ):
+        # Megatron-Core would give a layer spec the block's default final norm (torch's, no zero-centred gamma).
+        layers = config.num_layers if dry else get_num_layers_to_build(config, vp_stage)
+        spec = TransformerBlockSubmodules(layer_specs=[spec] * layers, layer_norm=TEFreeNorm)
+    return spec
+
+
+def _map_children(obj: Any, visit: Callable[[Any], Any]) -> Any:
+    """`obj` with `visit` applied to its spec children (dataclass fields, partial parts, list items)."""
+    if isinstance(obj, type):
+        return obj
+    if isinstance(obj, partial):
+        func, args, kw = (
+            visit(obj.func),
+            [visit(a) for a in obj.args],
+            {k: visit(v) for k, v in obj.keywords.items()},
+        )
+        if (
+            func is obj.func
+            and all(a is b for a, b in zip(args, obj.args, strict=True))
+            and all(kw[k] is obj.keywords[k] for k in kw)
+        ):
+            return obj
+        return partial(func, *args, **kw)
+    if isinstance(obj, list | tuple):
+        items = [visit(v) for v in obj]
+        return obj if all(a is b for a, b in zip(items, obj, strict=True)) else type(obj)(items)
+    if dataclasses.is_dataclass(obj):
+        changes = {}
+        for field in dataclasses.fields(obj):
+            value = getattr(obj, field.name)
+            new = visit(value)
+            if new is not value:
+                changes[field.name] = new
+        return dataclasses.replace(obj, **changes) if changes else obj
+    return obj
+
+
+# --- MLA's core attention ---------------------------------------------------------------------------
 
 
 def _with_mla_core_attention(spec_fn: Any) -> Any:
@@ -88,3 +624,40 @@ def match_hf_rope(provider: Any, hf_config: Any) -> list[str]:
             provider.rotary_scaling_factor = 1.0  # no YaRN mscale on the softmax scale either
         return ["rope_type yarn -> rope, rotary_scaling_factor 1 (the HF config uses plain RoPE)"]
     return []
+
+
+# --- CPU: the sliding-window masks the TE-free attention builds on CUDA ------------------------------
+
+
+def te_free_cpu_patches() -> list[tuple[Any, str, Any]]:
+    """(owner, attribute, CPU replacement) for the CUDA-only calls the TE-free attention makes.
+
+    TE builds sliding-window masks inside its kernels; Megatron-Core's unfused softmax and Gemma 2's
+    own attention build them with `device="cuda"`. Used by `cuda_calls_on_cpu` (scoped to the run).
+    """
+    import sys
+
+    from megatron.core.fusions import fused_softmax
+
+    patches: list[tuple[Any, str, Any]] = [
+        (fused_softmax, "get_sliding_window_causal_mask", sliding_window_mask)
+    ]
+    gemma2 = sys.modules.get("megatron.bridge.models.gemma.gemma2_provider")
+    if gemma2 is not None and hasattr(gemma2, "get_swa"):
+        patches.append((gemma2, "get_swa", sliding_window_mask))
+    return patches
+
+
+def sliding_window_mask(sq: int, skv: int, window_size: tuple[int, int]) -> Any:
+    """True where a query may not attend (keys more than window_size[0] before it or window_size[1]
+    after it, the last query aligned with the last key): the [sq, skv] mask of Megatron-Core's
+    `get_sliding_window_causal_mask` and Gemma 2's `get_swa`, on the CPU.
+
+    Example:
+        >>> sliding_window_mask(3, 3, (1, 0)).int().tolist()
+        [[0, 1, 1], [0, 0, 1], [1, 0, 0]]
+    """
+    import torch
+
+    offset = torch.arange(skv)[None, :] - torch.arange(sq)[:, None] - (skv - sq)  # key - query position
+    return (offset < -window_size[0]) | (offset > window_size[1])
