@@ -52,7 +52,13 @@ def _hf_logits(hf_dir: Path, arch: str, ids: Any, dtype: Any, device: str) -> An
     import torch
     import transformers
 
-    model = getattr(transformers, arch).from_pretrained(str(hf_dir), dtype=dtype).to(device).eval()
+    # Eager attention is the reference: SDPA silently drops attention-logit softcapping (Gemma 2).
+    model = (
+        getattr(transformers, arch)
+        .from_pretrained(str(hf_dir), dtype=dtype, attn_implementation="eager")
+        .to(device)
+        .eval()
+    )
     with torch.no_grad():
         return model(input_ids=ids).logits.float()
 

@@ -65,7 +65,7 @@ def test_gqa_layer_types_and_token_ids() -> None:
     assert toy["num_key_value_heads"] == 2  # GQA stays GQA, divisible by TP=2
     # the source's own first period: five sliding-window layers, then a full one
     assert toy["num_hidden_layers"] == 6 and toy["layer_types"] == src["layer_types"][:6]
-    assert toy["sliding_window"] == 64 and toy["mlp_only_layers"] == [0]
+    assert toy["sliding_window"] == 16 and toy["mlp_only_layers"] == [0]
     assert toy["eos_token_id"] < 1024 and toy["pad_token_id"] == [1023, 5]
 
 
