@@ -21,12 +21,15 @@ def _patches() -> list[tuple[Any, str, Any]]:
     import torch
     from megatron.core.tensor_parallel import random as tp_random
 
+    from codemods.smoke._hybrid import absent_kernel_patches
+
     def _null_fork(self: Any, name: str = "") -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
 
     return [
         (torch.cuda, "current_device", lambda: "cpu"),
         (tp_random.CudaRNGStatesTracker, "fork", _null_fork),
+        *absent_kernel_patches(),
     ]
 
 

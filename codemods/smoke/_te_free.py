@@ -20,6 +20,11 @@ def te_free_spec(provider: Any) -> list[str]:
 
     if not te_is_stubbed():
         return []
+    from codemods.smoke._hybrid import hybrid_te_free_spec
+
+    hybrid = hybrid_te_free_spec(provider)
+    if hybrid is not None:
+        return hybrid
     before = provider.transformer_layer_spec
     from megatron.bridge.models import gpt_provider
 
