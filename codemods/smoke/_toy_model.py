@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.errors import ConfigError
+from codemods.smoke._hybrid import rename_to_published
 
 __all__ = ["architecture_for", "build_toy_checkpoint", "randomize_norms_and_biases", "read_safetensors"]
 
@@ -66,6 +67,7 @@ def build_toy_checkpoint(
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir, safe_serialization=True)
+    rename_to_published(out_dir, config.model_type)
     return out_dir
 
 
