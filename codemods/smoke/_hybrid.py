@@ -39,7 +39,10 @@ def hybrid_te_free_spec(provider: Any) -> list[str] | None:
     spec = getattr(provider, "transformer_layer_spec", None)
     from megatron.core.models.gpt import experimental_attention_variant_module_specs as eav
 
-    if spec is eav.get_transformer_block_with_experimental_attention_variant_spec:
+    if (
+        spec is eav.get_transformer_block_with_experimental_attention_variant_spec
+        and getattr(provider, "experimental_attention_variant", None) == "gated_delta_net"
+    ):
         provider.transformer_layer_spec = _experimental_block_spec_local
         return [
             "Transformer Engine absent: experimental-attention block spec built with a local backend of "
@@ -245,9 +248,11 @@ def _built_with_local_te(cls: type) -> type:
     import sys
 
     module = sys.modules.get(cls.__module__)
+    if module is None or not issubclass(cls, _torch_module()):
+        return cls
     table = _te_replacements()
-    names = {name: table[id(value)] for name, value in vars(module or object).items() if id(value) in table}
-    if not names or not issubclass(cls, _torch_module()):
+    names = {name: table[id(value)] for name, value in vars(module).items() if id(value) in table}
+    if not names:
         return cls
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
@@ -289,42 +294,38 @@ def _lazy_local(original: Any, default: Any) -> Any:
     return local_spec
 
 
-class _TEShapedLocalBackend:
-    """Megatron-Core's LocalSpecProvider, shaped as TE's: norm + column linear fused (same names)."""
+@functools.cache
+def _te_shaped_local_backend() -> type:
+    """Megatron-Core's LocalSpecProvider shaped as TE's: norm + column linear fused (TE's parameter names),
+    TENorm's zero-centred gamma; what `TESpecProvider()` answers while the experimental spec is built."""
+    from megatron.core.models.backends import LocalSpecProvider
 
-    def __new__(cls) -> Any:
-        from megatron.core.models.backends import LocalSpecProvider
+    local_norm, local_ln_linear = _locals()
 
-        local_norm, local_ln_linear = _locals()
+    class TEShapedLocalSpecProvider(LocalSpecProvider):
+        def fuse_layernorm_and_linear(self) -> bool:
+            return True
 
-        class TEShapedLocalSpecProvider(LocalSpecProvider):
-            def fuse_layernorm_and_linear(self) -> bool:
-                return True
+        def column_parallel_layer_norm_linear(self) -> type:
+            return local_ln_linear
 
-            def column_parallel_layer_norm_linear(self) -> type:
-                return local_ln_linear
+        def layer_norm(self, rms_norm: bool = False, for_qk: bool = False, has_residual: bool = False) -> Any:
+            return local_norm
 
-            def layer_norm(
-                self, rms_norm: bool = False, for_qk: bool = False, has_residual: bool = False
-            ) -> Any:
-                return local_norm
+        def linear(self) -> Any:
+            return _missing_te("TELinear")
 
-            def linear(self) -> Any:
-                return _missing_te("TELinear")
-
-        return TEShapedLocalSpecProvider()
+    return TEShapedLocalSpecProvider
 
 
 def _experimental_block_spec_local(config: Any, vp_stage: Any = None, pp_rank: Any = None) -> Any:
-    """Megatron-Core's experimental-attention block spec (gated delta net + attention), its TE spec
-    provider answered by the TE-shaped local backend while the spec is built."""
+    """Megatron-Core's experimental-attention block spec (gated delta net + attention), built while its
+    `TESpecProvider` name (absent without TE) is the TE-shaped local backend."""
     from megatron.core.models.gpt import experimental_attention_variant_module_specs as eav
     from megatron.core.models.gpt import gpt_layer_specs
 
-    backend_cls = lambda: _TEShapedLocalBackend()  # noqa: E731 - what `TESpecProvider()` is called as
-    with _attributes(
-        {(eav, "TESpecProvider"): backend_cls, (gpt_layer_specs, "TESpecProvider"): backend_cls}
-    ):
+    backend = _te_shaped_local_backend()
+    with _attributes({(eav, "TESpecProvider"): backend, (gpt_layer_specs, "TESpecProvider"): backend}):
         return eav.get_transformer_block_with_experimental_attention_variant_spec(
             config, vp_stage=vp_stage, pp_rank=pp_rank
         )
