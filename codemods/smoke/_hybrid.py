@@ -31,11 +31,17 @@ def hybrid_te_free_spec(provider: Any) -> list[str] | None:
     if hasattr(provider, "hybrid_stack_spec"):  # HybridModelProvider (Nemotron-H, Mamba)
         original = provider.hybrid_stack_spec
         provider.hybrid_stack_spec = _lazy_local(original, _default_hybrid_stack_spec)
-        return [f"Transformer Engine absent: hybrid stack spec -> local modules ({_FUSED_NORM})"]
+        return [
+            f"Transformer Engine absent: hybrid stack spec -> local modules ({_FUSED_NORM})",
+            *_mamba_kernels(),
+        ]
     if hasattr(provider, "falconh1_stack_spec"):
         original = provider.falconh1_stack_spec
         provider.falconh1_stack_spec = _lazy_local(original, None)
-        return [f"Transformer Engine absent: Falcon-H1 stack spec -> local modules ({_FUSED_NORM})"]
+        return [
+            f"Transformer Engine absent: Falcon-H1 stack spec -> local modules ({_FUSED_NORM})",
+            *_mamba_kernels(),
+        ]
     spec = getattr(provider, "transformer_layer_spec", None)
     from megatron.core.models.gpt import experimental_attention_variant_module_specs as eav
 
@@ -46,9 +52,52 @@ def hybrid_te_free_spec(provider: Any) -> list[str] | None:
         provider.transformer_layer_spec = _experimental_block_spec_local
         return [
             "Transformer Engine absent: experimental-attention block spec built with a local backend of "
-            f"TE's module tree ({_FUSED_NORM}, TENorm -> local RMSNorm with zero-centred gamma)"
+            f"TE's module tree ({_FUSED_NORM}, TENorm -> local RMSNorm with zero-centred gamma)",
+            *_gdn_kernels(),
         ]
     return None
+
+
+def _mamba_kernels() -> list[str]:
+    """The report line for the Mamba kernels, or a setup error naming the missing one."""
+    from megatron.core.ssm import mamba_mixer
+
+    from codemods.smoke import _torch_kernels as tk
+
+    if mamba_mixer.mamba_chunk_scan_combined is tk.mamba_chunk_scan_combined:
+        return [
+            "mamba_ssm absent: Mamba mixer kernels (chunked and split-conv1d selective scan, gated RMSNorm) "
+            "-> pure-torch step-by-step references (CPU run)"
+        ]
+    if not mamba_mixer.HAVE_MAMBA_SSM:
+        from codemods.smoke._runner import SmokeSetupError
+
+        raise SmokeSetupError(
+            "Mamba mixer needs mamba_ssm's selective-scan kernels (mamba_chunk_scan_combined, "
+            "mamba_split_conv1d_scan_combined, RMSNormGated); absent here, and the torch references run on CPU only"
+        )
+    return []
+
+
+def _gdn_kernels() -> list[str]:
+    """The report line for the gated-delta-net kernels, or a setup error naming the missing one."""
+    from megatron.core.ssm.gated_delta_net import common, gdn
+
+    from codemods.smoke import _torch_kernels as tk
+
+    if gdn.chunk_gated_delta_rule is tk.chunk_gated_delta_rule:
+        return [
+            "flash-linear-attention absent: gated delta rule, causal conv1d, l2norm "
+            "-> pure-torch step-by-step references (CPU run)"
+        ]
+    if not common.HAVE_FLA:
+        from codemods.smoke._runner import SmokeSetupError
+
+        raise SmokeSetupError(
+            "GatedDeltaNet needs flash-linear-attention's kernels (chunk_gated_delta_rule, causal_conv1d, l2norm); "
+            "absent here, and the torch references run on CPU only"
+        )
+    return []
 
 
 # --- local modules of TE's shape -------------------------------------------------------------------

@@ -48,3 +48,28 @@ def test_qwen3_next_differs_only_in_the_gated_norm_conversion(tmp_path: Path) ->
     )
     fixed = run_smoke(SmokeOptions(model="qwen3_next", bridge=FP32_NORM_BRIDGE), tmp_path / "fixed.log")
     assert fixed.passed, fixed.summary()
+
+
+def test_kernel_references_apply_only_inside_the_cpu_run() -> None:
+    from codemods.smoke._te_shim import import_megatron
+
+    import_megatron()
+    from megatron.core.ssm import mamba_mixer
+    from megatron.core.ssm.gated_delta_net import common, gdn
+
+    from codemods.smoke import _hybrid
+    from codemods.smoke._cpu import cuda_calls_on_cpu
+    from codemods.smoke._runner import SmokeSetupError
+
+    if mamba_mixer.HAVE_MAMBA_SSM or common.HAVE_FLA:
+        pytest.skip("mamba_ssm / flash-linear-attention installed: no reference is used")
+    with pytest.raises(SmokeSetupError, match="mamba_ssm's selective-scan kernels"):
+        _hybrid._mamba_kernels()
+    with pytest.raises(SmokeSetupError, match="flash-linear-attention's kernels"):
+        _hybrid._gdn_kernels()
+    with cuda_calls_on_cpu():
+        assert "pure-torch" in _hybrid._mamba_kernels()[0]
+        assert "pure-torch" in _hybrid._gdn_kernels()[0]
+        assert mamba_mixer.HAVE_MAMBA_SSM and common.HAVE_FLA
+    assert mamba_mixer.mamba_chunk_scan_combined is None and gdn.chunk_gated_delta_rule is None
+    assert not mamba_mixer.HAVE_MAMBA_SSM and not common.HAVE_FLA
