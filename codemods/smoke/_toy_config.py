@@ -103,9 +103,11 @@ def load_source_config(model: str, config_path: str | None = None) -> dict[str, 
 #: model_type -> fields where transformers' default config departs from every published checkpoint of the
 #: family in a way that changes the function; the defaults are built with the published values instead.
 _PUBLISHED_OVERRIDES: dict[str, dict[str, Any]] = {
-    # FalconH1Config defaults to mamba_norm_before_gate=True, which no Falcon-H1 checkpoint uses (and
-    # Megatron-Core's MambaMixer asserts against), and to unit MuP multipliers, which hide a bridge that
-    # drops one. Values of tiiuae/Falcon-H1-0.5B's config.json (Megatron-Bridge's own falcon_h1 unit test).
+    # FalconH1Config defaults to mamba_norm_before_gate=True, which the published checkpoints do not use
+    # (Falcon-H1-0.5B, -Tiny and -H1R-7B all say False; Megatron-Core's MambaMixer asserts it), and to unit
+    # MuP multipliers, which hide a bridge that drops one. Values of tiiuae/Falcon-H1-0.5B's config.json
+    # (Megatron-Bridge's own falcon_h1 unit test); mamba_rms_norm is False there, True in H1R-7B (the True
+    # variant passes too, bench/results/smoke_hybrid_cpu.md).
     "falcon_h1": {
         "mamba_norm_before_gate": False,
         "mamba_rms_norm": False,
