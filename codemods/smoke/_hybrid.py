@@ -436,6 +436,29 @@ def absent_kernel_patches() -> list[tuple[Any, str, Any]]:
     return patches
 
 
+# --- toy weights ----------------------------------------------------------------------------------
+
+#: Per-head SSM vectors transformers initialises to one value for every head (Qwen3-Next's `dt_bias` is all
+#: ones, Mamba's `D` too): on such a toy a bridge that permutes or mis-shards them computes the same function.
+SSM_HEAD_VECTORS = ("dt_bias", "D")
+#: They get N(0, SSM_NOISE_STD) added (dt_bias stays near its softplus-inverse init, D near 1).
+SSM_NOISE_STD = 0.3
+
+
+def randomize_ssm_head_vectors(model: Any, seed: int) -> list[str]:
+    """Add noise to each per-head SSM vector (`dt_bias`, `D`) of a toy HF model; returns the names changed."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed + 11)
+    changed = []
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if param.ndim == 1 and param.is_floating_point() and name.rsplit(".", 1)[-1] in SSM_HEAD_VECTORS:
+                param.add_((torch.randn(param.shape, generator=gen) * SSM_NOISE_STD).to(param.dtype))
+                changed.append(name)
+    return changed
+
+
 # --- checkpoint names -----------------------------------------------------------------------------
 
 #: model_type -> {name transformers saves: name the published checkpoints carry}. transformers 5 loads

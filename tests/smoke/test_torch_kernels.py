@@ -144,3 +144,16 @@ def test_gated_rms_norm_gate_order() -> None:
     assert torch.allclose(after, expected, atol=1e-6)
     before = tk.gated_rms_norm(x, z, w, 1e-5, 4, norm_before_gate=True)
     assert not torch.allclose(before, after)
+
+
+def test_toy_ssm_head_vectors_differ_per_head() -> None:
+    from codemods.smoke._hybrid import randomize_ssm_head_vectors
+
+    mixer = torch.nn.Module()
+    mixer.dt_bias = torch.nn.Parameter(torch.ones(8))
+    mixer.D = torch.nn.Parameter(torch.ones(8))
+    mixer.A_log = torch.nn.Parameter(torch.zeros(8))
+    changed = randomize_ssm_head_vectors(mixer, seed=0)
+    assert changed == ["dt_bias", "D"]
+    assert len(set(mixer.dt_bias.tolist())) == 8 and len(set(mixer.D.tolist())) == 8
+    assert torch.equal(mixer.A_log, torch.zeros(8))
