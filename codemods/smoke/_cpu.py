@@ -21,6 +21,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
     import torch
     from megatron.core.tensor_parallel import random as tp_random
 
+    from codemods.smoke._hybrid import absent_kernel_patches
     from codemods.smoke._te_free import te_free_cpu_patches
 
     def _null_fork(self: Any, name: str = "") -> contextlib.AbstractContextManager[None]:
@@ -30,6 +31,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (torch.cuda, "current_device", lambda: "cpu"),
         (tp_random.CudaRNGStatesTracker, "fork", _null_fork),
         *te_free_cpu_patches(),
+        *absent_kernel_patches(),
     ]
 
 

@@ -46,6 +46,11 @@ def te_free_spec(provider: Any) -> list[str]:
 
     if not te_is_stubbed():
         return []
+    from codemods.smoke._hybrid import hybrid_te_free_spec
+
+    hybrid = hybrid_te_free_spec(provider)
+    if hybrid is not None:
+        return hybrid
     from megatron.bridge.models import gpt_provider
 
     _refuse_te_inside_provide(provider)

@@ -38,6 +38,26 @@ TOY_SIZES: dict[str, int] = {
     "sliding_window": 16,  # below the logits check's 32 tokens, so the window cuts some attention
 }
 
+#: Mamba-2 mixer sizes (Nemotron-H, Falcon-H1), applied only to configs with a Mamba state size (other
+#: configs use `chunk_size` for other things). Two heads per group (Nemotron-H's 8 groups) show a
+#: head-to-group order the bridge gets wrong. Falcon-H1's scan chunk is below the logits check's 32
+#: tokens, so HF's chunked torch scan carries state across chunks; Nemotron-H's stays one chunk because
+#: transformers' NemotronH torch path (5.12.1) sums the inter-chunk state over the wrong axis
+#: (`states_permuted[:, :, None, ...]).sum(dim=2)`, Mamba2's sums the source chunk) and drifts from its
+#: own one-chunk result by 5e-5 at 2 chunks and 3e-3 at 4; the chunk only tiles the kernel's work.
+MAMBA_TOY_SIZES: dict[str, int] = {
+    "mamba_num_heads": 16,
+    "mamba_n_heads": 16,
+    "mamba_head_dim": 16,
+    "mamba_d_head": 16,
+    "ssm_state_size": 16,
+    "mamba_d_state": 16,
+    "chunk_size": 64,  # Nemotron-H (one chunk, see above)
+    "mamba_chunk_size": 16,  # Falcon-H1
+}
+_MAMBA_MARKERS = ("ssm_state_size", "mamba_d_state")
+MAMBA_TOY_TIME_STEP_MIN = 1e-9
+
 #: Keys whose toy value derives from others; see `_derived`.
 _LAYER_COUNT_KEYS = ("num_hidden_layers", "num_layers", "n_layer")
 _TOKEN_ID_KEYS = ("bos_token_id", "eos_token_id", "pad_token_id", "image_token_id", "image_token_index")
@@ -74,10 +94,34 @@ def load_source_config(model: str, config_path: str | None = None) -> dict[str, 
     from transformers import AutoConfig
 
     try:
-        config = AutoConfig.for_model(model)
+        config = AutoConfig.for_model(model, **_PUBLISHED_OVERRIDES.get(model, {}))
     except ValueError as exc:
         raise ConfigError(f"transformers has no config class for model_type {model!r}") from exc
     return config.to_dict()
+
+
+#: model_type -> fields where transformers' default config departs from every published checkpoint of the
+#: family in a way that changes the function; the defaults are built with the published values instead.
+_PUBLISHED_OVERRIDES: dict[str, dict[str, Any]] = {
+    # FalconH1Config defaults to mamba_norm_before_gate=True, which the published checkpoints do not use
+    # (Falcon-H1-0.5B, -Tiny and -H1R-7B all say False; Megatron-Core's MambaMixer asserts it), and to unit
+    # MuP multipliers, which hide a bridge that drops one. Values of tiiuae/Falcon-H1-0.5B's config.json
+    # (Megatron-Bridge's own falcon_h1 unit test); mamba_rms_norm is False there, True in H1R-7B (the True
+    # variant passes too, bench/results/smoke_hybrid_cpu.md).
+    "falcon_h1": {
+        "mamba_norm_before_gate": False,
+        "mamba_rms_norm": False,
+        "embedding_multiplier": 5.656854249492381,
+        "lm_head_multiplier": 0.0390625,
+        "key_multiplier": 0.39062499999999994,
+        "attention_in_multiplier": 1.0,
+        "attention_out_multiplier": 0.9375,
+        "ssm_in_multiplier": 1.25,
+        "ssm_out_multiplier": 0.23570226039551587,
+        "mlp_multipliers": [0.8838834764831844, 0.5859375],
+        "ssm_multipliers": [0.3535533905932738, 0.25, 0.3535533905932738, 0.5, 0.3535533905932738],
+    },
+}
 
 
 #: Integer fields that give a layer period (a toy must hold at least one whole period).
@@ -153,6 +197,17 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
     for key, value in sizes.items():
         if out.get(key) is not None:
             out[key] = value
+    if any(cfg.get(key) is not None for key in _MAMBA_MARKERS):
+        for key, value in MAMBA_TOY_SIZES.items():
+            if out.get(key) is not None:
+                out[key] = value
+        if out.get("mamba_d_ssm") is not None:  # Falcon-H1: the SSM width is heads x head size
+            out["mamba_d_ssm"] = out["mamba_n_heads"] * out["mamba_d_head"]
+        if cfg.get("model_type") == "nemotron_h" and out.get("time_step_min") is not None:
+            # transformers' NemotronH torch path (the CPU one) clamps dt at time_step_min, its CUDA path
+            # and mamba_ssm's kernels clamp at time_step_limit (0, inf) only; time_step_min is otherwise
+            # only the dt_bias init range. A tiny one makes the CPU path compute the kernels' function.
+            out["time_step_min"] = MAMBA_TOY_TIME_STEP_MIN
     heads = out.get("num_attention_heads")
     kv = cfg.get("num_key_value_heads")
     if heads is not None and kv is not None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.errors import ConfigError
+from codemods.smoke._hybrid import randomize_ssm_head_vectors, rename_to_published
 
 __all__ = ["architecture_for", "build_toy_checkpoint", "randomize_norms_and_biases", "read_safetensors"]
 
@@ -62,10 +63,12 @@ def build_toy_checkpoint(
     torch.manual_seed(seed)
     model = cls(config)
     randomize_norms_and_biases(model, seed)
+    randomize_ssm_head_vectors(model, seed)
     model = model.to(torch.bfloat16)
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir, safe_serialization=True)
+    rename_to_published(out_dir, config.model_type)
     return out_dir
 
 
