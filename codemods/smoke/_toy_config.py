@@ -159,6 +159,7 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
     if heads is not None and kv is not None:
         # Keep GQA as GQA and MHA as MHA; 2 KV heads still divide by TP=2.
         out["num_key_value_heads"] = heads if kv == cfg.get("num_attention_heads") else max(1, heads // 2)
+    _fill_unset(out)
     for key, value in _per_layer_fields(cfg).items():
         out[key] = value[:num_layers]  # the source's own first layers keep its pattern
     for key in _LAYER_COUNT_KEYS:
@@ -186,6 +187,24 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
             elif isinstance(value, list):
                 out[key] = [v if v < vocab else vocab - 1 for v in value]
     return out
+
+
+#: Fields some config classes default to None although their model cannot be built without them (the
+#: published checkpoints always set them): key -> (toy value, fields of which one must be set for it to apply).
+_UNSET_REQUIRED: dict[str, tuple[int | str, tuple[str, ...]]] = {
+    # NemotronConfig: `heads // None` in the attention; Nemotron/Minitron checkpoints are GQA (8 KV heads),
+    # and GQA also catches a QKV interleave that MHA hides.
+    "num_key_value_heads": ("gqa", ("num_attention_heads",)),
+    # DeepseekV2Config: `topk(k=None)` in the router; DeepSeek-V2 and V2-Lite route to 6 experts.
+    "num_experts_per_tok": (2, ("n_routed_experts", "num_experts", "num_local_experts")),
+}
+
+
+def _fill_unset(out: dict[str, Any]) -> None:
+    for key, (value, needs) in _UNSET_REQUIRED.items():
+        if key not in out or out[key] is not None or not any(out.get(n) for n in needs):
+            continue
+        out[key] = max(1, out["num_attention_heads"] // 2) if value == "gqa" else value
 
 
 def toy_config_dict(source: dict[str, Any], num_layers: int | None = None) -> dict[str, Any]:

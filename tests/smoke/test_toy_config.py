@@ -34,7 +34,7 @@ DEEPSEEK_LIKE = {
 
 def test_mla_moe_structure_is_kept_small() -> None:
     toy = toy_config_dict(DEEPSEEK_LIKE)
-    assert (toy["hidden_size"], toy["num_hidden_layers"], toy["vocab_size"]) == (256, 2, 1024)
+    assert (toy["hidden_size"], toy["num_hidden_layers"], toy["vocab_size"]) == (256, 4, 1024)
     assert toy["first_k_dense_replace"] == 1  # layer 0 dense, layer 1 MoE
     assert (toy["n_routed_experts"], toy["num_experts_per_tok"], toy["n_group"], toy["topk_group"]) == (
         4,
@@ -61,10 +61,11 @@ def test_gqa_layer_types_and_token_ids() -> None:
         "layer_types": ["sliding_attention"] * 5 + ["full_attention"],
         "mlp_only_layers": [0, 30],
     }
-    toy = toy_config_dict(src, num_layers=3)
+    toy = toy_config_dict(src)
     assert toy["num_key_value_heads"] == 2  # GQA stays GQA, divisible by TP=2
-    assert toy["layer_types"] == ["sliding_attention", "full_attention", "sliding_attention"]
-    assert toy["sliding_window"] == 64 and toy["mlp_only_layers"] == [0]
+    assert toy["num_hidden_layers"] == 6  # up to the first full-attention layer
+    assert toy["layer_types"] == ["sliding_attention"] * 5 + ["full_attention"]
+    assert toy["sliding_window"] == 8 and toy["mlp_only_layers"] == [0]
     assert toy["eos_token_id"] < 1024 and toy["pad_token_id"] == [1023, 5]
 
 
@@ -75,5 +76,23 @@ def test_vlm_text_and_vision_configs_shrink() -> None:
         "vision_config": {"hidden_size": 1024, "num_hidden_layers": 24, "intermediate_size": 4096},
     }
     toy = toy_config_dict(src)
-    assert toy["text_config"] == {"hidden_size": 256, "num_hidden_layers": 2}
+    assert toy["text_config"] == {"hidden_size": 256, "num_hidden_layers": 4}
     assert toy["vision_config"] == {"hidden_size": 64, "num_hidden_layers": 1, "intermediate_size": 128}
+
+
+def test_required_fields_left_none_by_the_config_class_are_filled() -> None:
+    # NemotronConfig and DeepseekV2Config default these to None; their models cannot be built so.
+    nemotron = toy_config_dict(
+        {"model_type": "nemotron", "num_attention_heads": 48, "num_key_value_heads": None}
+    )
+    assert nemotron["num_key_value_heads"] == 2  # GQA, as the published checkpoints
+    v2 = toy_config_dict({"model_type": "deepseek_v2", "n_routed_experts": 64, "num_experts_per_tok": None})
+    assert v2["num_experts_per_tok"] == 2
+    dense = toy_config_dict({"model_type": "x", "num_experts_per_tok": None})
+    assert dense["num_experts_per_tok"] is None  # no experts: nothing to route to
+
+
+def test_sliding_window_is_shorter_than_the_logits_sequence() -> None:
+    from codemods.smoke._logits import SEQ_LEN
+
+    assert toy_config_dict({"model_type": "mistral", "sliding_window": 4096})["sliding_window"] < SEQ_LEN
