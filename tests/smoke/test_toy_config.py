@@ -58,7 +58,7 @@ def test_gqa_layer_types_and_token_ids() -> None:
         "eos_token_id": 151645,
         "pad_token_id": [151643, 5],
         "sliding_window": 4096,
-        "layer_types": ["sliding_attention"] * 5 + ["full_attention"],
+        "layer_types": (["sliding_attention"] * 5 + ["full_attention"]) * 8,
         "mlp_only_layers": [0, 30],
     }
     toy = toy_config_dict(src)
