@@ -207,6 +207,21 @@ def _fill_unset(out: dict[str, Any]) -> None:
         out[key] = max(1, out["num_attention_heads"] // 2) if value == "gqa" else value
 
 
+def _leading_dense(cfg: dict[str, Any]) -> int:
+    kinds = cfg.get("mlp_layer_types") or []
+    return next((i for i, kind in enumerate(kinds) if kind != "dense"), len(kinds))
+
+
+#: model_type -> {field: derivation}: fields the published checkpoints' config.json carries that the
+#: installed transformers' config class does not define, but the family's bridge reads. Each is derived
+#: from the toy's own fields, so the toy means the same to transformers and to the bridge.
+_PUBLISHED_FIELDS: dict[str, dict[str, Any]] = {
+    # tencent/Hy3(-preview) config.json: "first_k_dense_replace": 1 (HYV3Config has only mlp_layer_types);
+    # HYV3Bridge.provider_bridge builds moe_layer_freq from it.
+    "hy_v3": {"first_k_dense_replace": _leading_dense},
+}
+
+
 def toy_config_dict(source: dict[str, Any], num_layers: int | None = None) -> dict[str, Any]:
     """A toy config dict of the same structure as `source` (MoE, MLA, QK norm, sliding window, towers).
 
@@ -221,6 +236,9 @@ def toy_config_dict(source: dict[str, Any], num_layers: int | None = None) -> di
         toy["text_config"] = _shrink(source["text_config"], TOY_SIZES, layers)
     if isinstance(source.get("vision_config"), dict):
         toy["vision_config"] = _shrink(source["vision_config"], _VISION_SIZES, 1)
+    for key, derive in _PUBLISHED_FIELDS.get(str(source.get("model_type")), {}).items():
+        if key not in toy:
+            toy[key] = derive(toy)
     for key in ("quantization_config", "auto_map", "_name_or_path", "transformers_version"):
         toy.pop(key, None)
     toy["dtype"] = "bfloat16"

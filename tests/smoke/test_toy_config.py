@@ -96,3 +96,12 @@ def test_sliding_window_is_shorter_than_the_logits_sequence() -> None:
     from codemods.smoke._logits import SEQ_LEN
 
     assert toy_config_dict({"model_type": "mistral", "sliding_window": 4096})["sliding_window"] < SEQ_LEN
+
+
+def test_hy_v3_carries_first_k_dense_replace_as_its_published_config() -> None:
+    # HYV3Config has only mlp_layer_types; tencent/Hy3's config.json also says first_k_dense_replace: 1,
+    # which HYV3Bridge reads.
+    src = {"model_type": "hy_v3", "num_hidden_layers": 80, "mlp_layer_types": ["dense"] + ["sparse"] * 79}
+    toy = toy_config_dict(src)
+    assert toy["mlp_layer_types"] == ["dense", "sparse", "sparse", "sparse"]
+    assert toy["first_k_dense_replace"] == 1
