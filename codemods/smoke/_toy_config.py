@@ -219,6 +219,10 @@ _PUBLISHED_FIELDS: dict[str, dict[str, Any]] = {
     # tencent/Hy3(-preview) config.json: "first_k_dense_replace": 1 (HYV3Config has only mlp_layer_types);
     # HYV3Bridge.provider_bridge builds moe_layer_freq from it.
     "hy_v3": {"first_k_dense_replace": _leading_dense},
+    # GLM-5.x config.json carries indexer_rope_interleave (GlmMoeDsaConfig does not; GLM5Bridge reads it
+    # unguarded). transformers' GlmMoeDsa indexer applies half-split RoPE, so the toy says False: the
+    # function the HF side computes.
+    "glm_moe_dsa": {"indexer_rope_interleave": lambda cfg: False},
 }
 
 

@@ -105,3 +105,8 @@ def test_hy_v3_carries_first_k_dense_replace_as_its_published_config() -> None:
     toy = toy_config_dict(src)
     assert toy["mlp_layer_types"] == ["dense", "sparse", "sparse", "sparse"]
     assert toy["first_k_dense_replace"] == 1
+
+
+def test_glm_moe_dsa_says_which_indexer_rope_transformers_computes() -> None:
+    toy = toy_config_dict({"model_type": "glm_moe_dsa", "num_hidden_layers": 78, "index_topk": 2048})
+    assert toy["indexer_rope_interleave"] is False  # GlmMoeDsa's indexer: half-split RoPE
