@@ -34,6 +34,10 @@ TOY_SIZES: dict[str, int] = {
     "qk_rope_head_dim": 16,
     "qk_nope_head_dim": 32,
     "v_head_dim": 32,
+    # DSA indexer (GLM-5, DeepSeek-V3.2): top-k below the logits check's 32 tokens, so the indexer selects
+    "index_topk": 8,
+    "index_n_heads": 4,
+    "index_head_dim": 32,
     # sliding window
     # shorter than the logits check's 32 tokens, so a window the bridge drops or shifts changes the logits
     "sliding_window": 8,
