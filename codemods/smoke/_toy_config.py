@@ -79,10 +79,27 @@ def load_source_config(model: str, config_path: str | None = None) -> dict[str, 
     from transformers import AutoConfig
 
     try:
-        config = AutoConfig.for_model(model)
+        config = AutoConfig.for_model(model, **_PUBLISHED_OVERRIDES.get(model, {}))
     except ValueError as exc:
         raise ConfigError(f"transformers has no config class for model_type {model!r}") from exc
     return config.to_dict()
+
+
+#: model_type -> fields where transformers' default config departs from every published checkpoint of the
+#: family in a way that changes the function; the defaults are built with the published values instead.
+_PUBLISHED_OVERRIDES: dict[str, dict[str, Any]] = {
+    # DeepSeek-V4 checkpoints apply YaRN (factor 16 over 65536 positions, beta 32/1) on the compressed
+    # layers; DeepseekV4Config's defaults give them plain RoPE (its own docstring says "yarn factor=16").
+    "deepseek_v4": {
+        "rope_parameters": {
+            "rope_type": "yarn",
+            "factor": 16.0,
+            "original_max_position_embeddings": 65536,
+            "beta_fast": 32.0,
+            "beta_slow": 1.0,
+        }
+    },
+}
 
 
 #: Integer fields that give a layer period (a toy must hold at least one whole period).

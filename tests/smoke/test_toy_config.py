@@ -110,3 +110,14 @@ def test_hy_v3_carries_first_k_dense_replace_as_its_published_config() -> None:
 def test_glm_moe_dsa_says_which_indexer_rope_transformers_computes() -> None:
     toy = toy_config_dict({"model_type": "glm_moe_dsa", "num_hidden_layers": 78, "index_topk": 2048})
     assert toy["indexer_rope_interleave"] is False  # GlmMoeDsa's indexer: half-split RoPE
+
+
+def test_published_overrides_replace_a_default_that_no_checkpoint_has() -> None:
+    from codemods.smoke._toy_config import _PUBLISHED_OVERRIDES
+
+    rope = _PUBLISHED_OVERRIDES["deepseek_v4"]["rope_parameters"]
+    assert (rope["rope_type"], rope["factor"], rope["original_max_position_embeddings"]) == (
+        "yarn",
+        16.0,
+        65536,
+    )
