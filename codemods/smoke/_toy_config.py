@@ -175,6 +175,9 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
     for key, value in sizes.items():
         if out.get(key) is not None:
             out[key] = value
+    if cfg.get("intermediate_size") is not None and cfg.get("intermediate_size") == cfg.get("hidden_size"):
+        # Square projections (GPT-OSS: 2880 x 2880) take their own branch in some bridges' orientation checks.
+        out["intermediate_size"] = out["hidden_size"]
     heads = out.get("num_attention_heads")
     kv = cfg.get("num_key_value_heads")
     if heads is not None and kv is not None:

@@ -121,3 +121,14 @@ def test_published_overrides_replace_a_default_that_no_checkpoint_has() -> None:
         16.0,
         65536,
     )
+
+
+def test_square_mlp_stays_square() -> None:
+    toy = toy_config_dict({"model_type": "gpt_oss", "hidden_size": 2880, "intermediate_size": 2880})
+    assert toy["intermediate_size"] == toy["hidden_size"] == 256
+    assert (
+        toy_config_dict({"model_type": "x", "hidden_size": 4096, "intermediate_size": 11008})[
+            "intermediate_size"
+        ]
+        == 512
+    )
