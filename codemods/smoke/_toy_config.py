@@ -178,6 +178,7 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
     if cfg.get("intermediate_size") is not None and cfg.get("intermediate_size") == cfg.get("hidden_size"):
         # Square projections (GPT-OSS: 2880 x 2880) take their own branch in some bridges' orientation checks.
         out["intermediate_size"] = out["hidden_size"]
+    _scale_linked_sizes(cfg, out)
     heads = out.get("num_attention_heads")
     kv = cfg.get("num_key_value_heads")
     if heads is not None and kv is not None:
@@ -211,6 +212,25 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
             elif isinstance(value, list):
                 out[key] = [v if v < vocab else vocab - 1 for v in value]
     return out
+
+
+def _scale_linked_sizes(cfg: dict[str, Any], out: dict[str, Any]) -> None:
+    """Sizes tied to a shrunk one shrink with it: a second vocabulary of the same size (Gemma 4's per-layer
+    input embeddings), the full-attention head size as the same multiple of head_dim (Gemma 4: 512 = 2 x 256)."""
+    vocab = cfg.get("vocab_size")
+    for key, value in cfg.items():
+        if key != "vocab_size" and "vocab_size" in key and isinstance(value, int) and value == vocab:
+            out[key] = out["vocab_size"]
+    head, toy_head = cfg.get("head_dim"), out.get("head_dim")
+    for key in ("global_head_dim",):
+        value = cfg.get(key)
+        if (
+            isinstance(value, int)
+            and isinstance(head, int)
+            and isinstance(toy_head, int)
+            and value % head == 0
+        ):
+            out[key] = toy_head * (value // head)
 
 
 #: Fields some config classes default to None although their model cannot be built without them (the

@@ -132,3 +132,16 @@ def test_square_mlp_stays_square() -> None:
         ]
         == 512
     )
+
+
+def test_sizes_tied_to_a_shrunk_size_shrink_with_it() -> None:
+    src = {
+        "model_type": "gemma4_text",
+        "vocab_size": 262144,
+        "vocab_size_per_layer_input": 262144,
+        "head_dim": 256,
+        "global_head_dim": 512,
+    }
+    toy = toy_config_dict(src)
+    assert toy["vocab_size_per_layer_input"] == toy["vocab_size"] == 1024
+    assert toy["global_head_dim"] == 2 * toy["head_dim"] == 128
