@@ -145,3 +145,28 @@ def test_sizes_tied_to_a_shrunk_size_shrink_with_it() -> None:
     toy = toy_config_dict(src)
     assert toy["vocab_size_per_layer_input"] == toy["vocab_size"] == 1024
     assert toy["global_head_dim"] == 2 * toy["head_dim"] == 128
+
+
+def test_yarn_context_keeps_its_ratio_and_compression_fires_within_the_logits_tokens() -> None:
+    v3 = toy_config_dict(
+        {
+            "model_type": "deepseek_v3",
+            "max_position_embeddings": 163840,
+            "rope_scaling": {"type": "yarn", "factor": 40, "original_max_position_embeddings": 4096},
+        }
+    )
+    assert v3["rope_scaling"]["original_max_position_embeddings"] == 512 // 40
+    v4 = toy_config_dict(
+        {
+            "model_type": "deepseek_v4",
+            "max_position_embeddings": 1048576,
+            "rope_parameters": {
+                "main": {"rope_type": "default"},
+                "compress": {"rope_type": "yarn", "factor": 16.0, "original_max_position_embeddings": 65536},
+            },
+            "compress_rates": {"compressed_sparse_attention": 4, "heavily_compressed_attention": 128},
+        }
+    )
+    assert v4["rope_parameters"]["compress"]["original_max_position_embeddings"] == 32
+    assert v4["rope_parameters"]["main"] == {"rope_type": "default"}
+    assert v4["compress_rates"] == {"compressed_sparse_attention": 4, "heavily_compressed_attention": 16}
