@@ -169,6 +169,24 @@ def toy_layer_count(cfg: dict[str, Any]) -> int:
     return min(need, MAX_TOY_LAYERS, source) if source else min(need, MAX_TOY_LAYERS)
 
 
+def _dense_prefix_layer_types(cfg: dict[str, Any], out: dict[str, Any], num_layers: int) -> None:
+    """`mlp_layer_types` says the same as the toy's `first_k_dense_replace`.
+
+    transformers builds the layers from `mlp_layer_types` (GLM-5: `["dense"] * 3 + ["sparse"] * 75`), the
+    bridges from `first_k_dense_replace`; cut to the first layers, the list would say 3 dense layers where
+    the toy's field says 1, and the two models would differ in layout (measured: GLM-5's layers 1-2 dense in
+    HF, MoE in Megatron). Rebuilt only where the source list is exactly that dense prefix.
+    """
+    kinds, dense = cfg.get("mlp_layer_types"), cfg.get("first_k_dense_replace")
+    if not isinstance(kinds, list) or not kinds or not isinstance(dense, int) or not 0 < dense < len(kinds):
+        return
+    rest = kinds[dense]
+    if kinds != ["dense"] * dense + [rest] * (len(kinds) - dense):
+        return
+    toy_dense = out["first_k_dense_replace"]
+    out["mlp_layer_types"] = ["dense"] * toy_dense + [rest] * (num_layers - toy_dense)
+
+
 def json_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
@@ -199,6 +217,7 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
             out[key] = num_layers
     if isinstance(out.get("first_k_dense_replace"), int) and out["first_k_dense_replace"] > 0:
         out["first_k_dense_replace"] = 1  # one dense layer, the rest MoE
+        _dense_prefix_layer_types(cfg, out, num_layers)
     if isinstance(out.get("max_window_layers"), int):
         out["max_window_layers"] = num_layers
     if isinstance(out.get("mlp_only_layers"), list):

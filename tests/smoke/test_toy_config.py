@@ -170,3 +170,18 @@ def test_yarn_context_keeps_its_ratio_and_compression_fires_within_the_logits_to
     assert v4["rope_parameters"]["compress"]["original_max_position_embeddings"] == 32
     assert v4["rope_parameters"]["main"] == {"rope_type": "default"}
     assert v4["compress_rates"] == {"compressed_sparse_attention": 4, "heavily_compressed_attention": 16}
+
+
+def test_mlp_layer_types_follow_the_toys_first_k_dense_replace() -> None:
+    # GlmMoeDsaConfig: 3 dense layers of 78; transformers builds from the list, the bridge from the field.
+    src = {
+        "model_type": "glm_moe_dsa",
+        "num_hidden_layers": 78,
+        "first_k_dense_replace": 3,
+        "mlp_layer_types": ["dense"] * 3 + ["sparse"] * 75,
+    }
+    toy = toy_config_dict(src)
+    assert toy["first_k_dense_replace"] == 1
+    assert toy["mlp_layer_types"] == ["dense"] + ["sparse"] * (toy["num_hidden_layers"] - 1)
+    odd = {**src, "mlp_layer_types": ["dense", "sparse", "dense"] + ["sparse"] * 75}
+    assert toy_config_dict(odd)["mlp_layer_types"][:3] == ["dense", "sparse", "dense"]  # not a prefix: kept
