@@ -77,14 +77,16 @@ def test_fp8_through_a_dequantizing_bridge_passes() -> None:
     report = run_smoke(SmokeOptions(model="qwen3", quantize="fp8-block", bridge=DEQUANT_BRIDGE))
     assert report.passed, report.summary()
     dq = checks(report)["dequantization"]
-    assert dq.details["bridge_overrides_hook"] is True and len(dq.details["params"]) == 8
+    # qkv, proj, fc1, fc2 per toy layer
+    assert dq.details["bridge_overrides_hook"] is True
+    assert len(dq.details["params"]) == 4 * report.toy_config["num_hidden_layers"]
     assert all(0.9 < p["ratio"] < 1.1 for p in dq.details["params"])
     assert checks(report)["export"].details["max_abs_diff"] == 0
 
 
-def test_mla_on_cpu_is_refused_clearly() -> None:
+def test_mla_runs_on_cpu() -> None:
     report = run_smoke(SmokeOptions(model="deepseek_v3"))
-    assert not report.passed and "needs --device cuda" in report.error
+    assert report.passed, report.summary()
 
 
 @pytest.mark.gpu
