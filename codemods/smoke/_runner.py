@@ -576,7 +576,12 @@ def run_smoke_subprocess(
         if opts.repo:
             paths.insert(0, str(Path(opts.repo) / "src"))
         env = {
-            **os.environ,
+            # A rendezvous this process set up for an in-process run (tests) is not the child's: it picks its own.
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT")
+            },
             "PYTHONPATH": os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")]),
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
         }
