@@ -200,7 +200,6 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
         # Square projections (GPT-OSS: 2880 x 2880) take their own branch in some bridges' orientation checks.
         out["intermediate_size"] = out["hidden_size"]
     _scale_linked_sizes(cfg, out)
-    _scale_rope_context(cfg, out)
     if isinstance(cfg.get("compress_rates"), dict):
         # DeepSeek-V4 compresses every 4 / 128 tokens; 128 never fires within the logits check's 32 tokens.
         out["compress_rates"] = {k: min(v, _MAX_COMPRESS_RATE) for k, v in cfg["compress_rates"].items()}
@@ -261,31 +260,6 @@ def _scale_linked_sizes(cfg: dict[str, Any], out: dict[str, Any]) -> None:
 
 #: Largest toy KV compression rate: two compressed blocks within the logits check's 32 tokens.
 _MAX_COMPRESS_RATE = 16
-
-
-def _scale_rope_context(cfg: dict[str, Any], out: dict[str, Any]) -> None:
-    """YaRN's `original_max_position_embeddings` keeps its ratio to max_position_embeddings (= the factor).
-
-    A toy with 512 positions over an original 65536 would tell transformers the factor is 1/128 (it warns and
-    keeps the explicit one); the published configs have max = original x factor, and so does the toy.
-    """
-    source_max, toy_max = cfg.get("max_position_embeddings"), out.get("max_position_embeddings")
-    if not isinstance(source_max, int) or not isinstance(toy_max, int):
-        return
-    for key in ("rope_parameters", "rope_scaling"):
-        params = out.get(key)
-        if not isinstance(params, dict):
-            continue
-        scaled = json.loads(json.dumps(params))
-        for entry in [v for v in scaled.values() if isinstance(v, dict)] or [scaled]:
-            factor, context = entry.get("factor"), entry.get("original_max_position_embeddings")
-            if (
-                isinstance(factor, int | float)
-                and isinstance(context, int)
-                and context * factor == source_max
-            ):
-                entry["original_max_position_embeddings"] = max(1, int(toy_max / factor))
-        out[key] = scaled
 
 
 #: Fields some config classes default to None although their model cannot be built without them (the
