@@ -34,7 +34,7 @@ TOY_SIZES: dict[str, int] = {
     "qk_rope_head_dim": 16,
     "qk_nope_head_dim": 32,
     "v_head_dim": 32,
-    # DSA indexer (GLM-5, DeepSeek-V3.2): top-k below the logits check's 32 tokens, so the indexer selects
+    # DSA indexer (GLM-5, DeepSeek-V3.2): top-k below the logits check's 32 tokens, so its selection matters
     "index_topk": 8,
     "index_n_heads": 4,
     "index_head_dim": 32,
@@ -208,7 +208,8 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
     if heads is not None and kv is not None:
         # Keep GQA as GQA and MHA as MHA; 2 KV heads still divide by TP=2.
         out["num_key_value_heads"] = heads if kv == cfg.get("num_attention_heads") else max(1, heads // 2)
-    _fill_unset(out)
+    if sizes is TOY_SIZES:  # decoder configs only; a vision tower's None keeps its own meaning
+        _fill_unset(out)
     for key, value in _per_layer_fields(cfg).items():
         out[key] = value[:num_layers]  # the source's own first layers keep its pattern
     for key in _LAYER_COUNT_KEYS:
