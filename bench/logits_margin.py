@@ -41,7 +41,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     cases = [(m, "correct", m, None) for m in CORRECT]
-    cases += [(name, "wrong", model, f"tests.smoke.planted_bridges:{name}") for name, model in PLANTED.items()]
+    cases += [
+        (name, "wrong", model, f"tests.smoke.planted_bridges:{name}") for name, model in PLANTED.items()
+    ]
     logs = Path(tempfile.mkdtemp(prefix="bridgesmith-margin-"))
 
     def one(case):
@@ -81,7 +83,11 @@ def main() -> int:
             f"| {label} | {kind} | {cell(fp32, 'max')} | {cell(fp32, 'mean')} | {cell(bf16, 'max')} | "
             f"{cell(bf16, 'mean')} | {verdict} |"
         )
-    lines += ["", "| figure | largest correct | smallest wrong | margin (wrong / correct) |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "| figure | largest correct | smallest wrong | margin (wrong / correct) |",
+        "|---|---|---|---|",
+    ]
     for key in sorted(worst["correct"]):
         if key in worst["wrong"]:
             c, w = worst["correct"][key], worst["wrong"][key]

@@ -19,6 +19,7 @@ __all__ = ["cuda_calls_on_cpu"]
 def _patches() -> list[tuple[Any, str, Any]]:
     """(owner, attribute, replacement) for every CUDA-only call the CPU run must answer."""
     import torch
+    from megatron.core.fusions import fused_softmax
     from megatron.core.tensor_parallel import random as tp_random
 
     from codemods.smoke._hybrid import absent_kernel_patches
@@ -32,7 +33,18 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (tp_random.CudaRNGStatesTracker, "fork", _null_fork),
         *te_free_cpu_patches(),
         *absent_kernel_patches(),
+        # The unfused softmax builds its sliding-window mask with device="cuda" (Mistral, Gemma 2/3).
+        (fused_softmax, "get_sliding_window_causal_mask", _sliding_window_mask),
     ]
+
+
+def _sliding_window_mask(sq: int, skv: int, window_size: tuple[int, int]) -> Any:
+    """True where a query may not attend: keys more than window_size[0] before it or window_size[1] after it
+    (the [sq, skv] mask Megatron-Core's unfused softmax expects), built on the CPU."""
+    import torch
+
+    offset = torch.arange(skv)[None, :] - torch.arange(sq)[:, None] - (skv - sq)  # key - query position
+    return (offset < -window_size[0]) | (offset > window_size[1])
 
 
 @contextlib.contextmanager

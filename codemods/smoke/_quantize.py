@@ -49,8 +49,16 @@ class QuantizedCheckpoint:
         return {"quant_method": "mxfp4"}
 
 
-def should_quantize(name: str, tensor: Any) -> bool:
-    """True for 2-D linear weights of decoder layers (what DeepSeek-V3 / GPT-OSS checkpoints quantize)."""
+#: GPT-OSS's fused expert weights ([experts, in, out]), the only tensors its MXFP4 checkpoints quantize
+#: (attention, router, embeddings and the head stay bf16: `modules_to_not_convert`).
+_MXFP4_EXPERTS = re.compile(r"(^|\.)layers\.\d+\.mlp\.experts\.(gate_up_proj|down_proj)$")
+
+
+def should_quantize(name: str, tensor: Any, scheme: str = "fp8-block") -> bool:
+    """True for the tensors a published checkpoint of `scheme` quantizes: 2-D linear weights of decoder
+    layers for FP8 (DeepSeek-V3), the 3-D fused expert weights for MXFP4 (GPT-OSS)."""
+    if scheme == "mxfp4":
+        return tensor.ndim == 3 and bool(_MXFP4_EXPERTS.search(name))
     return tensor.ndim == 2 and bool(_LINEAR.search(name)) and not _SKIP.search(name)
 
 
@@ -101,8 +109,9 @@ def quantize_state_dict(state: dict[str, Any], scheme: str) -> QuantizedCheckpoi
     """Quantize the linear weights of `state` with `scheme`; `reference` holds what a correct import yields.
 
     FP8 (DeepSeek-V3 style): `X.weight` becomes float8_e4m3fn plus `X.weight_scale_inv` (one float32 per
-    128x128 block for fp8-block, a scalar for fp8-tensor). MXFP4 (GPT-OSS style): `X.weight` is replaced
-    by `X.weight_blocks` (uint8, two E2M1 codes a byte, groups of 32) and `X.weight_scales` (uint8 E8M0).
+    128x128 block for fp8-block, a scalar for fp8-tensor). MXFP4 (GPT-OSS style): the fused expert tensor
+    `X` ([experts, in, out]) is replaced by `X_blocks` ([experts, out, in/32, 16] uint8, two E2M1 codes a
+    byte, low nibble first) and `X_scales` ([experts, out, in/32] uint8 E8M0).
 
     Example:
         >>> q = quantize_state_dict(state, "fp8-block")  # doctest: +SKIP
@@ -113,16 +122,20 @@ def quantize_state_dict(state: dict[str, Any], scheme: str) -> QuantizedCheckpoi
         raise ValueError(f"unknown quantization scheme {scheme!r}")
     out = QuantizedCheckpoint(scheme=scheme, tensors={}, reference={})
     for name, tensor in state.items():
-        if not should_quantize(name, tensor):
+        if not should_quantize(name, tensor, scheme):
             out.tensors[name] = tensor
             out.reference[name] = tensor
             continue
         if scheme == "mxfp4":
-            blocks, scales, deq = _mxfp4(tensor)
+            # Stored as [experts, out, in] with groups of 32 along `in`, the transpose of the bf16 tensor.
+            experts, cols, rows = tensor.shape
+            stored = tensor.transpose(1, 2).reshape(experts * rows, cols)
+            blocks, scales, deq = _mxfp4(stored)
             groups = blocks.shape[1]
-            out.tensors[name + "_blocks"] = blocks.reshape(tensor.shape[0], groups, MXFP4_GROUP // 2)
-            out.tensors[name + "_scales"] = scales
+            out.tensors[name + "_blocks"] = blocks.reshape(experts, rows, groups, MXFP4_GROUP // 2)
+            out.tensors[name + "_scales"] = scales.reshape(experts, rows, groups)
             out.companions += [name + "_blocks", name + "_scales"]
+            deq = deq.reshape(experts, rows, cols).transpose(1, 2)
         else:
             q, scale_inv, deq = (_fp8_block if scheme == "fp8-block" else _fp8_tensor)(tensor)
             out.tensors[name] = q

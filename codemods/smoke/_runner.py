@@ -203,6 +203,16 @@ def _check_mapping(
     )
 
 
+def _stop_if_params_unmapped(mapping: Check, bridge: str) -> None:
+    """Megatron-Bridge's import dereferences a missing task (AttributeError on None); say what is missing."""
+    unmapped = mapping.details["unmapped_megatron"]
+    if unmapped:
+        raise SmokeSetupError(
+            f"{bridge} maps no HF tensor to {len(unmapped)} Megatron params (e.g. {unmapped[0]}); the import "
+            "cannot run"
+        )
+
+
 def _check_filled(model: list[Any]) -> Check:
     import torch
 
@@ -471,6 +481,7 @@ def _convert_and_check(
         # The bf16 name is gone from an MXFP4 checkpoint; the bridge is expected to ask for it.
         hf_keys |= set(quant.quantized)
     report.checks.append(_check_mapping(tasks, unwrapped_names, hf_keys, companions))
+    _stop_if_params_unmapped(report.checks[-1], report.bridge)
     bridge.load_hf_weights(model)
     timings["import"] = time.perf_counter() - t0
     report.checks.append(_check_filled(model))
@@ -586,7 +597,12 @@ def run_smoke_subprocess(
         if opts.repo:
             paths.insert(0, str(Path(opts.repo) / "src"))
         env = {
-            **os.environ,
+            # A rendezvous this process set up for an in-process run (tests) is not the child's: it picks its own.
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT")
+            },
             "PYTHONPATH": os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")]),
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
         }

@@ -34,8 +34,16 @@ TOY_SIZES: dict[str, int] = {
     "qk_rope_head_dim": 16,
     "qk_nope_head_dim": 32,
     "v_head_dim": 32,
+    # DSA indexer (GLM-5, DeepSeek-V3.2): top-k below the logits check's 32 tokens, so its selection matters
+    "index_topk": 8,
+    "index_n_heads": 4,
+    "index_head_dim": 32,
+    # DeepSeek-V4 grouped output projection (o_groups x o_lora_rank)
+    "o_lora_rank": 32,
+    "o_groups": 2,
     # sliding window
-    "sliding_window": 16,  # below the logits check's 32 tokens, so the window cuts some attention
+    # shorter than the logits check's 32 tokens, so a window the bridge drops or shifts changes the logits
+    "sliding_window": 8,
 }
 
 #: Mamba-2 mixer sizes (Nemotron-H, Falcon-H1), applied only to configs with a Mamba state size (other
@@ -121,6 +129,17 @@ _PUBLISHED_OVERRIDES: dict[str, dict[str, Any]] = {
         "mlp_multipliers": [0.8838834764831844, 0.5859375],
         "ssm_multipliers": [0.3535533905932738, 0.25, 0.3535533905932738, 0.5, 0.3535533905932738],
     },
+    # DeepSeek-V4 checkpoints apply YaRN (factor 16 over 65536 positions, beta 32/1) on the compressed
+    # layers; DeepseekV4Config's defaults give them plain RoPE (its own docstring says "yarn factor=16").
+    "deepseek_v4": {
+        "rope_parameters": {
+            "rope_type": "yarn",
+            "factor": 16.0,
+            "original_max_position_embeddings": 65536,
+            "beta_fast": 32.0,
+            "beta_slow": 1.0,
+        }
+    },
 }
 
 
@@ -188,6 +207,24 @@ def toy_layer_count(cfg: dict[str, Any]) -> int:
     return min(need, MAX_TOY_LAYERS, source) if source else min(need, MAX_TOY_LAYERS)
 
 
+def _dense_prefix_layer_types(cfg: dict[str, Any], out: dict[str, Any], num_layers: int) -> None:
+    """`mlp_layer_types` says the same as the toy's `first_k_dense_replace`.
+
+    transformers builds the layers from `mlp_layer_types` (GLM-5: `["dense"] * 3 + ["sparse"] * 75`), the
+    bridges from `first_k_dense_replace`; cut to the first layers, the list would say 3 dense layers where
+    the toy's field says 1, and the two models would differ in layout (measured: GLM-5's layers 1-2 dense in
+    HF, MoE in Megatron). Rebuilt only where the source list is exactly that dense prefix.
+    """
+    kinds, dense = cfg.get("mlp_layer_types"), cfg.get("first_k_dense_replace")
+    if not isinstance(kinds, list) or not kinds or not isinstance(dense, int) or not 0 < dense < len(kinds):
+        return
+    rest = kinds[dense]
+    if kinds != ["dense"] * dense + [rest] * (len(kinds) - dense):
+        return
+    toy_dense = out["first_k_dense_replace"]
+    out["mlp_layer_types"] = ["dense"] * toy_dense + [rest] * (num_layers - toy_dense)
+
+
 def json_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
@@ -208,11 +245,20 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
             # and mamba_ssm's kernels clamp at time_step_limit (0, inf) only; time_step_min is otherwise
             # only the dt_bias init range. A tiny one makes the CPU path compute the kernels' function.
             out["time_step_min"] = MAMBA_TOY_TIME_STEP_MIN
+    if cfg.get("intermediate_size") is not None and cfg.get("intermediate_size") == cfg.get("hidden_size"):
+        # Square projections (GPT-OSS: 2880 x 2880) take their own branch in some bridges' orientation checks.
+        out["intermediate_size"] = out["hidden_size"]
+    _scale_linked_sizes(cfg, out)
+    if isinstance(cfg.get("compress_rates"), dict):
+        # DeepSeek-V4 compresses every 4 / 128 tokens; 128 never fires within the logits check's 32 tokens.
+        out["compress_rates"] = {k: min(v, _MAX_COMPRESS_RATE) for k, v in cfg["compress_rates"].items()}
     heads = out.get("num_attention_heads")
     kv = cfg.get("num_key_value_heads")
     if heads is not None and kv is not None:
         # Keep GQA as GQA and MHA as MHA; 2 KV heads still divide by TP=2.
         out["num_key_value_heads"] = heads if kv == cfg.get("num_attention_heads") else max(1, heads // 2)
+    if sizes is TOY_SIZES:  # decoder configs only; a vision tower's None keeps its own meaning
+        _fill_unset(out)
     for key, value in _per_layer_fields(cfg).items():
         out[key] = value[:num_layers]  # the source's own first layers keep its pattern
     for key in _LAYER_COUNT_KEYS:
@@ -220,6 +266,7 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
             out[key] = num_layers
     if isinstance(out.get("first_k_dense_replace"), int) and out["first_k_dense_replace"] > 0:
         out["first_k_dense_replace"] = 1  # one dense layer, the rest MoE
+        _dense_prefix_layer_types(cfg, out, num_layers)
     if isinstance(out.get("max_window_layers"), int):
         out["max_window_layers"] = num_layers
     if isinstance(out.get("mlp_only_layers"), list):
@@ -242,6 +289,66 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
     return out
 
 
+def _scale_linked_sizes(cfg: dict[str, Any], out: dict[str, Any]) -> None:
+    """Sizes tied to a shrunk one shrink with it: a second vocabulary of the same size (Gemma 4's per-layer
+    input embeddings), the full-attention head size as the same multiple of head_dim (Gemma 4: 512 = 2 x 256)."""
+    vocab = cfg.get("vocab_size")
+    for key, value in cfg.items():
+        if key != "vocab_size" and "vocab_size" in key and isinstance(value, int) and value == vocab:
+            out[key] = out["vocab_size"]
+    head, toy_head = cfg.get("head_dim"), out.get("head_dim")
+    for key in ("global_head_dim",):
+        value = cfg.get(key)
+        if (
+            isinstance(value, int)
+            and isinstance(head, int)
+            and isinstance(toy_head, int)
+            and value % head == 0
+        ):
+            out[key] = toy_head * (value // head)
+
+
+#: Largest toy KV compression rate: two compressed blocks within the logits check's 32 tokens.
+_MAX_COMPRESS_RATE = 16
+
+
+#: Fields some config classes default to None although their model cannot be built without them (the
+#: published checkpoints always set them): key -> (toy value, fields of which one must be set for it to apply).
+_UNSET_REQUIRED: dict[str, tuple[int | str, tuple[str, ...]]] = {
+    # NemotronConfig: `heads // None` in the attention; Nemotron/Minitron checkpoints are GQA (8 KV heads),
+    # and GQA also catches a QKV interleave that MHA hides.
+    "num_key_value_heads": ("gqa", ("num_attention_heads",)),
+    # DeepseekV2Config: `topk(k=None)` in the router; DeepSeek-V2 and V2-Lite route to 6 experts.
+    "num_experts_per_tok": (2, ("n_routed_experts", "num_experts", "num_local_experts")),
+}
+
+
+def _fill_unset(out: dict[str, Any]) -> None:
+    for key, (value, needs) in _UNSET_REQUIRED.items():
+        if key not in out or out[key] is not None or not any(out.get(n) for n in needs):
+            continue
+        out[key] = max(1, out["num_attention_heads"] // 2) if value == "gqa" else value
+
+
+def _leading_dense(cfg: dict[str, Any]) -> int:
+    kinds = cfg.get("mlp_layer_types") or []
+    return next((i for i, kind in enumerate(kinds) if kind != "dense"), len(kinds))
+
+
+#: model_type -> {field: derivation}: fields the published checkpoints' config.json carries that the
+#: installed transformers' config class does not define, but the family's bridge reads. Each is derived
+#: from the toy's own fields, so the toy means the same to transformers and to the bridge.
+_PUBLISHED_FIELDS: dict[str, dict[str, Any]] = {
+    # tencent/Hy3(-preview) config.json: "first_k_dense_replace": 1 (HYV3Config has only mlp_layer_types);
+    # HYV3Bridge.provider_bridge builds moe_layer_freq from it.
+    "hy_v3": {"first_k_dense_replace": _leading_dense},
+    # GLM-5.x config.json carries indexer_rope_interleave (GlmMoeDsaConfig does not; GLM5Bridge reads it
+    # unguarded). transformers' GlmMoeDsa indexer applies half-split RoPE, so the toy says False: the
+    # function the HF side computes.
+    "glm_moe_dsa": {"indexer_rope_interleave": lambda cfg: False},
+}
+
+
 def toy_config_dict(source: dict[str, Any], num_layers: int | None = None) -> dict[str, Any]:
     """A toy config dict of the same structure as `source` (MoE, MLA, QK norm, sliding window, towers).
 
@@ -256,6 +363,9 @@ def toy_config_dict(source: dict[str, Any], num_layers: int | None = None) -> di
         toy["text_config"] = _shrink(source["text_config"], TOY_SIZES, layers)
     if isinstance(source.get("vision_config"), dict):
         toy["vision_config"] = _shrink(source["vision_config"], _VISION_SIZES, 1)
+    for key, derive in _PUBLISHED_FIELDS.get(str(source.get("model_type")), {}).items():
+        if key not in toy:
+            toy[key] = derive(toy)
     for key in ("quantization_config", "auto_map", "_name_or_path", "transformers_version"):
         toy.pop(key, None)
     toy["dtype"] = "bfloat16"

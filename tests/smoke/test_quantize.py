@@ -42,15 +42,17 @@ def test_fp8_tensor_has_one_scale(state: dict) -> None:
     assert (q.reference[NAME].float() - state[NAME].float()).abs().max() < 0.004
 
 
-def test_mxfp4_blocks_and_scales_decode_to_reference(state: dict) -> None:
+def test_mxfp4_quantizes_gpt_oss_experts_in_checkpoint_layout(state: dict) -> None:
+    experts = "model.layers.0.mlp.experts.gate_up_proj"
+    gen = torch.Generator().manual_seed(1)
+    state = {**state, experts: (torch.randn(2, 64, 96, generator=gen) * 0.02).bfloat16()}  # [E, in, out]
     q = quantize_state_dict(state, "mxfp4")
-    assert NAME not in q.tensors
-    blocks, scales = q.tensors[NAME + "_blocks"], q.tensors[NAME + "_scales"]
-    assert blocks.shape == (300, 8, 16) and blocks.dtype == torch.uint8 and scales.shape == (300, 8)
-    # decode by hand: low nibble first, value * 2^(scale - 127)
-    row = blocks[0, 0]
+    assert q.quantized == [experts] and NAME in q.tensors  # attention stays bf16, as in GPT-OSS checkpoints
+    blocks, scales = q.tensors[experts + "_blocks"], q.tensors[experts + "_scales"]
+    assert blocks.shape == (2, 96, 2, 16) and blocks.dtype == torch.uint8 and scales.shape == (2, 96, 2)
+    # decode by hand: low nibble first, value * 2^(scale - 127); stored row r of expert e is column r
+    row = blocks[1, 5, 0]
     codes = torch.stack([row & 0xF, row >> 4], dim=-1).flatten().long()
-    values = torch.tensor(FP4_VALUES)[codes] * 2.0 ** (scales[0, 0].item() - 127)
-    assert torch.equal(values.bfloat16(), q.reference[NAME][0, :32])
-    # every group's largest value is representable within one FP4 step of the original
-    assert (q.reference[NAME].float() - state[NAME].float()).abs().max() < 0.02
+    values = torch.tensor(FP4_VALUES)[codes] * 2.0 ** (scales[1, 5, 0].item() - 127)
+    assert torch.equal(values.bfloat16(), q.reference[experts][1, :32, 5])
+    assert (q.reference[experts].float() - state[experts].float()).abs().max() < 0.02
