@@ -435,9 +435,13 @@ def _convert_and_check(
         provider.cross_entropy_fusion_impl = "native"
     provider.tensor_model_parallel_size = opts.tp
     provider.pipeline_model_parallel_size = opts.pp
-    if opts.ep > 1 and getattr(provider, "num_moe_experts", None):
-        provider.expert_model_parallel_size = opts.ep
-        provider.expert_tensor_parallel_size = 1
+    expert_tp = None  # Megatron-Core's default: experts split like the rest (ETP = TP)
+    if getattr(provider, "num_moe_experts", None):
+        if opts.ep > 1:
+            provider.expert_model_parallel_size = opts.ep
+        if opts.ep > 1 or (opts.tp > 1 and getattr(provider, "add_bias_linear", False)):
+            # EP spreads whole experts over the ranks; expert biases (GPT-OSS) need ETP = 1 as well.
+            expert_tp = provider.expert_tensor_parallel_size = 1
     elif opts.ep > 1:
         report.adjustments.append(f"EP={opts.ep} not applied: the model has no experts")
     provider.sequence_parallel = False
@@ -454,7 +458,7 @@ def _convert_and_check(
             opts.tp,
             opts.pp,
             expert_model_parallel_size=opts.ep,
-            expert_tensor_parallel_size=1 if opts.ep > 1 else None,
+            expert_tensor_parallel_size=expert_tp,
         )
     if opts.device == "cuda":
         from megatron.core import tensor_parallel
