@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["cuda_calls_on_cpu"]
+__all__ = ["cuda_calls_on_cpu", "kernel_references", "scoped_patches"]
 
 
 def _patches() -> list[tuple[Any, str, Any]]:
@@ -32,7 +32,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (torch.cuda, "current_device", lambda: "cpu"),
         (tp_random.CudaRNGStatesTracker, "fork", _null_fork),
         *te_free_cpu_patches(),
-        *absent_kernel_patches(),
+        *absent_kernel_patches(),  # pure-torch references of the Mamba / gated-delta-net kernels
         # The unfused softmax builds its sliding-window mask with device="cuda" (Mistral, Gemma 2/3).
         (fused_softmax, "get_sliding_window_causal_mask", _sliding_window_mask),
     ]
@@ -48,14 +48,8 @@ def _sliding_window_mask(sq: int, skv: int, window_size: tuple[int, int]) -> Any
 
 
 @contextlib.contextmanager
-def cuda_calls_on_cpu() -> Iterator[None]:
-    """Answer Megatron-Core's CUDA device and RNG-fork calls on the CPU until the block ends.
-
-    Example:
-        >>> with cuda_calls_on_cpu():  # doctest: +SKIP
-        ...     logits = model(input_ids=ids, position_ids=pos, attention_mask=mask)
-    """
-    patches = _patches()
+def scoped_patches(patches: list[tuple[Any, str, Any]]) -> Iterator[None]:
+    """Set each (owner, attribute, replacement) until the block ends, then restore every original."""
     saved = [(owner, name, owner.__dict__.get(name, _MISSING)) for owner, name, _ in patches]
     try:
         for owner, name, replacement in patches:
@@ -67,6 +61,23 @@ def cuda_calls_on_cpu() -> Iterator[None]:
                 delattr(owner, name)
             else:
                 setattr(owner, name, original)
+
+
+def cuda_calls_on_cpu() -> contextlib.AbstractContextManager[None]:
+    """Answer Megatron-Core's CUDA device and RNG-fork calls on the CPU until the block ends.
+
+    Example:
+        >>> with cuda_calls_on_cpu():  # doctest: +SKIP
+        ...     logits = model(input_ids=ids, position_ids=pos, attention_mask=mask)
+    """
+    return scoped_patches(_patches())
+
+
+def kernel_references() -> contextlib.AbstractContextManager[None]:
+    """On CUDA: the pure-torch references for whichever Mamba / gated-delta-net kernels are absent."""
+    from codemods.smoke._hybrid import absent_kernel_patches
+
+    return scoped_patches(absent_kernel_patches())
 
 
 _MISSING = object()

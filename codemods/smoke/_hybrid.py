@@ -67,14 +67,14 @@ def _mamba_kernels() -> list[str]:
     if mamba_mixer.mamba_chunk_scan_combined is tk.mamba_chunk_scan_combined:
         return [
             "mamba_ssm absent: Mamba mixer kernels (chunked and split-conv1d selective scan, gated RMSNorm) "
-            "-> pure-torch step-by-step references (CPU run)"
+            "-> pure-torch step-by-step references (inside the smoke run)"
         ]
     if not mamba_mixer.HAVE_MAMBA_SSM:
         from codemods.smoke._runner import SmokeSetupError
 
         raise SmokeSetupError(
             "Mamba mixer needs mamba_ssm's selective-scan kernels (mamba_chunk_scan_combined, "
-            "mamba_split_conv1d_scan_combined, RMSNormGated); absent here, and the torch references run on CPU only"
+            "mamba_split_conv1d_scan_combined, RMSNormGated); absent here, and no torch reference was put in place"
         )
     return []
 
@@ -88,14 +88,14 @@ def _gdn_kernels() -> list[str]:
     if gdn.chunk_gated_delta_rule is tk.chunk_gated_delta_rule:
         return [
             "flash-linear-attention absent: gated delta rule, causal conv1d, l2norm "
-            "-> pure-torch step-by-step references (CPU run)"
+            "-> pure-torch step-by-step references (inside the smoke run)"
         ]
     if not common.HAVE_FLA:
         from codemods.smoke._runner import SmokeSetupError
 
         raise SmokeSetupError(
             "GatedDeltaNet needs flash-linear-attention's kernels (chunk_gated_delta_rule, causal_conv1d, l2norm); "
-            "absent here, and the torch references run on CPU only"
+            "absent here, and no torch reference was put in place"
         )
     return []
 

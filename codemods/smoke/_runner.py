@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.errors import SmokeTestFailure
-from codemods.smoke._cpu import cuda_calls_on_cpu
+from codemods.smoke._cpu import cuda_calls_on_cpu, kernel_references
 from codemods.smoke._logits import check_logits
 from codemods.smoke._quantize import QuantizedCheckpoint, quantize_state_dict
 from codemods.smoke._report import DEQUANT_HINT, Check, SmokeReport
@@ -405,8 +405,8 @@ def _roundtrip(opts: SmokeOptions, report: SmokeReport, work: Path, timings: dic
     from megatron.core import parallel_state
 
     timings["import_megatron"] = time.perf_counter() - t0
-    on_cpu = cuda_calls_on_cpu() if opts.device == "cpu" else contextlib.nullcontext()
-    with on_cpu, _dev_bridge_registered(opts.bridge, prepared["architecture"]):
+    redirected = cuda_calls_on_cpu() if opts.device == "cpu" else kernel_references()
+    with redirected, _dev_bridge_registered(opts.bridge, prepared["architecture"]):
         _convert_and_check(opts, report, prepared, timings, AutoBridge, parallel_state)
 
 
