@@ -36,12 +36,15 @@ def main() -> int:
     parser.add_argument("--ep", type=int, default=1)
     parser.add_argument("--cases", help="a subset (comma-separated), as smoke --cases")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--write-expected", type=Path, help="also write the matrix as CI's expected one")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "matrix.json"
         cmd = [sys.executable, "-m", "codemods", "smoke", "--all", "--device", args.device]
         cmd += ["--jobs", str(args.jobs), "--tp", str(args.tp), "--ep", str(args.ep), "--report", str(report)]
         cmd += ["--format", "markdown"] + (["--cases", args.cases] if args.cases else [])
+        if args.write_expected:
+            cmd += ["--write-expected", str(args.write_expected.resolve())]
         started = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - started
@@ -52,11 +55,12 @@ def main() -> int:
     rows = {r["model_type"]: r for r in data["rows"]}
     target_pass = [m for m in TARGET if rows.get(m, {}).get("status") == "pass"]
     listed = [m for m in TARGET if m in rows]
-    command = " ".join(["python -m codemods smoke --all", *cmd[cmd.index("--device") :]][:-2])
+    shown = cmd[cmd.index("--device") : cmd.index("--report")] + cmd[cmd.index("--format") : cmd.index("--format") + 2]
+    command = " ".join(["python -m codemods smoke --all", *shown])
     lines = [
         f"# Smoke conformance matrix: {args.device}, TP={args.tp}, EP={args.ep}",
         "",
-        f"`{command.replace(' --report ' + str(report), '')}`, {args.jobs} jobs; "
+        f"`{command}`; "
         f"versions: {', '.join(f'{k} {v}' for k, v in data.get('versions', {}).items())}.",
         "",
         f"Wall time of the whole sweep (start-up included): **{wall:.0f} s**. Of issue 12's 26 model types, "
