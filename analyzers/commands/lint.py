@@ -73,7 +73,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when something is found")
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not write the result caches")
-    parser.add_argument("--show-notes", action="store_true", help="print notes (skipped rules) to stderr")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        "--show-notes",
+        dest="show_notes",
+        action="store_true",
+        help="also print notes (rules skipped on this tree) to stderr",
+    )
     parser.add_argument("--list-rules", action="store_true", help="list every rule and exit")
     parser.add_argument(
         "--baseline",
@@ -252,8 +259,16 @@ def _run(args: argparse.Namespace, out) -> int:
     if baseline_path is not None:
         from analyzers.lint.baseline import read_baseline, split_new
 
-        findings, old = split_new(findings, read_baseline(baseline_path), repo.root)
+        recorded = read_baseline(baseline_path)
+        findings, old = split_new(findings, recorded, repo.root)
         in_baseline = len(old)
+        gone = sum(recorded.values()) - in_baseline
+        if paths is None and gone and not quiet:
+            print(
+                f"note: {gone} finding(s) recorded in {baseline_path.name} are gone; "
+                "--write-baseline again to drop them",
+                file=sys.stderr,
+            )
     elsewhere: list = []
     if paths is not None:
         findings, elsewhere = _split_scope(findings, set(paths), set(deleted), baseline_path is not None)

@@ -109,3 +109,10 @@ def test_statistics_print_the_table_only(real_tree: Path, tmp_path: Path) -> Non
     out = _cli("--statistics", cwd=real_tree, cache=tmp_path)
     assert out.returncode == 1
     assert all(line.split("\t")[1].startswith("MBR") for line in out.stdout.splitlines())
+
+
+def test_verbose_prints_the_notes(real_tree: Path, tmp_path: Path) -> None:
+    out = _cli("-v", "--select", "MBR05", cwd=real_tree, cache=tmp_path)
+    assert out.returncode == 0
+    assert "note: MBR050 (family-without-unit-tests) not run: needs a full checkout" in out.stderr
+    assert "note:" not in _cli("--select", "MBR05", cwd=real_tree, cache=tmp_path).stderr
