@@ -236,10 +236,17 @@ def _run(args: argparse.Namespace, out) -> int:
     findings = result.findings
     quiet = args.quiet
 
+    skipped = {n.split(" ", 1)[0] for n in [*result.notes, *result.warnings, *result.errors]}
+
     def report_problems() -> None:
         if args.show_notes:
             for note in result.notes:
                 print(f"note: {note}", file=sys.stderr)
+        if result.rules_run and not set(result.rules_run) - skipped:
+            print(
+                "warning: none of the selected rules ran on this tree (-v says why): nothing was checked",
+                file=sys.stderr,
+            )
         for warning in result.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         for error in result.errors:

@@ -115,4 +115,9 @@ def test_verbose_prints_the_notes(real_tree: Path, tmp_path: Path) -> None:
     out = _cli("-v", "--select", "MBR05", cwd=real_tree, cache=tmp_path)
     assert out.returncode == 0
     assert "note: MBR050 (family-without-unit-tests) not run: needs a full checkout" in out.stderr
-    assert "note:" not in _cli("--select", "MBR05", cwd=real_tree, cache=tmp_path).stderr
+    # Every selected rule skipped is not a pass in silence.
+    quiet = _cli("--select", "MBR05", cwd=real_tree, cache=tmp_path).stderr
+    assert "note:" not in quiet and "warning: none of the selected rules ran on this tree" in quiet
+    assert (
+        "none of the selected" not in _cli("--select", "MBR05,MBR005", cwd=real_tree, cache=tmp_path).stderr
+    )
