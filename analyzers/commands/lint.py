@@ -193,17 +193,21 @@ def list_rules(fmt: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = sys.stdout
-    if args.output_file:
-        try:
-            out = open(args.output_file, "w", encoding="utf-8")  # closed below
-        except OSError as exc:
-            raise UsageError(f"cannot write: {exc.strerror}", args.output_file) from None
+    if not args.output_file:
+        return _run(args, sys.stdout)
+    import io
+    import os
+
+    target = Path(args.output_file)
+    if not target.parent.is_dir() or not os.access(target.parent, os.W_OK) or target.is_dir():
+        raise UsageError("cannot write the report there", args.output_file)
+    buffer = io.StringIO()
+    code = _run(args, buffer)  # an error raises before anything is written
     try:
-        return _run(args, out)
-    finally:
-        if out is not sys.stdout:
-            out.close()
+        target.write_text(buffer.getvalue(), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write: {exc.strerror}", args.output_file) from None
+    return code
 
 
 def _run(args: argparse.Namespace, out) -> int:
@@ -218,7 +222,11 @@ def _run(args: argparse.Namespace, out) -> int:
     if len(modes) > 1:
         raise UsageError(" and ".join(f"--{m.replace('_', '-')}" for m in modes) + " do not go together")
     repo = find_repo(args.repo)
-    config = load_config(repo.root, Path(args.config) if args.config else None)
+    config_path = Path(args.config) if args.config else None
+    if config_path is not None and not config_path.is_absolute() and not config_path.exists():
+        if (repo.root / config_path).exists():
+            config_path = repo.root / config_path  # like FILES: the cwd first, then --repo
+    config = load_config(repo.root, config_path)
     config = override(config, args.select, args.ignore, args.extend_select, args.extend_ignore, args.exclude)
     baseline_path = _baseline_path(args, config, repo.root)
     if args.write_baseline and (baseline_path is None or args.files or args.pre_commit):
@@ -236,13 +244,13 @@ def _run(args: argparse.Namespace, out) -> int:
     findings = result.findings
     quiet = args.quiet
 
-    skipped = {n.split(" ", 1)[0] for n in [*result.notes, *result.warnings, *result.errors]}
+    not_run = {n.split(" ", 1)[0] for n in [*result.notes, *result.warnings, *result.errors]}
 
     def report_problems() -> None:
         if args.show_notes:
             for note in result.notes:
                 print(f"note: {note}", file=sys.stderr)
-        if result.rules_run and not set(result.rules_run) - skipped:
+        if result.rules_run and not set(result.rules_run) - not_run:
             print(
                 "warning: none of the selected rules ran on this tree (-v says why): nothing was checked",
                 file=sys.stderr,

@@ -60,6 +60,9 @@ def test_summary_on_stdout_quiet_and_output_file(real_tree: Path, tmp_path: Path
     assert [f["code"] for f in json.loads(report.read_text())["findings"]] == ["MBR004"]
     unwritable = _cli("--output-file", str(tmp_path / "missing" / "r.txt"), cwd=real_tree, cache=tmp_path)
     assert unwritable.returncode == 2 and len(unwritable.stderr.splitlines()) == 1
+    # Bad input leaves an existing report alone.
+    bad = _cli("--output-file", str(report), "--select", "MBR999", cwd=real_tree, cache=tmp_path)
+    assert bad.returncode == 2 and json.loads(report.read_text())["findings"]
 
 
 def test_color_and_show_fixes(real_tree: Path, tmp_path: Path) -> None:
