@@ -11,6 +11,8 @@ from analyzers.errors import RepoError, UsageError
 
 HELP = "check that bridges, registrations, mappings, recipes, tests and docs agree (rules MBRxxx)"
 FORMATS = ("text", "json", "sarif", "github")
+#: folders of the tree whose staged deletions a --pre-commit run considers (the hooks' `files`)
+HOOK_FOLDERS = ("src/megatron/bridge/", "docs/", "tests/")
 
 
 def _codes(value: str) -> list[str]:
@@ -146,7 +148,9 @@ def _staged_deletions(root: Path) -> list[str]:
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return []  # not a git work tree: nothing staged
-    return sorted(p for p in out.decode("utf-8", "surrogateescape").split("\0") if p)
+    names = out.decode("utf-8", "surrogateescape").split("\0")
+    # what the hooks' `files` pattern takes (pre-commit filters the files it passes, not these)
+    return sorted(p for p in names if p.startswith(HOOK_FOLDERS) and p.endswith((".py", ".md")))
 
 
 def _baseline_path(args: argparse.Namespace, config, repo_root: Path) -> Path | None:

@@ -137,6 +137,12 @@ def test_pre_commit_sees_a_staged_deletion(tree: Path, tmp_path: Path) -> None:
     _git(tree, "add", "-A")
     _git(tree, "commit", "-qm", "base")
     assert _cli("--pre-commit", cwd=tree, cache=cache).returncode == 0  # nothing staged
+    (tree / "NOTES.md").write_text("x\n")
+    _git(tree, "add", "NOTES.md")
+    _git(tree, "commit", "-qm", "notes")
+    _git(tree, "rm", "-q", "NOTES.md")  # a deletion outside the hooks' folders: nothing to lint
+    quiet = _cli("--pre-commit", cwd=tree, cache=cache)
+    assert quiet.returncode == 0 and quiet.stdout == ""
     _git(tree, "rm", "-q", QWEN3)
     out = _cli("--pre-commit", cwd=tree, cache=cache)
     assert out.returncode == 1
