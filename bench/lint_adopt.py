@@ -13,6 +13,8 @@
 4. A commit that plants a defect (a bridge's `model_type` removed) must be blocked with exactly that finding.
 5. Extra: a commit that only appends a comment to `models/__init__.py` (the issue's case) passes, and one
    that deletes a bridge module still imported by its family `__init__.py` is blocked with MBR006.
+6. `bridgesmith-lint --fix` on main, then the tree's own `ruff format --check` and `ruff check` (its
+   ruff.toml, the ruff of the hook's environment) on the files the fixes touched: clean.
 Writes bench/results/lint_adopt.md. Needs git, network-free pip (this machine's index), python3.11.
 """
 
@@ -130,8 +132,29 @@ def main() -> int:
         match = re.search(r"duration: ([\d.]+)s", done.stdout)
         return float(match.group(1)) if match else float("nan")
 
-    # 2. adopt
     lint = str(hook_env / "bin/bridgesmith-lint")
+    # 6. (run first, before the baseline hides the findings) --fix on main, then the tree's own ruff (its ruff.toml) on the touched files
+    fixed = sh([lint, "--fix", "--no-cache"], cwd=tree, env=env, check=False)
+    touched = sh(["git", "diff", "--name-only"], cwd=tree, env=env).stdout.split()
+    ruff = str(hook_env / "bin/ruff")
+    ruff_version = sh([ruff, "--version"], cwd=tree, env=env).stdout.strip()
+    fmt = sh([ruff, "format", "--check", *touched], cwd=tree, env=env, check=False)
+    check = sh([ruff, "check", "--no-cache", *touched], cwd=tree, env=env, check=False)
+    fix_line = next(
+        (line for line in fixed.stderr.splitlines() if line.startswith("Fixed ")), fixed.stderr.strip()
+    )
+    rows.append(
+        (
+            f"`bridgesmith-lint --fix` on main, then the tree's ruff format --check and ruff check ({ruff_version}) "
+            "on the touched files",
+            "pass" if touched and fmt.returncode == 0 and check.returncode == 0 else "FAIL",
+            f"{fix_line} touched: {', '.join(f'`{p}`' for p in touched)}; format exit {fmt.returncode}, "
+            f"check exit {check.returncode}",
+        )
+    )
+    sh(["git", "reset", "-q", "--hard"], cwd=tree, env=env)
+
+    # 2. adopt
     before = sh([lint, "--exit-zero", "--statistics"], cwd=tree, env=env)
     total = sum(int(line.split()[0]) for line in before.stdout.splitlines() if line.strip())
     recorded = sh([lint, "--baseline", ".bridgesmith-baseline.json", "--write-baseline"], cwd=tree, env=env)

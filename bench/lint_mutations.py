@@ -142,6 +142,16 @@ MUTATIONS = [
             '    "OlMoEBridge",\n    "OlMoEBridge",\n',
         ),
     ),
+    (
+        "MBR006",
+        "delete glm45_bridge.py (glm/__init__ still imports it)",
+        lambda t: t.remove(f"{B}/models/glm/glm45_bridge.py"),
+    ),
+    (
+        "MBR006",
+        "delete olmoe_provider.py (olmoe/__init__ still imports it)",
+        lambda t: t.remove(f"{B}/models/olmoe/olmoe_provider.py"),
+    ),
     ("MBR010", "drop model_type of LlamaBridge", lambda t: t.replace(LL, ', model_type="llama")', ")")),
     (
         "MBR011",

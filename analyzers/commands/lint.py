@@ -11,6 +11,8 @@ from analyzers.errors import RepoError, UsageError
 
 HELP = "check that bridges, registrations, mappings, recipes, tests and docs agree (rules MBRxxx)"
 FORMATS = ("text", "json", "sarif", "github")
+#: folders of the tree whose staged deletions a --pre-commit run considers (the hooks' `files`)
+HOOK_FOLDERS = ("src/megatron/bridge/", "docs/", "tests/")
 
 
 def _codes(value: str) -> list[str]:
@@ -73,7 +75,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when something is found")
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not write the result caches")
-    parser.add_argument("--show-notes", action="store_true", help="print notes (skipped rules) to stderr")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        "--show-notes",
+        dest="show_notes",
+        action="store_true",
+        help="also print notes (rules skipped on this tree) to stderr",
+    )
     parser.add_argument("--list-rules", action="store_true", help="list every rule and exit")
     parser.add_argument(
         "--baseline",
@@ -139,7 +148,9 @@ def _staged_deletions(root: Path) -> list[str]:
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return []  # not a git work tree: nothing staged
-    return sorted(p for p in out.decode("utf-8", "surrogateescape").split("\0") if p)
+    names = out.decode("utf-8", "surrogateescape").split("\0")
+    # what the hooks' `files` pattern takes (pre-commit filters the files it passes, not these)
+    return sorted(p for p in names if p.startswith(HOOK_FOLDERS) and p.endswith((".py", ".md")))
 
 
 def _baseline_path(args: argparse.Namespace, config, repo_root: Path) -> Path | None:
@@ -186,17 +197,21 @@ def list_rules(fmt: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = sys.stdout
-    if args.output_file:
-        try:
-            out = open(args.output_file, "w", encoding="utf-8")  # closed below
-        except OSError as exc:
-            raise UsageError(f"cannot write: {exc.strerror}", args.output_file) from None
+    if not args.output_file:
+        return _run(args, sys.stdout)
+    import io
+    import os
+
+    target = Path(args.output_file)
+    if not target.parent.is_dir() or not os.access(target.parent, os.W_OK) or target.is_dir():
+        raise UsageError("cannot write the report there", args.output_file)
+    buffer = io.StringIO()
+    code = _run(args, buffer)  # an error raises before anything is written
     try:
-        return _run(args, out)
-    finally:
-        if out is not sys.stdout:
-            out.close()
+        target.write_text(buffer.getvalue(), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write: {exc.strerror}", args.output_file) from None
+    return code
 
 
 def _run(args: argparse.Namespace, out) -> int:
@@ -211,7 +226,11 @@ def _run(args: argparse.Namespace, out) -> int:
     if len(modes) > 1:
         raise UsageError(" and ".join(f"--{m.replace('_', '-')}" for m in modes) + " do not go together")
     repo = find_repo(args.repo)
-    config = load_config(repo.root, Path(args.config) if args.config else None)
+    config_path = Path(args.config) if args.config else None
+    if config_path is not None and not config_path.is_absolute() and not config_path.exists():
+        if (repo.root / config_path).exists():
+            config_path = repo.root / config_path  # like FILES: the cwd first, then --repo
+    config = load_config(repo.root, config_path)
     config = override(config, args.select, args.ignore, args.extend_select, args.extend_ignore, args.exclude)
     baseline_path = _baseline_path(args, config, repo.root)
     if args.write_baseline and (baseline_path is None or args.files or args.pre_commit):
@@ -229,10 +248,17 @@ def _run(args: argparse.Namespace, out) -> int:
     findings = result.findings
     quiet = args.quiet
 
+    not_run = {n.split(" ", 1)[0] for n in [*result.notes, *result.warnings, *result.errors]}
+
     def report_problems() -> None:
         if args.show_notes:
             for note in result.notes:
                 print(f"note: {note}", file=sys.stderr)
+        if result.rules_run and not set(result.rules_run) - not_run:
+            print(
+                "warning: none of the selected rules ran on this tree (-v says why): nothing was checked",
+                file=sys.stderr,
+            )
         for warning in result.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         for error in result.errors:
@@ -252,8 +278,16 @@ def _run(args: argparse.Namespace, out) -> int:
     if baseline_path is not None:
         from analyzers.lint.baseline import read_baseline, split_new
 
-        findings, old = split_new(findings, read_baseline(baseline_path), repo.root)
+        recorded = read_baseline(baseline_path)
+        findings, old = split_new(findings, recorded, repo.root)
         in_baseline = len(old)
+        gone = sum(recorded.values()) - in_baseline
+        if paths is None and gone and not quiet:
+            print(
+                f"note: {gone} finding(s) recorded in {baseline_path.name} are gone; "
+                "--write-baseline again to drop them",
+                file=sys.stderr,
+            )
     elsewhere: list = []
     if paths is not None:
         findings, elsewhere = _split_scope(findings, set(paths), set(deleted), baseline_path is not None)

@@ -70,6 +70,13 @@ def test_baseline_reports_only_new_findings_and_survives_line_moves(tree: Path, 
     init = tree / MODELS_INIT
     init.write_text("# a\n# b\n# c\n" + init.read_text())
     assert _cli("--baseline", "baseline.json", cwd=tree, cache=cache).returncode == 0
+    # A recorded finding that is fixed is reported as gone (the baseline can be re-recorded).
+    text = init.read_text()
+    init.write_text(
+        text.replace('    "Exaone4Bridge",\n', "", 1) if text.count('"Exaone4Bridge"') > 1 else text
+    )
+    fixed = _cli("--baseline", "baseline.json", cwd=tree, cache=cache)
+    assert fixed.returncode == 0 and "note: 1 finding(s) recorded in baseline.json are gone" in fixed.stderr
     _drop_model_type(tree)
     new = _cli("--baseline", "baseline.json", cwd=tree, cache=cache)
     assert new.returncode == 1
@@ -130,6 +137,12 @@ def test_pre_commit_sees_a_staged_deletion(tree: Path, tmp_path: Path) -> None:
     _git(tree, "add", "-A")
     _git(tree, "commit", "-qm", "base")
     assert _cli("--pre-commit", cwd=tree, cache=cache).returncode == 0  # nothing staged
+    (tree / "NOTES.md").write_text("x\n")
+    _git(tree, "add", "NOTES.md")
+    _git(tree, "commit", "-qm", "notes")
+    _git(tree, "rm", "-q", "NOTES.md")  # a deletion outside the hooks' folders: nothing to lint
+    quiet = _cli("--pre-commit", cwd=tree, cache=cache)
+    assert quiet.returncode == 0 and quiet.stdout == ""
     _git(tree, "rm", "-q", QWEN3)
     out = _cli("--pre-commit", cwd=tree, cache=cache)
     assert out.returncode == 1

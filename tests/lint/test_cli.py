@@ -60,6 +60,9 @@ def test_summary_on_stdout_quiet_and_output_file(real_tree: Path, tmp_path: Path
     assert [f["code"] for f in json.loads(report.read_text())["findings"]] == ["MBR004"]
     unwritable = _cli("--output-file", str(tmp_path / "missing" / "r.txt"), cwd=real_tree, cache=tmp_path)
     assert unwritable.returncode == 2 and len(unwritable.stderr.splitlines()) == 1
+    # Bad input leaves an existing report alone.
+    bad = _cli("--output-file", str(report), "--select", "MBR999", cwd=real_tree, cache=tmp_path)
+    assert bad.returncode == 2 and json.loads(report.read_text())["findings"]
 
 
 def test_color_and_show_fixes(real_tree: Path, tmp_path: Path) -> None:
@@ -109,3 +112,15 @@ def test_statistics_print_the_table_only(real_tree: Path, tmp_path: Path) -> Non
     out = _cli("--statistics", cwd=real_tree, cache=tmp_path)
     assert out.returncode == 1
     assert all(line.split("\t")[1].startswith("MBR") for line in out.stdout.splitlines())
+
+
+def test_verbose_prints_the_notes(real_tree: Path, tmp_path: Path) -> None:
+    out = _cli("-v", "--select", "MBR05", cwd=real_tree, cache=tmp_path)
+    assert out.returncode == 0
+    assert "note: MBR050 (family-without-unit-tests) not run: needs a full checkout" in out.stderr
+    # Every selected rule skipped is not a pass in silence.
+    quiet = _cli("--select", "MBR05", cwd=real_tree, cache=tmp_path).stderr
+    assert "note:" not in quiet and "warning: none of the selected rules ran on this tree" in quiet
+    assert (
+        "none of the selected" not in _cli("--select", "MBR05,MBR005", cwd=real_tree, cache=tmp_path).stderr
+    )

@@ -137,3 +137,15 @@ def test_a_deleted_module_still_imported_is_a_finding(tree: Path) -> None:
     # A run given only the deleted path (what a commit changed) keeps it.
     scoped = lint_tree(tree, LintConfig(), paths=[QWEN3], use_cache=False)
     assert [f.code for f in scoped.findings if f.code == "MBR006"] == ["MBR006"]
+
+
+def test_config_and_baseline_resolve_against_the_repo_too(tree: Path, tmp_path: Path) -> None:
+    (tree / "lint.toml").write_text('[tool.bridgesmith.lint]\nselect = ["MBR005"]\n')
+    out = _cli("--repo", str(tree), "--config", "lint.toml", "-q", cwd=tmp_path, cache=tmp_path / "c")
+    assert out.returncode == 1 and [line.split(": ")[1].split()[0] for line in out.stdout.splitlines()] == [
+        "MBR005"
+    ]
+    made = _cli(
+        "--repo", str(tree), "--baseline", "b.json", "--write-baseline", cwd=tmp_path, cache=tmp_path / "c"
+    )
+    assert made.returncode == 0 and (tree / "b.json").is_file() and not (tmp_path / "b.json").exists()
