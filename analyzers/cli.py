@@ -58,6 +58,10 @@ def run_cli(
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return 2
+    if getattr(args, "no_cache", False):
+        from analyzers.pickle_store import disable_caches
+
+        disable_caches()
     try:
         if prepare is not None:
             prepare(args)
