@@ -258,6 +258,10 @@ def _holder(path: Path) -> str:
         return "another bridgesmith process"
 
 
+#: lock files this process holds
+_held: set[str] = set()
+
+
 @contextlib.contextmanager
 def tree_lock(root: Path, wait: float | None = None) -> Iterator[None]:
     """Hold the tree's write lock (an flock, freed by the kernel when the holder dies, SIGKILL included).
@@ -273,6 +277,9 @@ def tree_lock(root: Path, wait: float | None = None) -> Iterator[None]:
         except ValueError:
             wait = LOCK_WAIT_S
     path = lock_path(root)
+    if str(path) in _held:  # this process holds it already (the CLI locks a whole write command)
+        yield
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -296,7 +303,11 @@ def tree_lock(root: Path, wait: float | None = None) -> Iterator[None]:
         command = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv))[:200]
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} ({command}) since {time.strftime('%H:%M:%S')}\n".encode(), 0)
-        yield
+        _held.add(str(path))
+        try:
+            yield
+        finally:
+            _held.discard(str(path))
     finally:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import sys
@@ -42,11 +43,12 @@ def run_cli(
     package: str,
     commands: dict[str, str],
     argv: list[str] | None,
-    prepare: Callable[[argparse.Namespace], None] | None = None,
+    prepare: Callable[[argparse.Namespace], contextlib.AbstractContextManager | None] | None = None,
 ) -> int:
     """Build the argparse tree from command modules and run one; map failures to exit codes.
 
-    `prepare(args)` runs first (codemods: roll back an interrupted apply before a write command plans).
+    `prepare(args)` runs first and may return a context the command runs in (codemods: roll back an
+    interrupted apply, then hold the tree's write lock from planning to applying).
     """
     # A run is short and allocates mostly acyclic records (unpickled caches, AST nodes): collecting the
     # young generation rarely saves the full collections that scan every cached object over and over.
@@ -89,11 +91,18 @@ OPTIONAL = {
 }
 
 
-def _run(args: argparse.Namespace, prepare: Callable[[argparse.Namespace], None] | None = None) -> int:
+def _run(
+    args: argparse.Namespace,
+    prepare: Callable[[argparse.Namespace], contextlib.AbstractContextManager | None] | None = None,
+) -> int:
+    if getattr(args, "no_cache", False):
+        from analyzers.pickle_store import disable_caches
+
+        disable_caches()
     try:
-        if prepare is not None:
-            prepare(args)
-        return args.run(args)
+        context = prepare(args) if prepare is not None else None
+        with context or contextlib.nullcontext():
+            return args.run(args)
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]
         if top not in OPTIONAL:

@@ -6,7 +6,6 @@ import transformers / huggingface_hub lazily, and everything else reads plain JS
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
@@ -233,22 +232,52 @@ def load_spec(config: str | None = None, *, from_transformers: str | None = None
 
 def read_config(path: Path) -> dict[str, Any]:
     """Parse a config.json; one-line ConfigError when unreadable, not JSON, not an object or without model_type."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", path) from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ConfigError(f"not valid JSON: {exc}", path) from None
-    return check_config(data, path)
+    from analyzers.json_limits import read_json_bounded
+
+    return check_config(read_json_bounded(path, "config"), path)
+
+
+#: fields that, where present (top level or a sub-config), must be positive integers
+POSITIVE_INT_FIELDS = (
+    "num_hidden_layers",
+    "hidden_size",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "intermediate_size",
+    "vocab_size",
+    "head_dim",
+    "num_experts",
+    "num_local_experts",
+    "n_routed_experts",
+)
+#: more decoder layers than any model has; names are computed per layer, so the count bounds the work
+MAX_LAYERS = 100_000
 
 
 def check_config(data: Any, path: str | Path) -> dict[str, Any]:
+    """One-line ConfigError unless `data` is a config object with sane types (see POSITIVE_INT_FIELDS)."""
     if not isinstance(data, dict):
         raise ConfigError(f"config is a JSON {type(data).__name__}, not an object", path)
     if not isinstance(data.get("model_type"), str) or not data["model_type"]:
         raise ConfigError("config has no model_type", path)
+    architectures = data.get("architectures")
+    if architectures is not None and (
+        not isinstance(architectures, list) or not all(isinstance(a, str) for a in architectures)
+    ):
+        raise ConfigError(f"architectures {architectures!r} is not a list of class names", path)
+    scopes = [("", data)] + [(f"{k}.", v) for k, v in data.items() if isinstance(v, dict)]
+    for prefix, scope in scopes:
+        for key in POSITIVE_INT_FIELDS:
+            value = scope.get(key)
+            if value is None or isinstance(value, list | dict):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"{prefix}{key} {value!r} is not a positive integer", path)
+        layers = scope.get("num_hidden_layers")
+        if isinstance(layers, int) and layers > MAX_LAYERS:
+            raise ConfigError(
+                f"{prefix}num_hidden_layers {layers} is over the {MAX_LAYERS} this tool reads", path
+            )
     return data
 
 

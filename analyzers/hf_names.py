@@ -17,8 +17,9 @@ torch and transformers are imported lazily, only on the second path.
 from __future__ import annotations
 
 import copy
-import json
+import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,10 +86,9 @@ def names_from_checkpoint(model_dir: Path) -> HFNames | None:
 
 
 def _index_names(index: Path) -> dict[str, str]:
-    try:
-        data = json.loads(index.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the safetensors index: {exc}", index) from None
+    from analyzers.json_limits import read_json_bounded
+
+    data = read_json_bounded(index, "safetensors index")
     weight_map = data.get("weight_map") if isinstance(data, dict) else None
     if not isinstance(weight_map, dict):
         raise ConfigError("safetensors index has no weight_map object", index)
@@ -123,6 +123,19 @@ def names_from_transformers(spec: ModelSpec) -> HFNames:
         }
     )
     model_type = data["model_type"]
+    scope = data.get("text_config") if isinstance(data.get("text_config"), dict) else data
+    if "num_hidden_layers" not in scope:
+        scope = data
+    layers = scope.get("num_hidden_layers")
+    if isinstance(layers, int) and not isinstance(layers, bool) and layers > FEW_LAYERS:
+        plan = _layer_plan(scope, layers)
+        if plan is not None and plan[0] < layers:
+            small, rep = plan
+            reduced = copy.deepcopy(data)
+            reduced_scope = reduced.get("text_config") if scope is not data else reduced
+            _truncate_layers(reduced_scope, layers, small)
+            built = names_from_transformers(dataclasses.replace(spec, config=reduced))
+            return _extrapolate(built, layers, small, rep)
     if model_type not in CONFIG_MAPPING:
         raise NamesUnavailable(
             f"HF parameter names unavailable: transformers {transformers.__version__} does not know model_type {model_type!r}"
@@ -159,6 +172,102 @@ def names_from_transformers(spec: ModelSpec) -> HFNames:
         module_shapes=module_shapes,
         tied=tied,
     )
+
+
+#: above this many decoder layers the model is built with FEW_LAYERS and the names are extended by the
+#: layer pattern (building 20,000 layers on the meta device took 90 s and 1.4 GB)
+FEW_LAYERS = 12
+#: per-layer config lists (one entry per decoder layer) that follow a reduced layer count
+_PER_LAYER_LISTS = ("layer_types", "mlp_layer_types", "hybrid_override_pattern")
+_LAYER_NAME = re.compile(r"(?<![\w])layers\.(\d+)\.")
+
+
+def _layer_plan(scope: dict[str, Any], layers: int):
+    """(layers to build, layer -> the built layer it repeats) for a large layer count, or None when the
+    config's layer pattern cannot be reproduced by a few layers (then every layer is built).
+
+    Periodic patterns (`full_attention_interval`, `decoder_sparse_step`, dense-first layers) repeat
+    with a period dividing 12 after the first `first_k_dense_replace` layers; an explicit per-layer list
+    maps each layer to the first built layer of the same kind.
+    """
+    first = scope.get("first_k_dense_replace") or 0
+    if not isinstance(first, int) or first < 0 or first > FEW_LAYERS:
+        return None
+    small = min(layers, first + FEW_LAYERS)
+    only = scope.get("mlp_only_layers") or []
+    if not isinstance(only, list) or any(not isinstance(i, int) for i in only):
+        return None
+    only_set = set(only)
+    kinds: list[Any] | None = None
+    for key in _PER_LAYER_LISTS:
+        value = scope.get(key)
+        if isinstance(value, list | str) and len(value) == layers:
+            kinds = list(
+                zip(
+                    *(
+                        scope[k]
+                        for k in _PER_LAYER_LISTS
+                        if isinstance(scope.get(k), list | str) and len(scope[k]) == layers
+                    ),
+                    strict=True,
+                )
+            )
+            break
+
+    def kind(j: int) -> tuple:
+        return (
+            j < first,
+            j in only_set,
+            kinds[j] if kinds is not None else (j - first) % FEW_LAYERS if j >= first else j,
+        )
+
+    reps: dict[tuple, int] = {}
+    for i in range(small):
+        reps.setdefault(kind(i), i)
+
+    def rep(j: int) -> int | None:
+        return j if j < small else reps.get(kind(j))
+
+    if kinds is not None and any(rep(j) is None for j in range(small, layers)):
+        return None
+    return small, rep
+
+
+def _truncate_layers(scope: dict[str, Any], layers: int, small: int) -> None:
+    scope["num_hidden_layers"] = small
+    for key in _PER_LAYER_LISTS:
+        value = scope.get(key)
+        if isinstance(value, list | str) and len(value) == layers:
+            scope[key] = value[:small]
+    if isinstance(scope.get("mlp_only_layers"), list):
+        scope["mlp_only_layers"] = [i for i in scope["mlp_only_layers"] if i < small]
+
+
+def _extrapolate(built: HFNames, layers: int, small: int, rep) -> HFNames:
+    """`built` (from `small` decoder layers) extended to `layers`: layer j gets layer rep(j)'s names."""
+
+    def extend(shapes: dict[str, Any]) -> dict[str, Any]:
+        # the decoder's layer prefix: the one whose highest layer index is small - 1 (a vision tower has its own)
+        top: dict[str, int] = {}
+        for name in shapes:
+            if m := _LAYER_NAME.search(name):
+                prefix = name[: m.start()]
+                top[prefix] = max(top.get(prefix, -1), int(m.group(1)))
+        decoder = {p for p, t in top.items() if t == small - 1}
+        per_layer: dict[int, list[tuple[str, str, Any]]] = {}
+        out: dict[str, Any] = {}
+        for name, shape in shapes.items():
+            m = _LAYER_NAME.search(name)
+            if m and name[: m.start()] in decoder:
+                per_layer.setdefault(int(m.group(1)), []).append((name[: m.start()], name[m.end() :], shape))
+            else:
+                out[name] = shape
+        for j in range(layers):
+            for prefix, rest, shape in per_layer.get(rep(j), []):
+                out[f"{prefix}layers.{j}.{rest}"] = shape
+        return out
+
+    return dataclasses.replace(built, shapes=extend(built.shapes), module_shapes=extend(built.module_shapes))
 
 
 def _model_class(spec: ModelSpec, model_type: str):

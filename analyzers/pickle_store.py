@@ -7,16 +7,33 @@ import os
 import pickle
 from pathlib import Path
 
-#: what reading a missing, truncated, foreign or outdated pickle can raise
-UNPICKLING_ERRORS = (
-    OSError,
-    EOFError,
-    pickle.UnpicklingError,
-    AttributeError,
-    KeyError,
-    TypeError,
-    ImportError,
-)
+#: what reading a cache file can raise: anything (a truncated, flipped or foreign file is only lost speed)
+UNPICKLING_ERRORS = (Exception,)
+
+#: set by `--no-cache` (every command): no cache file is read
+_disabled = False
+
+
+def disable_caches() -> None:
+    """Make every cache reader miss for the rest of the process (`--no-cache`)."""
+    global _disabled
+    _disabled = True
+
+
+def caches_disabled() -> bool:
+    return _disabled
+
+
+def discard(path: Path, exc: BaseException) -> None:
+    """Delete a cache file that could not be loaded, saying so in one line on stderr (it is rebuilt)."""
+    import sys
+
+    reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+    print(f"warning: {path}: unreadable cache discarded ({reason}); rebuilding it", file=sys.stderr)
+    try:
+        path.unlink()
+    except OSError:
+        pass
 
 
 def dump_atomic(path: Path, *payloads: object) -> None:
@@ -34,10 +51,15 @@ def dump_atomic(path: Path, *payloads: object) -> None:
 
 def load_dict(path: Path, cache_format: object) -> dict | None:
     """The first pickle in `path` when it is a dict written with `cache_format`, else None."""
+    if _disabled:
+        return None
     try:
         with path.open("rb") as handle:
             data = pickle.load(handle)
-    except UNPICKLING_ERRORS:
+    except FileNotFoundError:
+        return None
+    except UNPICKLING_ERRORS as exc:
+        discard(path, exc)
         return None
     return data if isinstance(data, dict) and data.get("format") == cache_format else None
 

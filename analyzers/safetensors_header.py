@@ -7,7 +7,7 @@ Every failure is a one-line `ConfigError` naming the file.
 
 from __future__ import annotations
 
-import json
+import math
 import re
 import struct
 from collections import Counter
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analyzers.errors import ConfigError
+from analyzers.json_limits import loads_bounded
 
 #: Largest header we accept (real multi-GB shards have headers of a few MB at most).
 MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -40,6 +41,14 @@ DTYPE_NAMES = {
     "F4": "float4_e2m1fn_x2",
     "C64": "complex64",
 }
+
+#: bits per element of each safetensors dtype code (F4 packs two values in a byte)
+DTYPE_BITS = {
+    "BOOL": 8, "U8": 8, "I8": 8, "F8_E4M3": 8, "F8_E5M2": 8, "F8_E8M0": 8,
+    "U16": 16, "I16": 16, "F16": 16, "BF16": 16,
+    "U32": 32, "I32": 32, "F32": 32,
+    "U64": 64, "I64": 64, "F64": 64, "C64": 64, "F4": 4,
+}  # fmt: skip
 
 #: dtypes that only appear in quantized checkpoints (raw codes, packed nibbles or scales).
 QUANTIZED_DTYPES = frozenset(
@@ -94,16 +103,23 @@ def read_header(path: str | Path) -> SafetensorsHeader:
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", path) from None
     try:
-        header = json.loads(raw.decode("utf-8").rstrip(" "))
-    except (UnicodeDecodeError, ValueError) as exc:
+        text = raw.decode("utf-8").rstrip(" ")
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"header is not valid JSON: {exc}", path) from None
+    header = loads_bounded(text, path, "header")
     if not isinstance(header, dict):
         raise ConfigError("header is not a JSON object", path)
     data_size = size - 8 - length
     metadata = header.pop("__metadata__", None) or {}
     tensors = []
+    spans: list[tuple[int, int, str]] = []
     for name, info in header.items():
         tensors.append(_tensor(name, info, data_size, path))
+        spans.append((*info["data_offsets"], name))
+    spans.sort()
+    for (_, end, before), (begin, _, after) in zip(spans, spans[1:], strict=False):
+        if begin < end:
+            raise ConfigError(f"tensors {before!r} and {after!r} overlap in the data section", path)
     return SafetensorsHeader(
         path=str(path), tensors=tensors, metadata=metadata if isinstance(metadata, dict) else {}
     )
@@ -123,6 +139,15 @@ def _tensor(name: str, info: object, data_size: int, path: Path) -> TensorInfo:
             f"tensor {name!r}: data_offsets {offsets} outside the {data_size}-byte data section", path
         )
     code = str(info["dtype"])
+    bits = DTYPE_BITS.get(code)
+    if bits is not None:
+        count = math.prod(shape)
+        if (count * bits + 7) // 8 != end - begin:
+            raise ConfigError(
+                f"tensor {name!r}: shape {shape} of {code} needs {(count * bits + 7) // 8} bytes, "
+                f"its data_offsets hold {end - begin}",
+                path,
+            )
     return TensorInfo(name=name, dtype=DTYPE_NAMES.get(code, code), shape=tuple(shape))
 
 

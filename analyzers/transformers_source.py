@@ -49,11 +49,21 @@ def class_folders(tdir: Path) -> dict[str, str]:
     >>> class_folders(transformers_dir())["Qwen3ForCausalLM"]  # doctest: +SKIP
     'qwen3'
     """
+    from analyzers.pickle_store import caches_disabled, discard
+
     cached = _index_path(tdir)
-    try:
-        return json.loads(cached.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pass
+    if not caches_disabled():
+        try:
+            data = json.loads(cached.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+            ):
+                raise TypeError(f"not a class -> folder object but {type(data).__name__}")
+            return data
+        except FileNotFoundError:
+            pass
+        except Exception as exc:  # any damage: discard and rebuild
+            discard(cached, exc)
     out: dict[str, str] = {}
     for path in sorted((tdir / "models").glob("*/modeling_*.py")):
         try:

@@ -1,6 +1,7 @@
 """A tree's files at one moment: their listing, the content digests of the tracked ones, contents on demand.
 
-Digests of files unchanged since the last scan (same size, mtime and inode) come from a stat index kept in
+Digests of files unchanged since the last scan (same size, mtime, inode and ctime: an edit that restores
+the mtime still moves the ctime) come from a stat index kept in
 the cache, as git's index and ruff's cache do, so a scan of an unchanged tree stats files instead of
 reading and hashing them. A file modified within the last few seconds is never indexed: a second write in
 the same timestamp tick could otherwise go unseen.
@@ -16,11 +17,11 @@ from pathlib import Path
 
 from analyzers.pickle_store import dump_atomic, load_dict, tree_cache_path
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 #: files modified this recently (ns) are re-read on every scan rather than trusted from the index
 RACY_WINDOW_NS = 3_000_000_000
 
-Stamp = tuple[int, int, int]  #: (size, mtime_ns, inode)
+Stamp = tuple[int, int, int, int]  #: (size, mtime_ns, inode, ctime_ns), as git's index
 
 
 def digest_bytes(data: bytes) -> str:
@@ -98,7 +99,10 @@ class TreeSnapshot:
             for entry in entries:
                 rel = f"{rel_folder}/{entry.name}"
                 try:
-                    is_dir = entry.is_dir()
+                    # a link to a folder is not followed: a link loop (`loop -> ..`) would repeat the tree
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                    if not is_dir and entry.is_symlink() and entry.is_dir():
+                        continue
                 except OSError:
                     continue
                 if is_dir:
@@ -113,9 +117,9 @@ class TreeSnapshot:
                 except OSError as exc:
                     unreadable[rel] = exc.strerror or str(exc)
                     continue
-                stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+                stamp = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
                 hit = known.get(rel)
-                if hit is not None and hit[0] == stamp:
+                if type(hit) is tuple and len(hit) == 2 and hit[0] == stamp and type(hit[1]) is str:
                     digests[rel] = hit[1]
                     continue
                 try:
@@ -144,7 +148,7 @@ class TreeSnapshot:
 
 
 class StatIndex:
-    """rel -> ((size, mtime_ns, inode), digest) of one tree, pickled in the cache; written only when it changed."""
+    """rel -> ((size, mtime_ns, inode, ctime_ns), digest) of one tree, pickled in the cache; written only when it changed."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path

@@ -55,13 +55,15 @@ def main() -> int:
     rows = {r["model_type"]: r for r in data["rows"]}
     target_pass = [m for m in TARGET if rows.get(m, {}).get("status") == "pass"]
     listed = [m for m in TARGET if m in rows]
-    shown = cmd[cmd.index("--device") : cmd.index("--report")] + cmd[cmd.index("--format") : cmd.index("--format") + 2]
+    shown = (
+        cmd[cmd.index("--device") : cmd.index("--report")]
+        + cmd[cmd.index("--format") : cmd.index("--format") + 2]
+    )
     command = " ".join(["python -m codemods smoke --all", *shown])
     lines = [
         f"# Smoke conformance matrix: {args.device}, TP={args.tp}, EP={args.ep}",
         "",
-        f"`{command}`; "
-        f"versions: {', '.join(f'{k} {v}' for k, v in data.get('versions', {}).items())}.",
+        f"`{command}`; versions: {', '.join(f'{k} {v}' for k, v in data.get('versions', {}).items())}.",
         "",
         f"Wall time of the whole sweep (start-up included): **{wall:.0f} s**. Of issue 12's 26 model types, "
         f"**{len(target_pass)} of {len(listed)} run** pass every check: {', '.join(target_pass)}.",

@@ -12,7 +12,14 @@ from analyzers import __version__
 from analyzers.catalog.modules import ModuleInfo, ModuleLoader, build_module_info, strip_to_outline
 from analyzers.catalog.records import SCHEMA_VERSION, Catalog, Location, ParseProblem
 from analyzers.errors import ParseError
-from analyzers.pickle_store import UNPICKLING_ERRORS, code_stamp, dump_atomic, load_dict, tree_cache_path
+from analyzers.pickle_store import (
+    UNPICKLING_ERRORS,
+    code_stamp,
+    discard,
+    dump_atomic,
+    load_dict,
+    tree_cache_path,
+)
 from analyzers.repo import BRIDGE_PKG, find_repo
 from analyzers.tree_snapshot import TreeSnapshot, digest_bytes, scan_indexed
 
@@ -124,7 +131,10 @@ class CatalogCache:
                 if header.get("catalog_key") != tree_key:
                     return None
                 catalog = pickle.load(handle)
-        except UNPICKLING_ERRORS:
+        except FileNotFoundError:
+            return None
+        except UNPICKLING_ERRORS as exc:
+            discard(self.path, exc)
             return None
         return catalog if isinstance(catalog, Catalog) else None
 

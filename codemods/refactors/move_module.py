@@ -160,7 +160,7 @@ def plan_move_module(root: Path, src: str, dst: str) -> Plan:
         )
     plan = Plan(root)
     plan.report.append(f"move {old} -> {new} ({old_path} -> {new_path})")
-    original = (root / old_path).read_text(encoding="utf-8")
+    original = _text.read_source(root / old_path, root)
     new_packages = _new_packages(root, package_dir)
     with _ruff.workspace(root, [p.relative_to(root).as_posix() for p in new_packages]) as ruff_cwd:
         _plan_python(plan, root, old, new, old_path, new_path, original, ruff_cwd)

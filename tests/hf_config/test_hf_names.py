@@ -13,6 +13,7 @@ import pytest
 from analyzers.errors import ConfigError
 from analyzers.hf_config import detect_blocks, load_spec
 from analyzers.hf_names import collect_hf_names, names_from_checkpoint
+from analyzers.safetensors_header import DTYPE_BITS
 
 CONFIGS = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
 
@@ -20,7 +21,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / "fixtures" / "configs"
 def write_shard(path: Path, names: dict[str, tuple[str, list[int]]]) -> None:
     header, offset = {}, 0
     for name, (dtype, shape) in names.items():
-        size = 1
+        size = DTYPE_BITS[dtype] // 8
         for dim in shape:
             size *= dim
         header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}

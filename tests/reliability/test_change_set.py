@@ -159,3 +159,61 @@ def test_undo_refuses_after_a_later_edit(tmp_path: Path, own_cache: Path) -> Non
     with pytest.raises(BridgesmithError, match="a.py: file changed since the apply; not undone"):
         cs.undo()
     assert (root / "a.py").read_text() == "a = 9\n"
+
+
+def test_the_change_set_and_reliability_modules_never_import_codemods() -> None:
+    import ast
+
+    import analyzers
+
+    base = Path(analyzers.__file__).parent
+    for name in (
+        "changes",
+        "json_limits",
+        "pickle_store",
+        "tree_snapshot",
+        "hf_config",
+        "hf_names",
+        "safetensors_header",
+    ):
+        tree = ast.parse((base / f"{name}.py").read_text())
+        imported = {
+            n.module if isinstance(n, ast.ImportFrom) else a.name
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Import | ast.ImportFrom)
+            for a in n.names
+        }
+        assert not any(m and m.split(".")[0] == "codemods" for m in imported), name
+
+
+def test_real_crlf_family_init_stays_crlf_with_only_the_new_lines_added(
+    writable_checkout: Path, own_cache: Path
+) -> None:
+    from codemods.cli import main
+
+    init = writable_checkout / QWEN / "__init__.py"
+    original = init.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    init.write_bytes(original)
+    assert main(["clone-family", "qwen3", "qwen4", "--repo", str(writable_checkout)]) == 0
+    after = init.read_bytes()
+    assert b"Qwen4Bridge" in after
+    assert after.count(b"\n") == after.count(b"\r\n")  # every line end is still CRLF
+    old_lines = original.split(b"\r\n")
+    new_lines = after.split(b"\r\n")
+    kept = iter(new_lines)
+    assert all(any(line == n for n in kept) for line in old_lines)  # the old lines, in order, unchanged
+    assert len(new_lines) > len(old_lines)
+
+
+def test_moved_files_keep_their_mode_and_undo_restores_it(writable_checkout: Path, own_cache: Path) -> None:
+    from codemods.refactors.rename_family import plan_rename_family
+
+    bridge = writable_checkout / "src/megatron/bridge/models/olmoe/olmoe_bridge.py"
+    bridge.chmod(0o755)
+    before = snapshot(writable_checkout)
+    plan = plan_rename_family(writable_checkout, "olmoe", "olmo_moe")
+    plan.apply()
+    moved = writable_checkout / "src/megatron/bridge/models/olmo_moe/olmo_moe_bridge.py"
+    assert stat.S_IMODE(moved.stat().st_mode) == 0o755
+    plan.undo()
+    assert snapshot(writable_checkout) == before

@@ -1,4 +1,5 @@
-"""Two clones at once: both registrations land, or one writer is refused with one line and writes nothing."""
+"""Two clones at once: both registrations land (the CLI plans and applies under the tree lock, so the second
+writer waits and plans on the first one's result), or one writer is refused with one line and writes nothing."""
 
 from __future__ import annotations
 

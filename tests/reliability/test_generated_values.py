@@ -77,7 +77,10 @@ def test_bad_flag_values_are_refused(
             {"_name_or_path": "Org/m; touch PWNED #"},
             "config _name_or_path (pass --hf-id to override) 'Org/m; touch PWNED #' is not an HF hub id",
         ),
-        ({"architectures": "Qwen4ForCausalLM"}, "config architectures 'Qwen4ForCausalLM' is not a list"),
+        (
+            {"architectures": "Qwen4ForCausalLM"},
+            "architectures 'Qwen4ForCausalLM' is not a list of class names",
+        ),
     ],
     ids=["model_type", "_name_or_path", "architectures-string"],
 )

@@ -185,3 +185,28 @@ def test_a_finished_refactor_run_again_has_nothing_to_do(
     assert code == 0, err
     assert out.startswith("nothing to do: ") and out.count("\n") == 1
     assert snapshot(writable_checkout) == after
+
+
+def test_move_module_refuses_an_undecodable_module(
+    writable_checkout: Path, own_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _spoil(writable_checkout / MODELS / "qwen" / "qwen3_next_bridge.py", "non-utf8")
+    args = [
+        "move-module",
+        "megatron.bridge.models.qwen.qwen3_next_bridge",
+        "megatron.bridge.models.qwen3_next.bridge",
+    ]
+    message = _refused(writable_checkout, args, capsys)
+    assert message.startswith(
+        f"{MODELS}/qwen/qwen3_next_bridge.py: cannot read: not UTF-8 (invalid start byte"
+    )
+
+
+def test_clone_family_names_a_source_it_cannot_read(
+    writable_checkout: Path, own_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _spoil(writable_checkout / MODELS / "qwen" / "qwen2_bridge.py", "unparsable")
+    message = _refused(writable_checkout, ["clone-family", "qwen2", "qwen9"], capsys)
+    assert message.startswith(
+        f"{MODELS}/qwen/qwen2_bridge.py: SRC 'qwen2' may be defined here, which cannot be read: "
+    )
