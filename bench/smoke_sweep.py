@@ -65,8 +65,8 @@ def main() -> int:
         "",
         f"`{command}`; versions: {', '.join(f'{k} {v}' for k, v in data.get('versions', {}).items())}.",
         "",
-        f"Wall time of the whole sweep (start-up included): **{wall:.0f} s**. Of issue 12's 26 model types, "
-        f"**{len(target_pass)} of {len(listed)} run** pass every check: {', '.join(target_pass)}.",
+        f"Wall time of the whole sweep (start-up included): **{wall:.0f} s**. Of issue 12's 26 model types "
+        f"({len(listed)} in this sweep), **{len(target_pass)} pass every check**: {', '.join(target_pass)}.",
         "",
         proc.stdout.strip(),
         "",

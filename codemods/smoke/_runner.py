@@ -435,13 +435,17 @@ def _convert_and_check(
         provider.cross_entropy_fusion_impl = "native"
     provider.tensor_model_parallel_size = opts.tp
     provider.pipeline_model_parallel_size = opts.pp
-    expert_tp = None  # Megatron-Core's default: experts split like the rest (ETP = TP)
-    if getattr(provider, "num_moe_experts", None):
+    # Megatron-Core's default splits experts like the rest (ETP = TP). EP spreads whole experts over the
+    # ranks (ETP = 1 so that EP x ETP fits the world), and expert biases (GPT-OSS) need ETP = 1 as well.
+    moe = bool(getattr(provider, "num_moe_experts", None))
+    expert_tp = (
+        1 if opts.ep > 1 or (moe and opts.tp > 1 and getattr(provider, "add_bias_linear", False)) else None
+    )
+    if moe:
         if opts.ep > 1:
             provider.expert_model_parallel_size = opts.ep
-        if opts.ep > 1 or (opts.tp > 1 and getattr(provider, "add_bias_linear", False)):
-            # EP spreads whole experts over the ranks; expert biases (GPT-OSS) need ETP = 1 as well.
-            expert_tp = provider.expert_tensor_parallel_size = 1
+        if expert_tp is not None:
+            provider.expert_tensor_parallel_size = expert_tp
     elif opts.ep > 1:
         report.adjustments.append(f"EP={opts.ep} not applied: the model has no experts")
     provider.sequence_parallel = False
