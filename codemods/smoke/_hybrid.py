@@ -12,11 +12,11 @@ bridges map), and the Mamba / gated-delta-net kernels that exist only for CUDA a
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
-from collections.abc import Iterator
 from typing import Any
+
+from codemods.smoke._cpu import scoped_patches
 
 __all__ = ["absent_kernel_patches", "hybrid_te_free_spec"]
 
@@ -103,119 +103,12 @@ def _gdn_kernels() -> list[str]:
 # --- local modules of TE's shape -------------------------------------------------------------------
 
 
-def _param_device(config: Any) -> Any:
-    import torch
-
-    return "cpu" if getattr(config, "use_cpu_initialization", False) else torch.cuda.current_device()
-
-
-def _normalize(module: Any, x: Any, weight: Any, bias: Any) -> Any:
-    import torch
-    import torch.nn.functional as F  # noqa: N812
-
-    xf = x.float()
-    if module.rms:
-        y = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + module.eps)
-    else:
-        y = F.layer_norm(xf, xf.shape[-1:], eps=module.eps)
-    gamma = weight.float() + 1 if module.zero_centered_gamma else weight.float()
-    y = y * gamma
-    if bias is not None:
-        y = y + bias.float()
-    return y.to(x.dtype)
-
-
-def _norm_kind(config: Any) -> bool:
-    """True for RMSNorm, False for LayerNorm (the two TE norms)."""
-    from codemods.smoke._runner import SmokeSetupError
-
-    if config.normalization not in ("RMSNorm", "LayerNorm"):
-        raise SmokeSetupError(f"no local norm for normalization {config.normalization!r}")
-    if getattr(config, "fused_residual_rmsnorm", False):
-        raise SmokeSetupError("fused_residual_rmsnorm needs Transformer Engine's TEFusedResidualRMSNorm")
-    return config.normalization == "RMSNorm"
-
-
-def _norm_params(module: Any, config: Any, hidden_size: int, prefix: str) -> None:
-    import torch
-
-    device, dtype = _param_device(config), config.params_dtype
-    init = torch.zeros if module.zero_centered_gamma else torch.ones
-    setattr(module, f"{prefix}weight", torch.nn.Parameter(init(hidden_size, device=device, dtype=dtype)))
-    bias = None if module.rms else torch.nn.Parameter(torch.zeros(hidden_size, device=device, dtype=dtype))
-    setattr(module, f"{prefix}bias", bias)
-
-
-def _local_classes() -> tuple[type, type]:
-    """The local TENorm and TELayerNormColumnParallelLinear (built on first use: torch is heavy)."""
-    import torch
-    from megatron.core.tensor_parallel.layers import ColumnParallelLinear
-
-    class LocalNorm(torch.nn.Module):
-        """TENorm on plain torch: RMSNorm or LayerNorm over the last axis, zero-centred gamma as TE has it."""
-
-        def __init__(
-            self, config: Any, hidden_size: int, eps: float = 1e-5, has_residual: bool = False
-        ) -> None:
-            super().__init__()
-            self.rms = _norm_kind(config)
-            self.eps = eps
-            self.zero_centered_gamma = bool(config.layernorm_zero_centered_gamma)
-            _norm_params(self, config, hidden_size, "")
-
-        def forward(self, x: Any) -> Any:
-            return _normalize(self, x, self.weight, self.bias)
-
-    class LocalLayerNormColumnParallelLinear(ColumnParallelLinear):
-        """TELayerNormColumnParallelLinear on plain torch: the config's norm (eps, zero-centred gamma) on
-        the input, then Megatron-Core's ColumnParallelLinear; parameters named as TE names them."""
-
-        def __init__(
-            self,
-            input_size: int,
-            output_size: int,
-            *,
-            config: Any,
-            init_method: Any,
-            gather_output: bool,
-            bias: bool,
-            skip_bias_add: bool,
-            is_expert: bool,
-            skip_weight_param_allocation: bool = False,
-            tp_comm_buffer_name: str | None = None,
-            tp_group: Any = None,
-            stride: int = 1,
-            name: str | None = None,
-        ) -> None:
-            super().__init__(
-                input_size,
-                output_size,
-                config=config,
-                init_method=init_method,
-                bias=bias,
-                gather_output=gather_output,
-                stride=stride,
-                skip_bias_add=skip_bias_add,
-                skip_weight_param_allocation=skip_weight_param_allocation,
-                is_expert=is_expert,
-                tp_comm_buffer_name=tp_comm_buffer_name,
-                tp_group=tp_group,
-            )
-            self.rms = _norm_kind(config)
-            self.eps = config.layernorm_epsilon
-            self.zero_centered_gamma = bool(config.layernorm_zero_centered_gamma)
-            _norm_params(self, config, input_size, "layer_norm_")
-
-        def forward(self, input_: Any, weight: Any = None, runtime_gather_output: Any = None) -> Any:
-            normed = _normalize(self, input_, self.layer_norm_weight, self.layer_norm_bias)
-            return super().forward(normed, weight=weight, runtime_gather_output=runtime_gather_output)
-
-    return LocalNorm, LocalLayerNormColumnParallelLinear
-
-
-@functools.cache
 def _locals() -> tuple[type, type]:
-    return _local_classes()
+    """The local TENorm and TELayerNormColumnParallelLinear twins (`_local_modules`, imported on first use:
+    it imports Megatron-Core)."""
+    from codemods.smoke._local_modules import LayerNormColumnParallelLinear, TEFreeNorm
+
+    return TEFreeNorm, LayerNormColumnParallelLinear
 
 
 def _te_replacements() -> dict[int, Any]:
@@ -305,7 +198,7 @@ def _built_with_local_te(cls: type) -> type:
         return cls
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
-        with _attributes({(module, name): local for name, local in names.items()}):
+        with scoped_patches([(module, name, local) for name, local in names.items()]):
             cls.__init__(self, *args, **kwargs)
 
     return type(cls)(cls.__name__, (cls,), {"__init__": __init__, "__module__": cls.__module__})
@@ -374,28 +267,10 @@ def _experimental_block_spec_local(config: Any, vp_stage: Any = None, pp_rank: A
     from megatron.core.models.gpt import gpt_layer_specs
 
     backend = _te_shaped_local_backend()
-    with _attributes({(eav, "TESpecProvider"): backend, (gpt_layer_specs, "TESpecProvider"): backend}):
+    with scoped_patches([(eav, "TESpecProvider", backend), (gpt_layer_specs, "TESpecProvider", backend)]):
         return eav.get_transformer_block_with_experimental_attention_variant_spec(
             config, vp_stage=vp_stage, pp_rank=pp_rank
         )
-
-
-_MISSING = object()
-
-
-@contextlib.contextmanager
-def _attributes(values: dict[tuple[Any, str], Any]) -> Iterator[None]:
-    saved = [(owner, name, owner.__dict__.get(name, _MISSING)) for owner, name in values]
-    try:
-        for (owner, name), value in values.items():
-            setattr(owner, name, value)
-        yield
-    finally:
-        for owner, name, original in reversed(saved):
-            if original is _MISSING:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)
 
 
 # --- kernels --------------------------------------------------------------------------------------
