@@ -79,6 +79,8 @@ class BridgeNotImportedByFamily(LintRule):
         if bridge.diffusion:
             return  # diffusion bridges are imported by module path, not through family packages
         if family.init is None:
+            if any(p.location.path == init for p in self.ctx.catalog.problems):
+                return  # it exists but does not parse: MBR000 names it once, not one finding per bridge
             yield self.finding(bridge.location, related=[init], bridge=bridge.name, init=init)
             return
         if bridge.name in imported_names(family.init):
