@@ -95,13 +95,12 @@ def _run(
     args: argparse.Namespace,
     prepare: Callable[[argparse.Namespace], contextlib.AbstractContextManager | None] | None = None,
 ) -> int:
-    if getattr(args, "no_cache", False):
-        from analyzers.pickle_store import disable_caches
+    from analyzers.pickle_store import caches_off
 
-        disable_caches()
     try:
         context = prepare(args) if prepare is not None else None
-        with context or contextlib.nullcontext():
+        # --no-cache holds for this run only (commands also run in-process, from tests and hooks).
+        with caches_off(getattr(args, "no_cache", False)), context or contextlib.nullcontext():
             return args.run(args)
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]

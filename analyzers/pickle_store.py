@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
 
 #: what reading a cache file can raise: anything (a truncated, flipped or foreign file is only lost speed)
@@ -14,10 +16,16 @@ UNPICKLING_ERRORS = (Exception,)
 _disabled = False
 
 
-def disable_caches() -> None:
-    """Make every cache reader miss for the rest of the process (`--no-cache`)."""
+@contextlib.contextmanager
+def caches_off(off: bool = True) -> Iterator[None]:
+    """Make every cache reader miss until the block ends (`--no-cache` for one command run)."""
     global _disabled
-    _disabled = True
+    before = _disabled
+    _disabled = before or off
+    try:
+        yield
+    finally:
+        _disabled = before
 
 
 def caches_disabled() -> bool:
