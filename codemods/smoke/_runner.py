@@ -556,6 +556,9 @@ def run_smoke(opts: SmokeOptions) -> SmokeReport:
     else:
         tmp = tempfile.TemporaryDirectory(prefix="bridgesmith-smoke-")
         work = Path(tmp.name)
+    # Megatron-Core writes attention-backend switches (NVTE_*) into the environment while it builds a
+    # model; they belong to this run only.
+    nvte_before = {k: v for k, v in os.environ.items() if k.startswith("NVTE_")}
     try:
         _roundtrip(opts, report, work, timings)
     except Exception as exc:  # noqa: BLE001 - any crash of the roundtrip is a failed smoke test, reported
@@ -570,6 +573,9 @@ def run_smoke(opts: SmokeOptions) -> SmokeReport:
             dist.barrier()
         if tmp is not None and _rank() == 0:
             tmp.cleanup()
+        for key in [k for k in os.environ if k.startswith("NVTE_")]:
+            del os.environ[key]
+        os.environ.update(nvte_before)
     timings["total"] = time.perf_counter() - start
     report.timings_s = {k: round(v, 2) for k, v in timings.items()}
     return report
@@ -605,11 +611,12 @@ def run_smoke_subprocess(
         if opts.repo:
             paths.insert(0, str(Path(opts.repo) / "src"))
         env = {
-            # A rendezvous this process set up for an in-process run (tests) is not the child's: it picks its own.
+            # A rendezvous this process set up for an in-process run (tests) is not the child's: it picks its
+            # own; nor are the attention-backend switches Megatron-Core sets while it builds (NVTE_*).
             **{
                 k: v
                 for k, v in os.environ.items()
-                if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT")
+                if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT") and not k.startswith("NVTE_")
             },
             "PYTHONPATH": os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")]),
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
