@@ -179,7 +179,14 @@ def _run_one(args: argparse.Namespace) -> int:
 
 def _run_all(args: argparse.Namespace) -> int:
     from codemods.smoke import registered_cases_in_subprocess
-    from codemods.smoke._sweep import compare_expected, load_expected, render, run_sweep, sweep_meta
+    from codemods.smoke._sweep import (
+        compare_expected,
+        expected_json,
+        load_expected,
+        render,
+        run_sweep,
+        sweep_meta,
+    )
 
     opts = _options(args)
     expected = load_expected(Path(args.expect)) if args.expect else None
@@ -206,9 +213,7 @@ def _run_all(args: argparse.Namespace) -> int:
     if args.report:
         Path(args.report).write_text(render(rows, "json", meta) + "\n")
     if args.write_expected:
-        Path(args.write_expected).write_text(
-            render(rows, "json", {k: meta[k] for k in ("device", "tp", "ep")}) + "\n"
-        )
+        Path(args.write_expected).write_text(expected_json(rows, meta) + "\n")
     if expected is not None:
         if args.cases:
             expected = {k: v for k, v in expected.items() if k in {c.architecture for c in cases}}

@@ -26,6 +26,7 @@ __all__ = [
     "MATRIX_SCHEMA_VERSION",
     "MatrixRow",
     "compare_expected",
+    "expected_json",
     "render",
     "run_sweep",
 ]
@@ -193,6 +194,19 @@ def render(rows: list[MatrixRow], fmt: str, meta: dict[str, Any]) -> str:
     out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
     out += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in table]
     return "\n".join([*out, footer])
+
+
+#: Row fields that change from run to run (where the logs went, how long it took): not in an expected matrix.
+_VOLATILE = ("log", "seconds")
+
+
+def expected_json(rows: list[MatrixRow], meta: dict[str, Any]) -> str:
+    """The matrix as an expected one: what each case must do, without the run's logs and timings."""
+    data = json.loads(render(rows, "json", {k: meta[k] for k in ("device", "tp", "ep") if k in meta}))
+    for row in data["rows"]:
+        for key in _VOLATILE:
+            row.pop(key, None)
+    return json.dumps(data, indent=2)
 
 
 def load_expected(path: Path) -> dict[str, dict[str, Any]]:

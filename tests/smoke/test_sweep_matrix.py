@@ -73,3 +73,14 @@ def test_bad_expected_matrix_is_one_line(tmp_path: Path) -> None:
     path.write_text("[]")
     with pytest.raises(ConfigError, match="no `rows` list"):
         load_expected(path)
+
+
+def test_expected_matrix_leaves_out_what_changes_between_runs() -> None:
+    from codemods.smoke._sweep import expected_json
+
+    row = _row(CASE, report(), None)
+    row.log = "/tmp/bridgesmith-smoke-logs-x/Qwen3ForCausalLM.log"
+    data = json.loads(expected_json([row], {"device": "cpu", "tp": 1, "ep": 1, "wall_s": 3.0}))
+    assert (data["device"], data["tp"], "wall_s" in data) == ("cpu", 1, False)
+    assert "log" not in data["rows"][0] and "seconds" not in data["rows"][0]
+    assert data["rows"][0]["checks"]["logits"] == "pass"
