@@ -23,7 +23,6 @@ import os
 import random
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ sys.path.insert(0, str(PROJECT))
 
 from analyzers.realtree import ensure_tree  # noqa: E402
 from tests.conftest import make_checkout  # noqa: E402
+from tests.reliability.conftest import snapshot  # noqa: E402
 
 COMMANDS = {
     "clone-family": ["clone-family", "qwen3", "qwen4"],
@@ -43,16 +43,6 @@ COMMANDS = {
 SIGNALS = ("SIGINT", "SIGTERM", "SIGKILL")
 
 Snapshot = dict[str, tuple[bytes, int]]
-
-
-def snapshot(root: Path) -> Snapshot:
-    out: Snapshot = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in ("__pycache__", ".ruff_cache")]
-        for name in filenames:
-            path = Path(dirpath) / name
-            out[path.relative_to(root).as_posix()] = (path.read_bytes(), stat.S_IMODE(path.stat().st_mode))
-    return out
 
 
 def restore(root: Path, current: Snapshot, wanted: Snapshot) -> None:
