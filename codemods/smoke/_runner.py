@@ -20,6 +20,7 @@ from typing import Any
 
 from analyzers.errors import SmokeTestFailure
 from codemods.smoke._cpu import cuda_calls_on_cpu, kernel_references
+from codemods.smoke._dsa import local_linear_mapped
 from codemods.smoke._logits import check_logits
 from codemods.smoke._quantize import QuantizedCheckpoint, quantize_state_dict
 from codemods.smoke._report import DEQUANT_HINT, Check, SmokeReport
@@ -476,7 +477,21 @@ def _convert_and_check(
             for param in chunk.parameters():
                 param.fill_(math.nan)  # whatever the import does not write stays NaN
     timings["build_megatron"] = time.perf_counter() - t0
+    with local_linear_mapped(model) as notes:
+        report.adjustments.extend(notes)
+        _check_conversion(opts, report, prepared, timings, bridge, model)
 
+
+def _check_conversion(
+    opts: SmokeOptions,
+    report: SmokeReport,
+    prepared: dict[str, Any],
+    timings: dict[str, float],
+    bridge: Any,
+    model: list[Any],
+) -> None:
+    """Mapping, import, export and logits checks of the built Megatron `model`."""
+    model_bridge = bridge._model_bridge
     t0 = time.perf_counter()
     tasks = bridge.get_conversion_tasks(model)
     unwrapped_names = sorted(

@@ -10,6 +10,8 @@ whose provider asks for a TE layer spec is built with the local spec of the same
   twin from `_local_modules` (one for one, same parameter names), and a bridge class whose base is a
   TE wrapper (Gemma3's core attention, the shared post-norm row-parallel linear) is rebuilt from its own
   class body on the twin, so Megatron-Bridge's code runs unchanged on a TE-free base;
+- Megatron-Core's experimental-attention spec with DeepSeek Sparse Attention (GLM-5) is built on a local
+  backend with the same indexer and sparse top-k attention (`_dsa`);
 - the norms TE would build implicitly (Attention's q/k `TENorm` default, TE's zero-centred gamma in
   every norm and the final norm) are built as `TEFreeNorm`, which computes TENorm's function.
 
@@ -58,7 +60,13 @@ def te_free_spec(provider: Any) -> list[str]:
     notes: list[str] = []
     keywords = getattr(spec, "keywords", None) or {}
     own = False
-    if "use_transformer_engine" in keywords:
+    from codemods.smoke import _dsa
+
+    dsa = _dsa.is_dsa_spec(provider)
+    if dsa:
+        spec = _dsa.dsa_block_spec_local
+        notes.extend(_dsa.NOTES)
+    elif "use_transformer_engine" in keywords:
         spec = partial(spec.func, **{**keywords, "use_transformer_engine": False})
     elif getattr(provider, "multi_latent_attention", False) or isinstance(
         getattr(provider, "moe_layer_freq", 1), list
@@ -74,9 +82,9 @@ def te_free_spec(provider: Any) -> list[str]:
         spec = gpt_provider.local_layer_spec
     else:
         own = True  # the bridge's own spec: its TE parts are swapped below, one for one
-    if not own:
+    if not own and not notes:
         notes.append("Transformer Engine absent: layer spec -> Megatron-Core local spec")
-    if getattr(provider, "multi_latent_attention", False):
+    if getattr(provider, "multi_latent_attention", False) and not dsa:  # DSA's core attention is its own
         spec = _with_mla_core_attention(spec)
     # Read before the run turns moe_grouped_gemm off: TE builds grouped experts (TEGroupedMLP) then.
     grouped = bool(
