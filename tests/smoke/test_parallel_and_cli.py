@@ -66,3 +66,22 @@ def test_repo_is_not_an_abbreviation_of_report(tmp_path: Path) -> None:
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.strip() == f"error: {tmp_path}: not a Megatron-Bridge tree (no src/megatron/bridge/)"
     assert "--rep" in smoke_cli("qwen3", "--rep", str(tmp_path)).stderr  # no prefix matching
+
+
+def test_minimax_m2s_cuda_device_is_the_cpu_inside_the_run_only() -> None:
+    # _FullDimQKNormMapping (TP > 1) moves the HF q/k norm to torch.device("cuda", current_device()) before
+    # broadcasting it over the TP group; on CPU that device is the CPU, inside the run and nowhere else.
+    from codemods.smoke._te_shim import import_megatron
+
+    import_megatron()
+    import torch
+    from megatron.bridge.models.minimax_m2 import minimax_m2_bridge as mm
+
+    from codemods.smoke._cpu import cuda_calls_on_cpu
+
+    with cuda_calls_on_cpu():
+        device = mm.torch.device("cuda", mm.torch.cuda.current_device())
+        assert device == torch.device("cpu") and isinstance(device, mm.torch.device)
+        assert mm.torch.device("cpu", 0) == torch.device("cpu", 0) and mm.torch.float32 is torch.float32
+        assert torch.device("cuda", 0).type == "cuda"  # torch itself is untouched
+    assert mm.torch is torch
