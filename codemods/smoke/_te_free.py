@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import inspect
 import types
 from collections.abc import Callable, Iterator
@@ -619,6 +620,7 @@ def _with_mla_core_attention(spec_fn: Any) -> Any:
                 subs.core_attention = MLADotProductAttention
         return spec
 
+    @functools.wraps(spec_fn)  # keeps spec_fn's signature visible (the dry build passes pp_rank by it)
     def wrapped(config: Any, *args: Any, **kwargs: Any) -> Any:
         return patch(spec_fn(config, *args, **kwargs))
 
