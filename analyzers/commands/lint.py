@@ -241,8 +241,8 @@ def _run(args: argparse.Namespace, out) -> int:
     deleted: list[str] = []
     if args.pre_commit:
         deleted = _staged_deletions(repo.root)
-        if not paths and not deleted:
-            return 0  # nothing the lint reads is staged
+        if not paths and not deleted and args.format not in ("json", "sarif"):
+            return 0  # nothing the lint reads is staged (json and sarif still print their empty document)
         paths = [*(paths or []), *deleted]
     result = lint_tree(repo.root, config, paths=paths, use_cache=not args.no_cache)
     findings = result.findings
