@@ -219,6 +219,12 @@ def _run(args: argparse.Namespace, out) -> int:
     from analyzers.lint.engine import lint_tree
     from analyzers.repo import find_repo
 
+    if args.format in ("sarif", "github"):
+        for flag in ("list_rules", "statistics", "diff"):
+            if getattr(args, flag):
+                raise UsageError(
+                    f"--{flag.replace('_', '-')} prints text or json, not --format {args.format}"
+                )
     if args.list_rules:
         out.write(list_rules(args.format))
         return 0

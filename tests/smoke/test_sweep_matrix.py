@@ -47,7 +47,9 @@ def test_render_formats(tmp_path: Path) -> None:
     assert md.splitlines()[1] == "|" + "---|" * (len(COLUMNS) + 5)
     data = json.loads(render(rows, "json", {"device": "cpu"}))
     assert data["schema_version"] == 1 and data["rows"][0]["architecture"] == "Qwen3ForCausalLM"
-    assert (data["command"], data["kind"], data["device"]) == ("smoke", "matrix", "cpu") and data["tool_version"]
+    assert (data["command"], data["kind"], data["device"]) == ("smoke", "matrix", "cpu") and data[
+        "tool_version"
+    ]
     path = tmp_path / "expected.json"
     path.write_text(render(rows, "json", {}))
     assert set(load_expected(path)) == {"Qwen3ForCausalLM"}
