@@ -188,3 +188,14 @@ def test_smoke_matrix_document() -> None:
     assert doc["kind"] == "matrix" and doc["rows"][0]["bridge"] == "Qwen3Bridge"
     expected = json.loads(expected_json([_row(case, report, None)], meta))
     assert [k for k in doc if k not in expected] == ["tool_version", "wall_s", "versions", "logs"]
+
+
+def test_smoke_report_document() -> None:
+    # What `smoke MODEL --format json` prints for a report (the run itself needs the smoke environment).
+    from codemods.commands.smoke import report_document
+    from codemods.smoke._report import Check, SmokeReport
+
+    report = SmokeReport(model="qwen3", checks=[Check("mapping", "pass", "ok")], timings_s={"total": 1.0})
+    doc = json.loads(report_document(report))
+    check(doc, "smoke", "`smoke MODEL`")
+    assert doc["kind"] == "report" and doc["passed"] is True and doc["checks"][0]["name"] == "mapping"
