@@ -1,6 +1,8 @@
 """The catalog's records: plain dataclasses, JSON-serialisable, the contract every tool reads.
 
-Paths are POSIX strings relative to the tree root. Schema changes bump ``SCHEMA_VERSION``.
+Paths are POSIX strings relative to the tree root. Changes of the records bump ``SCHEMA_VERSION`` (the
+version of `Catalog.to_json`, which the caches and `from_json` read; the document `catalog --format json`
+prints has its own, in `analyzers.envelope`).
 """
 
 from __future__ import annotations
@@ -154,7 +156,7 @@ class RecipeFamily:
 
 @dataclass
 class FamilyRecord:
-    name: str  #: folder name under models/
+    name: str  #: folder name under models/ (`diffusion/<name>` for diffusion/conversion/<name>/)
     path: str
     bridges: list[str] = field(default_factory=list)
     modules: list[str] = field(default_factory=list)  #: dotted modules of the family package
@@ -201,6 +203,16 @@ class Catalog:
 
     def registrations(self) -> list[Registration]:
         return [r for b in self.bridges for r in b.registrations]
+
+    def registered_families(self) -> list[FamilyRecord]:
+        """The families, as a Megatron-Bridge maintainer counts them: the packages with at least one
+        registered bridge class (`models/<name>/`, and `diffusion/conversion/<name>/` as `diffusion/<name>`).
+
+        `self.families` also holds the packages under models/ that register no bridge (`gpt`, `mamba`,
+        `hybrid`: providers other families build on; `megatron_mimo`); every view counts only these.
+        """
+        registered = {b.family for b in self.bridges if b.registrations}
+        return [f for f in self.families if f.name in registered]
 
     def to_json(self) -> dict[str, Any]:
         return _plain(self)

@@ -10,6 +10,7 @@ from typing import Any
 from analyzers.catalog.records import Catalog
 from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, print_json
 from analyzers.coverage import group_names
+from analyzers.envelope import versioned
 from analyzers.errors import BridgesmithError
 from analyzers.hf_config import (
     ModelSpec,
@@ -238,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
     catalog, catalog_note = try_catalog(args)
     report = inspect_report(spec, names, names_note, catalog, catalog_note)
     if args.format == "json":
-        print_json(report)
+        print_json(versioned("inspect", report))
     else:
         print(render_text(report, args.all_names))
     if names_note and args.format == "json":

@@ -219,6 +219,12 @@ def _run(args: argparse.Namespace, out) -> int:
     from analyzers.lint.engine import lint_tree
     from analyzers.repo import find_repo
 
+    if args.format in ("sarif", "github"):
+        for flag in ("list_rules", "statistics", "diff"):
+            if getattr(args, flag):
+                raise UsageError(
+                    f"--{flag.replace('_', '-')} prints text or json, not --format {args.format}"
+                )
     if args.list_rules:
         out.write(list_rules(args.format))
         return 0
@@ -241,8 +247,8 @@ def _run(args: argparse.Namespace, out) -> int:
     deleted: list[str] = []
     if args.pre_commit:
         deleted = _staged_deletions(repo.root)
-        if not paths and not deleted:
-            return 0  # nothing the lint reads is staged
+        if not paths and not deleted and args.format not in ("json", "sarif"):
+            return 0  # nothing the lint reads is staged (json and sarif still print their empty document)
         paths = [*(paths or []), *deleted]
     result = lint_tree(repo.root, config, paths=paths, use_cache=not args.no_cache)
     findings = result.findings

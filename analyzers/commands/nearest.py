@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, print_json
 from analyzers.commands.inspect import add_config_arguments, load_spec_and_names
+from analyzers.envelope import versioned
 from analyzers.nearest import WEIGHTS, rank
 
 HELP = "rank existing bridges/families by similarity to a model's HF config, with a score and reasons"
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     candidates = rank(spec, catalog, names.names if names else None, exclude=tuple(args.exclude),
                       dtypes=dict.fromkeys(names.dtypes.values(), 1) if names and names.dtypes else None, top=args.top)  # fmt: skip
     if args.format == "json":
-        print_json({
+        print_json(versioned("nearest", {
             "model_type": spec.model_type,
             "architectures": spec.architectures,
             "kind": spec.kind,
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             "weights": WEIGHTS,
             "excluded": args.exclude,
             "candidates": [asdict(c) for c in candidates],
-        })  # fmt: skip
+        }))  # fmt: skip
         return 0
     print(f"{spec.model_type} ({', '.join(spec.architectures) or '-'}, {spec.kind.upper()})"
           + (f": {len(names.names)} HF names from {names.source}" if names else f": {names_note}"))  # fmt: skip

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     if rule is None:
         raise ResolveError(f"unknown rule '{wanted}' (`bridgesmith-lint --list-rules` lists them)")
     if args.format == "json":
-        sys.stdout.write(dumps(versioned("rule", rule=rule_json(rule))))
+        sys.stdout.write(dumps(versioned("rule", command="rule", rule=rule_json(rule))))
     else:
         sys.stdout.write(rule_markdown(rule))
     return 0

@@ -385,7 +385,10 @@ def lint_tree(
         not_run = {n.split(" ", 1)[0] for n in notes + warnings + errors}
         findings.extend(_unused_suppressions(sups, selected, only_files, not_run))
     findings.sort(key=Finding.sort_key)
-    checked = len(only_files) if only_files is not None else sum(1 for p in files.data if p.endswith(".py"))
+    counted = only_files if only_files is not None else (p for p in files.data if p.endswith(".py"))
+    checked = sum(1 for p in counted if not config.excludes(p))
+    if only_files and not checked:
+        warnings.append(f"every file given is excluded ({config.source}: `exclude`): nothing was checked")
     return LintResult(findings, suppressed, notes, checked, sorted(selected), warnings, errors)
 
 

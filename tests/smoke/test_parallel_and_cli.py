@@ -56,6 +56,9 @@ def test_json_output_is_only_json_and_names_the_log() -> None:
     out = smoke_cli("qwen3", "--num-layers", "2", "--format", "json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)  # nothing but the report on stdout
+    assert (data["schema_version"], data["command"], data["kind"]) == (1, "smoke", "report") and data[
+        "tool_version"
+    ]
     assert data["passed"] is True and Path(data["log"]).is_file()
     assert "FP8GlobalStateManager" not in out.stdout + out.stderr  # library noise went to the log
     assert "FP8GlobalStateManager" in Path(data["log"]).read_text()
