@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
 
-from analyzers.catalog.modules import build_module_info, module_name, module_path
+from analyzers.catalog.modules import build_module_info, module_name, module_path, package_of
 from analyzers.catalog.records import Catalog
 from analyzers.errors import ConfigError, ParseError, PlanConflictError, ResolveError
 from analyzers.repo import MODELS_DIR, RECIPES_DIR, find_repo
@@ -52,7 +52,6 @@ from codemods.registrations import (
     add_set_member,
     all_entries,
     imported_modules,
-    package_of,
     register_clone,
 )
 from codemods.resolve import ResolvedSource, bridge_stem, known_stems, resolve_source

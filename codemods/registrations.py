@@ -20,6 +20,7 @@ from typing import Any
 
 import libcst as cst
 
+from analyzers.catalog.modules import package_of, resolve_relative
 from analyzers.errors import ParseError, PlanConflictError
 from codemods._cst import dotted, dotted_expr
 
@@ -34,7 +35,6 @@ __all__ = [
     "register_clone",
     "imported_modules",
     "natural_key",
-    "package_of",
     "remove_duplicate_all_entries",
 ]
 
@@ -90,14 +90,7 @@ def _parse(source: str, path: str) -> cst.Module:
 
 def _module_of(node: cst.ImportFrom, package: str) -> str:
     """Absolute module of an ImportFrom seen in the package `package` (an `__init__`)."""
-    module = dotted(node.module)
-    level = len(node.relative)
-    if not level:
-        return module
-    base = package.split(".")
-    if level > 1:
-        base = base[: len(base) - (level - 1)]
-    return ".".join(base + ([module] if module else []))
+    return resolve_relative(package, True, len(node.relative), dotted(node.module) or None)
 
 
 def _import_lines(
@@ -131,16 +124,6 @@ def imported_modules(source: str, package: str, path: str = "<string>") -> dict[
         elif out.get(mod, []) is not None:
             out[mod] = (out.get(mod) or []) + names
     return out
-
-
-def package_of(path: str) -> str:
-    """Dotted package of a file path relative to the tree root (`src/` stripped)."""
-    parts = path.removeprefix("src/").removesuffix(".py").split("/")
-    if parts[-1] == "__init__":
-        parts.pop()
-    else:
-        parts.pop()
-    return ".".join(parts)
 
 
 def _relative_form(target: str, package: str, level: int) -> tuple[int, str] | None:

@@ -18,13 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analyzers.catalog.modules import package_of
 from analyzers.errors import BridgesmithError
 from analyzers.lint.rule import Edit, Finding
 
 
 def _anchor(source: str, module: str, path: str, star: bool) -> str | None:
     """The imported module to place `module` beside: the longest shared dotted prefix, ties to the last."""
-    from codemods.registrations import imported_modules, package_of
+    from codemods.registrations import imported_modules
 
     modules = imported_modules(source, package_of(path), path)
     if star:

@@ -17,12 +17,13 @@ from pathlib import Path
 
 import libcst as cst
 
+from analyzers.catalog.modules import module_name, package_of, resolve_relative
 from analyzers.errors import ParseError, PlanConflictError, ResolveError
 from analyzers.repo import BRIDGE_PKG
 from codemods.plan import Plan
 from codemods.refactors import _imports, _ruff, _text
 from codemods.refactors._done import AlreadyGone
-from codemods.refactors.rename_symbol import FROZEN_DOCS, check_compiles, module_name
+from codemods.refactors.rename_symbol import FROZEN_DOCS, check_compiles
 
 #: text files outside Python whose dotted paths and file paths follow a move
 TEXT_SUFFIXES = (".md", ".mdx", ".rst", ".txt", ".yaml", ".yml", ".toml", ".json", ".sh", ".cfg", ".ini")
@@ -72,7 +73,8 @@ class _ImportMover(cst.CSTTransformer):
         self._plain_imports = False
 
     def _resolve(self, node: cst.ImportFrom) -> str:
-        return _imports.resolve_from(node, self.self_package or self.package)
+        package = self.self_package or self.package
+        return resolve_relative(package, True, len(node.relative), _imports.dotted(node.module) or None)
 
     def leave_SimpleStatementLine(
         self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
@@ -193,9 +195,8 @@ def _plan_python(
     py_sources.setdefault(old_path, original)
     for path, text in sorted(py_sources.items()):
         is_self = path == old_path
-        module = new if is_self else module_name(path)
-        package = _imports.package_of(module, path.endswith("__init__.py"))
-        self_package = _imports.package_of(old, False) if is_self else None
+        package = package_of(new_path if is_self else path)
+        self_package = package_of(old_path) if is_self else None
         try:
             tree = cst.parse_module(text)
         except cst.ParserSyntaxError as exc:
