@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from analyzers.catalog.modules import build_module_info, module_name, module_path, package_of
 from analyzers.catalog.records import Catalog
+from analyzers.cst_edits import add_dict_entry, add_set_member, all_entries, imported_modules
 from analyzers.errors import ConfigError, ParseError, PlanConflictError, ResolveError
 from analyzers.repo import MODELS_DIR, RECIPES_DIR, find_repo
 from codemods._clone_python import (
@@ -47,13 +48,7 @@ from codemods.naming import (
     rename_camel,
 )
 from codemods.plan import Plan, Todo
-from codemods.registrations import (
-    add_dict_entry,
-    add_set_member,
-    all_entries,
-    imported_modules,
-    register_clone,
-)
+from codemods.registrations import register_clone
 from codemods.resolve import ResolvedSource, bridge_stem, known_stems, resolve_source
 
 __all__ = ["CloneRequest", "CloneResult", "belongs_to", "plan_clone"]

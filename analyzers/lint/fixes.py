@@ -2,7 +2,7 @@
 
 Imported only when fixes are rendered (`--fix`, `--diff`, `--show-fixes`, JSON and SARIF), so plain lint
 runs never import libcst. `apply_edit` is the thin adapter between the lint's `Edit` intents and the
-libcst edits of `codemods.registrations` (which want an anchor import to place a new import beside; the
+libcst edits of `analyzers.cst_edits` (which want an anchor import to place a new import beside; the
 adapter picks the neighbour). Everything after that is text: the files a fix touches are run through
 the tree's own ruff configuration (isort, then the formatter; nothing else in the file moves when the
 tree is ruff-formatted already), and a change is described as line-range text edits (path, range,
@@ -19,14 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analyzers.catalog.modules import package_of
+from analyzers.cst_edits import (
+    add_all_entries,
+    add_import,
+    add_wildcard_import,
+    imported_modules,
+    remove_duplicate_all_entries,
+)
 from analyzers.errors import BridgesmithError
 from analyzers.lint.rule import Edit, Finding
 
 
 def _anchor(source: str, module: str, path: str, star: bool) -> str | None:
     """The imported module to place `module` beside: the longest shared dotted prefix, ties to the last."""
-    from codemods.registrations import imported_modules
-
     modules = imported_modules(source, package_of(path), path)
     if star:
         stars = [m for m, names in modules.items() if names is None]
@@ -47,14 +52,12 @@ def _anchor(source: str, module: str, path: str, star: bool) -> str | None:
 
 def apply_edit(source: str, edit: Edit) -> str:
     """`source` with one edit applied (unchanged when it is already there)."""
-    from codemods import registrations as reg
-
     if edit.kind == "add-import":
         anchor = _anchor(source, edit.module or "", edit.path, star=False)
         if anchor is None:
             text = source if source.endswith("\n") or not source else source + "\n"
             return text + f"from {edit.module} import {', '.join(edit.names)}\n"
-        return reg.add_import(
+        return add_import(
             source, module=edit.module or "", names=list(edit.names), anchor=anchor, path=edit.path
         )
     if edit.kind == "add-star-import":
@@ -62,11 +65,11 @@ def apply_edit(source: str, edit: Edit) -> str:
         if anchor is None:
             text = source if source.endswith("\n") or not source else source + "\n"
             return text + f"from {edit.module} import *\n"
-        return reg.add_wildcard_import(source, module=edit.module or "", anchor=anchor, path=edit.path)
+        return add_wildcard_import(source, module=edit.module or "", anchor=anchor, path=edit.path)
     if edit.kind == "add-all-entry":
-        return reg.add_all_entries(source, [(None, n) for n in edit.names], path=edit.path)
+        return add_all_entries(source, [(None, n) for n in edit.names], path=edit.path)
     if edit.kind == "remove-duplicate-all-entry":
-        return reg.remove_duplicate_all_entries(source, path=edit.path)
+        return remove_duplicate_all_entries(source, path=edit.path)
     raise ValueError(f"unknown edit kind {edit.kind!r}")
 
 

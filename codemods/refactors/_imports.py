@@ -1,13 +1,11 @@
 """Import arithmetic of the refactors: rebuild an import relative, keep the style (resolving one is
-`analyzers.catalog.modules.resolve_relative`)."""
+`analyzers.cst_edits.absolute_module`)."""
 
 from __future__ import annotations
 
 import libcst as cst
 
-from codemods._cst import dotted, dotted_expr
-
-__all__ = ["dotted", "dotted_expr"]
+from analyzers.cst_edits import dotted_expr
 
 
 def relative_parts(package: str, target: str) -> tuple[int, str]:

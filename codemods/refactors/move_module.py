@@ -17,7 +17,8 @@ from pathlib import Path
 
 import libcst as cst
 
-from analyzers.catalog.modules import module_name, package_of, resolve_relative
+from analyzers import cst_edits
+from analyzers.catalog.modules import module_name, package_of
 from analyzers.errors import ParseError, PlanConflictError, ResolveError
 from analyzers.repo import BRIDGE_PKG
 from codemods.plan import Plan
@@ -73,8 +74,7 @@ class _ImportMover(cst.CSTTransformer):
         self._plain_imports = False
 
     def _resolve(self, node: cst.ImportFrom) -> str:
-        package = self.self_package or self.package
-        return resolve_relative(package, True, len(node.relative), _imports.dotted(node.module) or None)
+        return cst_edits.absolute_module(node, self.self_package or self.package)
 
     def leave_SimpleStatementLine(
         self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
@@ -113,18 +113,18 @@ class _ImportMover(cst.CSTTransformer):
         return cst.FlattenSentinel([kept, added])
 
     def leave_ImportAlias(self, original: cst.ImportAlias, updated: cst.ImportAlias) -> cst.ImportAlias:
-        if _imports.dotted(original.name) != self.old:
+        if cst_edits.dotted(original.name) != self.old:
             return updated
         self.changed += 1
         if original.asname is None:
             self._plain_imports = True
-        return updated.with_changes(name=_imports.dotted_expr(self.new))
+        return updated.with_changes(name=cst_edits.dotted_expr(self.new))
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
         # `import a.b.mod` binds `a`; its uses spell the full dotted path
-        if _imports.dotted(original) == self.old:
+        if cst_edits.dotted(original) == self.old:
             self.changed += 1
-            return _imports.dotted_expr(self.new).with_changes(lpar=updated.lpar, rpar=updated.rpar)
+            return cst_edits.dotted_expr(self.new).with_changes(lpar=updated.lpar, rpar=updated.rpar)
         return updated
 
 
