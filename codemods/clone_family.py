@@ -13,7 +13,6 @@ import re
 import shlex
 import stat
 import subprocess
-import sys
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -24,6 +23,7 @@ from analyzers.catalog.records import Catalog
 from analyzers.cst_edits import add_dict_entry, add_set_member, all_entries, imported_modules
 from analyzers.errors import ConfigError, ParseError, PlanConflictError, ResolveError
 from analyzers.repo import MODELS_DIR, RECIPES_DIR, find_repo
+from analyzers.ruff_binary import ruff_binary
 from codemods._clone_python import (
     TODO,
     CloneContext,
@@ -1068,7 +1068,7 @@ def format_python(root: Path, texts: dict[str, str]) -> dict[str, str]:
     """Each text formatted by `ruff format` with the tree's own ruff configuration (found from the path)."""
     if not texts:
         return {}
-    ruff = _ruff()
+    ruff = ruff_binary() or "ruff"  # absent: the run fails with the name in the error
 
     def run(item: tuple[str, str]) -> tuple[str, str]:
         rel, text = item
@@ -1086,18 +1086,6 @@ def format_python(root: Path, texts: dict[str, str]) -> dict[str, str]:
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(pool.map(run, texts.items()))
-
-
-def _ruff() -> str:
-    candidate = Path(sys.executable).with_name("ruff")
-    if candidate.is_file():
-        return str(candidate)
-    try:
-        from ruff.__main__ import find_ruff_bin
-
-        return str(find_ruff_bin())
-    except (ImportError, FileNotFoundError):
-        return "ruff"
 
 
 def plan_clone(

@@ -28,6 +28,7 @@ from analyzers.cst_edits import (
 )
 from analyzers.errors import BridgesmithError
 from analyzers.lint.rule import Edit, Finding
+from analyzers.ruff_binary import ruff_binary
 
 
 def _anchor(source: str, module: str, path: str, star: bool) -> str | None:
@@ -205,21 +206,10 @@ def has_ruff_config(root: Path) -> bool:
         return False
 
 
-def _ruff() -> str | None:
-    try:
-        from ruff.__main__ import find_ruff_bin
-
-        return os.fsdecode(find_ruff_bin())
-    except (ImportError, FileNotFoundError):
-        import shutil
-
-        return shutil.which("ruff")
-
-
 def format_like_the_tree(root: Path, texts: dict[str, str], warnings: list[str]) -> dict[str, str]:
     """`texts` of .py files through the tree's own ruff configuration: import sorting (I001), then the
     formatter. ruff finds the configuration from each file's path, as the tree's own hooks do."""
-    ruff = _ruff()
+    ruff = ruff_binary()
     if ruff is None:
         warnings.append("fixed files are not formatted: ruff is not installed")
         return texts
