@@ -24,6 +24,7 @@ from analyzers.cst_edits import add_dict_entry, add_set_member, all_entries, imp
 from analyzers.errors import ConfigError, ParseError, PlanConflictError, ResolveError
 from analyzers.repo import MODELS_DIR, RECIPES_DIR, find_repo
 from analyzers.ruff_binary import ruff_binary
+from analyzers.walk import OWN_FILES, iter_files
 from codemods._clone_python import (
     TODO,
     CloneContext,
@@ -120,13 +121,7 @@ def _imports_name(source: str, path: str, name: str, module: str) -> bool:
 
 
 def _walk(root: Path, rel_dir: str) -> list[str]:
-    out: list[str] = []
-    base = root / rel_dir
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if d not in {"__pycache__"} and not d.startswith("."))
-        rel = Path(dirpath).relative_to(root).as_posix()
-        out.extend(f"{rel}/{f}" for f in sorted(filenames) if not f.endswith((".pyc", ".tmp")))
-    return out
+    return [p.relative_to(root).as_posix() for p in iter_files(root / rel_dir, skip=OWN_FILES)]
 
 
 def _mode_of(path: Path) -> int | None:
