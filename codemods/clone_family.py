@@ -22,6 +22,8 @@ from analyzers.catalog.modules import build_module_info, module_name, module_pat
 from analyzers.catalog.records import Catalog
 from analyzers.cst_edits import add_dict_entry, add_set_member, all_entries, imported_modules
 from analyzers.errors import ConfigError, ParseError, PlanConflictError, ResolveError
+from analyzers.lint.fixes import apply_edit
+from analyzers.lint.rule import Edit
 from analyzers.repo import MODELS_DIR, RECIPES_DIR, find_repo
 from analyzers.ruff_binary import ruff_binary
 from analyzers.walk import OWN_FILES, iter_files
@@ -644,9 +646,6 @@ class _Builder:
     ) -> None:
         """Register each new bridge everywhere the lint expects (MBR001/002/004), also where SRC is not:
         the clone mirrors SRC's registrations, not its gaps."""
-        from analyzers.lint.fixes import apply_edit
-        from analyzers.lint.rule import Edit
-
         family_init = f"{MODELS_DIR}/{self.family}/__init__.py"
         models_init = f"{MODELS_DIR}/__init__.py"
         family_pkg = f"megatron.bridge.models.{self.family}"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from analyzers import walk
+from analyzers.errors import ParseError
 
 MARKDOWN_SUFFIXES = (".md", ".mdx")
 
@@ -42,8 +43,6 @@ def iter_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
 def read_source(path: Path, root: Path) -> str:
     """The file's text; ParseError naming it when it cannot be read or is not UTF-8 (a refactor never
     skips a file it must read: the name could be in it)."""
-    from analyzers.errors import ParseError
-
     rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
     try:
         return path.read_text(encoding="utf-8")
