@@ -13,16 +13,20 @@ import re
 import shlex
 import stat
 import subprocess
-import sys
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
 
-from analyzers.catalog.modules import build_module_info, module_name, module_path
+from analyzers.catalog.modules import build_module_info, module_name, module_path, package_of
 from analyzers.catalog.records import Catalog
+from analyzers.cst_edits import add_dict_entry, add_set_member, all_entries, imported_modules
 from analyzers.errors import ConfigError, ParseError, PlanConflictError, ResolveError
+from analyzers.lint.fixes import apply_edit
+from analyzers.lint.rule import Edit
 from analyzers.repo import MODELS_DIR, RECIPES_DIR, find_repo
+from analyzers.ruff_binary import ruff_binary
+from analyzers.walk import OWN_FILES, iter_files
 from codemods._clone_python import (
     TODO,
     CloneContext,
@@ -47,14 +51,7 @@ from codemods.naming import (
     rename_camel,
 )
 from codemods.plan import Plan, Todo
-from codemods.registrations import (
-    add_dict_entry,
-    add_set_member,
-    all_entries,
-    imported_modules,
-    package_of,
-    register_clone,
-)
+from codemods.registrations import register_clone
 from codemods.resolve import ResolvedSource, bridge_stem, known_stems, resolve_source
 
 __all__ = ["CloneRequest", "CloneResult", "belongs_to", "plan_clone"]
@@ -126,13 +123,7 @@ def _imports_name(source: str, path: str, name: str, module: str) -> bool:
 
 
 def _walk(root: Path, rel_dir: str) -> list[str]:
-    out: list[str] = []
-    base = root / rel_dir
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if d not in {"__pycache__"} and not d.startswith("."))
-        rel = Path(dirpath).relative_to(root).as_posix()
-        out.extend(f"{rel}/{f}" for f in sorted(filenames) if not f.endswith((".pyc", ".tmp")))
-    return out
+    return [p.relative_to(root).as_posix() for p in iter_files(root / rel_dir, skip=OWN_FILES)]
 
 
 def _mode_of(path: Path) -> int | None:
@@ -655,9 +646,6 @@ class _Builder:
     ) -> None:
         """Register each new bridge everywhere the lint expects (MBR001/002/004), also where SRC is not:
         the clone mirrors SRC's registrations, not its gaps."""
-        from analyzers.lint.fixes import apply_edit
-        from analyzers.lint.rule import Edit
-
         family_init = f"{MODELS_DIR}/{self.family}/__init__.py"
         models_init = f"{MODELS_DIR}/__init__.py"
         family_pkg = f"megatron.bridge.models.{self.family}"
@@ -1074,7 +1062,7 @@ def format_python(root: Path, texts: dict[str, str]) -> dict[str, str]:
     """Each text formatted by `ruff format` with the tree's own ruff configuration (found from the path)."""
     if not texts:
         return {}
-    ruff = _ruff()
+    ruff = ruff_binary() or "ruff"  # absent: the run fails with the name in the error
 
     def run(item: tuple[str, str]) -> tuple[str, str]:
         rel, text = item
@@ -1092,18 +1080,6 @@ def format_python(root: Path, texts: dict[str, str]) -> dict[str, str]:
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(pool.map(run, texts.items()))
-
-
-def _ruff() -> str:
-    candidate = Path(sys.executable).with_name("ruff")
-    if candidate.is_file():
-        return str(candidate)
-    try:
-        from ruff.__main__ import find_ruff_bin
-
-        return str(find_ruff_bin())
-    except (ImportError, FileNotFoundError):
-        return "ruff"
 
 
 def plan_clone(

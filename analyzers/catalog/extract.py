@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from analyzers.catalog.modules import ModuleInfo, ModuleLoader
+from analyzers.catalog.modules import ModuleInfo, ModuleLoader, resolve_relative
 from analyzers.catalog.records import KNOWN_HOOKS, InitFile, Location, MappingRegistry, Registration
 
 REGISTER_NAMES = {"register_bridge"}
@@ -266,8 +266,6 @@ def _init_file(info: ModuleInfo) -> InitFile:
     init = InitFile(path=info.path)
     for node in info.tree.body:
         if isinstance(node, ast.ImportFrom):
-            from analyzers.catalog.modules import resolve_relative
-
             mod = resolve_relative(info.name, True, node.level, node.module)
             names = [a.asname or a.name for a in node.names]
             if names == ["*"]:

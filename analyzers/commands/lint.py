@@ -183,8 +183,8 @@ def _use_color(choice: str, stream) -> bool:
 
 
 def list_rules(fmt: str) -> str:
+    from analyzers.lint.engine import ALL_RULES
     from analyzers.lint.output import dumps, rule_json, versioned
-    from analyzers.rules import ALL_RULES
 
     if fmt == "json":
         return dumps(versioned("rules", rules=[rule_json(r) for r in ALL_RULES]))
@@ -379,9 +379,9 @@ def _run(args: argparse.Namespace, out) -> int:
         else:
             out.write(statistics(findings))
     elif fmt in ("json", "sarif"):
+        from analyzers.lint.engine import BY_CODE
         from analyzers.lint.output import Report, as_json, sarif
         from analyzers.lint.ranges import Ends
-        from analyzers.rules import BY_CODE
 
         ends = Ends(repo.root)
         memo: dict[int, list | None] = {}
@@ -404,8 +404,8 @@ def _run(args: argparse.Namespace, out) -> int:
         )
         out.write(as_json(findings, report) if fmt == "json" else sarif(findings, report))
     elif fmt == "github":
+        from analyzers.lint.engine import BY_CODE
         from analyzers.lint.output import github
-        from analyzers.rules import BY_CODE
 
         out.write(github(findings, {c: r.level() for c, r in BY_CODE.items()}))
     else:

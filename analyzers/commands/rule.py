@@ -20,8 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzers.lint.engine import ALL_RULES
     from analyzers.lint.output import dumps, rule_json, rule_markdown, versioned
-    from analyzers.rules import ALL_RULES
 
     wanted = args.code.strip()
     rule = next((r for r in ALL_RULES if wanted.upper() == r.CODE or wanted.lower() == r.NAME), None)

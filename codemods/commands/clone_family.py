@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from analyzers.catalog.modules import module_name
 from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, load_repo, print_json
 from analyzers.envelope import versioned
 from analyzers.errors import ConfigError
@@ -40,7 +41,7 @@ def run_clone_smoke(result: CloneResult, args: argparse.Namespace) -> int:
     from codemods.smoke import SmokeOptions, run_smoke_subprocess
 
     bridge_file = next(new for new, old in result.files.items() if old == result.source.bridge.path)
-    module = bridge_file.removeprefix("src/").removesuffix(".py").replace("/", ".")
+    module = module_name(bridge_file)
     model = args.config or result.source.model_type
     if model is None:
         raise ConfigError(

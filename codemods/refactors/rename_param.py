@@ -21,13 +21,14 @@ from pathlib import Path
 
 import libcst as cst
 
+from analyzers.catalog.modules import module_path
 from analyzers.catalog.records import BridgeRecord, Catalog, MappingRecord
 from analyzers.errors import ParseError, PlanConflictError, ResolveError
 from analyzers.repo import MODELS_DIR
 from codemods.plan import Plan
 from codemods.refactors import _text
 from codemods.refactors._done import AlreadyGone, refuse_unreadable
-from codemods.refactors.rename_symbol import check_compiles, module_path
+from codemods.refactors.rename_symbol import check_compiles
 
 SIDES = ("megatron", "hf")
 _WILDCARD = r"(\*|\d+|\{[^{}]*\})"

@@ -19,6 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from analyzers.catalog.modules import module_name
 from analyzers.errors import ParseError, PlanConflictError, ResolveError
 from codemods.plan import Plan
 from codemods.refactors import _rope, _text
@@ -38,25 +39,6 @@ class Definition:
     line: int
     offset: int  #: character offset of the name in the file (what rope takes)
     kind: str  #: "class" | "function" | "assignment"
-
-
-def module_name(path: str) -> str:
-    """Dotted module of a relative path under `src/` (`src/a/b/__init__.py` -> `a.b`)."""
-    parts = Path(path).with_suffix("").parts
-    if parts and parts[0] == "src":
-        parts = parts[1:]
-    if parts and parts[-1] == "__init__":
-        parts = parts[:-1]
-    return ".".join(parts)
-
-
-def module_path(root: Path, module: str) -> str | None:
-    """Relative path of dotted `module` under `src/` (a module file or a package `__init__.py`), if present."""
-    base = Path("src", *module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if (root / candidate).is_file():
-            return candidate.as_posix()
-    return None
 
 
 def _offset(text: str, line: int, col: int) -> int:

@@ -9,8 +9,7 @@ import pytest
 
 from analyzers.errors import ConfigError
 from analyzers.lint.config import LintConfig, excluded_by, load_config, override, path_matches
-from analyzers.lint.engine import lint_tree
-from analyzers.rules import ALL_RULES
+from analyzers.lint.engine import ALL_RULES, lint_tree
 
 DEFAULTS = {r.CODE: r.DEFAULT for r in ALL_RULES}
 
