@@ -15,9 +15,10 @@ Whatever cannot be resolved (a pattern from a runtime value, a call outside the 
 from __future__ import annotations
 
 import ast
+import enum
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from analyzers.catalog._values import (
@@ -60,6 +61,56 @@ _STR_METHODS = frozenset(
 _PLAIN = str | int | float | bool | type(None)
 
 
+class Flow(enum.Enum):
+    """How a statement or block leaves the straight line (None: it runs on to the next statement)."""
+
+    RETURN = "return"
+    BREAK = "break"
+    CONTINUE = "continue"
+    RAISE = "raise"
+
+
+@dataclass(frozen=True)
+class OnlyIf:
+    """An `if` whose other branch left the block: the rest of the block runs only where `atom` holds."""
+
+    atom: str
+
+
+@dataclass(frozen=True)
+class _Returned:
+    """A `return` the evaluation reached: the conditions in force, the value and where."""
+
+    cond: Cond
+    value: Any
+    location: Location
+
+
+@dataclass(frozen=True)
+class _UnresolvedCount:
+    """An unresolved piece of the registry and how many times the evaluation met it at one location."""
+
+    reason: str
+    source: str
+    count: int = 1
+
+    def at(self, location: Location) -> Unresolved:
+        reason = self.reason if self.count == 1 else f"{self.reason} ({self.count} times)"
+        return Unresolved(reason=reason, source=self.source, location=location)
+
+
+@dataclass(frozen=True)
+class InitSignature:
+    """What the nearest named ``__init__`` of a mapping class says about its arguments."""
+
+    params: list[str]  #: positional parameters, without self
+    annotations: dict[str, str]  #: parameter -> annotation source text
+    megatron_name: str  #: the parameter that is the Megatron pattern
+    vararg: str | None  #: name of `*args`, when present
+    #: names passed on to ``super().__init__`` (only those can be HF patterns); None without such a call
+    passed: set[str] | None
+
+
 @dataclass
 class _Frame:
     module: ModuleInfo
@@ -68,7 +119,7 @@ class _Frame:
     owner: ClassValue | None  #: class defining the running function (for super())
     self_value: Any = None
     closure: dict[str, Any] | None = None
-    returns: list[tuple[Cond, Any, Location]] = field(default_factory=list)
+    returns: list[_Returned] = field(default_factory=list)
 
 
 def evaluate_registry(
@@ -99,7 +150,7 @@ class _Shared:
     is_mapping: dict[int, tuple[bool, frozenset[str]]] = field(default_factory=dict)
     bases: dict[int, tuple[list[ClassValue], frozenset[str]]] = field(default_factory=dict)
     instance_attrs: dict[int, set[str]] = field(default_factory=dict)
-    signatures: dict[int, tuple[Any, frozenset[str]]] = field(default_factory=dict)
+    signatures: dict[int, tuple[InitSignature | None, frozenset[str]]] = field(default_factory=dict)
     #: (module path, name) -> what loader.resolve / by_name gave (the loader stats files on each call)
     resolved: dict[tuple[str, str], tuple[Any, frozenset[str]]] = field(default_factory=dict)
 
@@ -131,8 +182,7 @@ class _Evaluator:
         self._attrs = shared.instance_attrs
         self._signatures = shared.signatures
         self._resolved = shared.resolved
-        #: location -> [reason, source, count]
-        self._unresolved: dict[Location, list] = {}
+        self._unresolved: dict[Location, _UnresolvedCount] = {}
 
     # ------------------------------------------------------------------ entry point
     def run(self, bridge: ClassValue, method: ast.FunctionDef) -> MappingRegistry:
@@ -150,22 +200,18 @@ class _Evaluator:
             self._unresolve("evaluation too deep", bridge.module.segment(method, 80), frame_loc)
             returns = []
         items: list[tuple[Cond, MappingValue]] = []
-        for cond, value, loc in returns:
-            self._collect(value, cond, loc, items)
+        for returned in returns:
+            self._collect(returned.value, returned.cond, returned.location, items)
         registry = MappingRegistry(mappings=self._records(items), inherits=self.inherits)
-        registry.unresolved = [
-            Unresolved(reason=r if n == 1 else f"{r} ({n} times)", source=s, location=loc)
-            for loc, (r, s, n) in self._unresolved.items()
-        ]
+        registry.unresolved = [entry.at(location) for location, entry in self._unresolved.items()]
         return registry
 
     # ------------------------------------------------------------------ results
     def _unresolve(self, reason: str, source: str, location: Location) -> None:
         entry = self._unresolved.get(location)
-        if entry is None:
-            self._unresolved[location] = [reason, source, 1]
-        else:
-            entry[2] += 1
+        self._unresolved[location] = (
+            _UnresolvedCount(reason, source) if entry is None else replace(entry, count=entry.count + 1)
+        )
 
     def _collect(self, value: Any, cond: Cond, loc: Location, out: list[tuple[Cond, MappingValue]]) -> None:
         for alt_cond, item in alternatives(value, cond):
@@ -181,7 +227,7 @@ class _Evaluator:
                 self.inherits = item.base
             elif isinstance(item, Unknown):
                 self._unresolve(
-                    f"registry entry from a runtime value: {item.text}", item.text, item_loc(item, loc)
+                    f"registry entry from a runtime value: {item.text}", item.text, item.location or loc
                 )
             else:
                 self._unresolve(
@@ -248,23 +294,23 @@ class _Evaluator:
         return megatron, {k: v for k, v in flat.items() if v is not None}
 
     # ------------------------------------------------------------------ statements
-    def _exec_block(self, frame: _Frame, stmts: list[ast.stmt]) -> str | None:
+    def _exec_block(self, frame: _Frame, stmts: list[ast.stmt]) -> Flow | None:
         saved = self.conds
         try:
             for stmt in stmts:
                 status = self._exec(frame, stmt)
-                if isinstance(status, tuple):  # the rest of the block runs under a condition
-                    merged = merge_conds(self.conds, (status[1],))
+                if isinstance(status, OnlyIf):
+                    merged = merge_conds(self.conds, (status.atom,))
                     if merged is None:
-                        return "return"
+                        return Flow.RETURN
                     self.conds = merged
-                elif status:
+                elif status is not None:
                     return status
             return None
         finally:
             self.conds = saved
 
-    def _exec(self, frame: _Frame, node: ast.stmt) -> Any:
+    def _exec(self, frame: _Frame, node: ast.stmt) -> Flow | OnlyIf | None:
         self.tally.step()
         if isinstance(node, ast.Expr):
             self._eval(frame, node.value)
@@ -279,8 +325,8 @@ class _Evaluator:
             self._aug_assign(frame, node)
         elif isinstance(node, ast.Return):
             value = self._eval(frame, node.value) if node.value is not None else None
-            frame.returns.append((self.conds, value, _loc(frame.module, node)))
-            return "return"
+            frame.returns.append(_Returned(self.conds, value, _loc(frame.module, node)))
+            return Flow.RETURN
         elif isinstance(node, ast.If):
             return self._exec_if(frame, node)
         elif isinstance(node, ast.For | ast.AsyncFor):
@@ -288,11 +334,11 @@ class _Evaluator:
         elif isinstance(node, ast.While):
             return self._exec_while(frame, node)
         elif isinstance(node, ast.Continue):
-            return "continue"
+            return Flow.CONTINUE
         elif isinstance(node, ast.Break):
-            return "break"
+            return Flow.BREAK
         elif isinstance(node, ast.Raise):
-            return "raise"
+            return Flow.RAISE
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             frame.env[node.name] = FunctionValue(
                 frame.module,
@@ -304,7 +350,7 @@ class _Evaluator:
             frame.env[node.name] = ClassValue(frame.module, node, scope=frame.env)
         elif isinstance(node, ast.Try):
             status = self._exec_block(frame, node.body)
-            if not status:
+            if status is None:
                 status = self._exec_block(frame, node.orelse)
             return self._exec_block(frame, node.finalbody) or status
         elif isinstance(node, ast.With | ast.AsyncWith):
@@ -329,7 +375,7 @@ class _Evaluator:
             return ModuleRef(sub) if sub else Unknown(name)
         return self._global(mod, name)
 
-    def _exec_if(self, frame: _Frame, node: ast.If) -> Any:
+    def _exec_if(self, frame: _Frame, node: ast.If) -> Flow | OnlyIf | None:
         truth = _truth(self._eval(frame, node.test))
         if truth is True:
             return self._exec_block(frame, node.body)
@@ -338,14 +384,16 @@ class _Evaluator:
         atom = frame.module.segment(node.test)
         return self._branches(frame, atom, node.body, node.orelse)
 
-    def _branches(self, frame: _Frame, atom: str, body: list[ast.stmt], orelse: list[ast.stmt]) -> Any:
+    def _branches(
+        self, frame: _Frame, atom: str, body: list[ast.stmt], orelse: list[ast.stmt]
+    ) -> Flow | OnlyIf | None:
         saved, base_env = self.conds, frame.env
-        results = []
+        results: list[tuple[Flow | None, Cond | None, dict[str, Any]]] = []
         for branch_atom, stmts in ((atom, body), (negate(atom), orelse)):
             frame.env = dict(base_env)
             cond = merge_conds(saved, (branch_atom,))
-            if cond is None:
-                results.append(("return", None, frame.env))
+            if cond is None:  # the branch cannot run: it counts as one that left
+                results.append((Flow.RETURN, None, frame.env))
                 continue
             self.conds = cond
             try:
@@ -359,10 +407,10 @@ class _Evaluator:
             return s_body
         if s_body:
             frame.env = env_else
-            return ("rest", negate(atom))
+            return OnlyIf(negate(atom))
         if s_else:
             frame.env = env_body
-            return ("rest", atom)
+            return OnlyIf(atom)
         merged: dict[str, Any] = {}
         for name in env_body.keys() | env_else.keys():
             vb, ve = env_body.get(name, _MISSING), env_else.get(name, _MISSING)
@@ -374,7 +422,7 @@ class _Evaluator:
         frame.env = merged
         return None
 
-    def _exec_for(self, frame: _Frame, node: ast.For | ast.AsyncFor) -> Any:
+    def _exec_for(self, frame: _Frame, node: ast.For | ast.AsyncFor) -> Flow | None:
         iterable = self._eval(frame, node.iter)
         elements = self._iterate(iterable)
         if elements is None:  # a loop over a runtime value: run the body once, its variable unknown
@@ -383,7 +431,7 @@ class _Evaluator:
             cond = merge_conds(self.conds, (atom,))
             saved, self.conds = self.conds, cond or self.conds
             try:
-                status = self._exec_block(frame, node.body)
+                self._exec_block(frame, node.body)
             finally:
                 self.conds = saved
             return None  # the body may run zero times: a return inside does not end the function
@@ -405,13 +453,13 @@ class _Evaluator:
                 status = self._exec_block(frame, node.body)
             finally:
                 self.conds = saved
-            if status == "break":
+            if status is Flow.BREAK:
                 return None
-            if status in ("return", "raise"):
+            if status in (Flow.RETURN, Flow.RAISE):
                 return status
         return self._exec_block(frame, node.orelse)
 
-    def _exec_while(self, frame: _Frame, node: ast.While) -> Any:
+    def _exec_while(self, frame: _Frame, node: ast.While) -> Flow | None:
         if _truth(self._eval(frame, node.test)) is False:
             return self._exec_block(frame, node.orelse)
         atom = f"while {frame.module.segment(node.test)}"
@@ -1079,7 +1127,7 @@ class _Evaluator:
             self.conds = call_conds
         if not frame.returns:
             return None
-        return make_choice([(cond, value) for cond, value, _ in frame.returns], base=call_conds)
+        return make_choice([(r.cond, r.value) for r in frame.returns], base=call_conds)
 
     def _construct(
         self,
@@ -1104,17 +1152,17 @@ class _Evaluator:
                 if key != "megatron_param" and not key.startswith("megatron") and _hf_like(value):
                     hf[key] = value
         else:
-            params, annotations, megatron_name, vararg, passed = signature
-            bound: dict[str, Any] = dict(zip(params, positional, strict=False))
-            for i, value in enumerate(positional[len(params) :], start=1):
-                bound[f"{vararg or 'arg'}{i}"] = value
+            bound: dict[str, Any] = dict(zip(signature.params, positional, strict=False))
+            for i, value in enumerate(positional[len(signature.params) :], start=1):
+                bound[f"{signature.vararg or 'arg'}{i}"] = value
             bound.update(kwargs)
-            megatron = bound.pop(megatron_name, None)
+            megatron = bound.pop(signature.megatron_name, None)
+            passed = signature.passed
             for key, value in bound.items():
-                annotation = annotations.get(key)
+                annotation = signature.annotations.get(key)
                 if key.startswith("megatron") or (annotation is not None and "str" not in annotation):
                     continue
-                if passed is not None and key in params and key not in passed:
+                if passed is not None and key in signature.params and key not in passed:
                     continue
                 if _hf_like(value):
                     hf[key] = value
@@ -1128,15 +1176,11 @@ class _Evaluator:
             source=frame.module.segment(node, 160),
         )
 
-    def _init_signature(
-        self, cls: ClassValue
-    ) -> tuple[list[str], dict[str, str], str, str | None, set[str] | None] | None:
-        """Parameters of the nearest ``__init__`` (without self), their annotations, and the megatron one."""
+    def _init_signature(self, cls: ClassValue) -> InitSignature | None:
+        """The signature of the nearest named ``__init__`` of `cls` or its bases (memoised per class)."""
         return self._memo(self._signatures, id(cls.node), lambda: self._find_signature(cls))
 
-    def _find_signature(
-        self, cls: ClassValue
-    ) -> tuple[list[str], dict[str, str], str, str | None, set[str] | None] | None:
+    def _find_signature(self, cls: ClassValue) -> InitSignature | None:
         init = None
         for candidate in self._mro(cls):
             init = next(
@@ -1161,8 +1205,13 @@ class _Evaluator:
             if "megatron_param" in names
             else _super_megatron_arg(init) or (names[0] if names else "")
         )
-        passed = _super_init_names(init)
-        return params, annotations, megatron_name, spec.vararg.arg if spec.vararg else None, passed
+        return InitSignature(
+            params=params,
+            annotations=annotations,
+            megatron_name=megatron_name,
+            vararg=spec.vararg.arg if spec.vararg else None,
+            passed=_super_init_names(init),
+        )
 
     def _mro(self, cls: ClassValue) -> list[ClassValue]:
         out, queue, seen = [], [cls], set()
@@ -1643,10 +1692,6 @@ def _either(a: Cond, b: Cond) -> Cond | str:
 
 def _loc(module: ModuleInfo, node: ast.AST) -> Location:
     return Location(module.path, getattr(node, "lineno", 1), getattr(node, "col_offset", 0))
-
-
-def item_loc(value: Unknown, fallback: Location) -> Location:
-    return value.location or fallback
 
 
 def _short(text: str, limit: int = 160) -> str:
