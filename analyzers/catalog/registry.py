@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import enum
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -141,7 +140,8 @@ def evaluate_registry(
 
 @dataclass
 class _Shared:
-    """Facts about classes that do not change between evaluations over one loader (keyed by node id).
+    """Facts about classes that do not change between evaluations over one loader (keyed by node id);
+    the loader keeps them (`ModuleLoader.class_memo`) as long as the modules they describe.
 
     Except `instance_attrs` (read from the class's own syntax), each value is stored with the paths that
     computing it read (see `_Evaluator._memo`)."""
@@ -155,14 +155,11 @@ class _Shared:
     resolved: dict[tuple[str, str], tuple[Any, frozenset[str]]] = field(default_factory=dict)
 
 
-_SHARED: weakref.WeakKeyDictionary[ModuleLoader, _Shared] = weakref.WeakKeyDictionary()
-
-
 def _shared(loader: ModuleLoader, mapping_classes: set[str]) -> _Shared:
     key = frozenset(mapping_classes)
-    shared = _SHARED.get(loader)
-    if shared is None or shared.mapping_classes != key:
-        shared = _SHARED[loader] = _Shared(key)
+    shared = loader.class_memo
+    if not isinstance(shared, _Shared) or shared.mapping_classes != key:
+        shared = loader.class_memo = _Shared(key)
     return shared
 
 
