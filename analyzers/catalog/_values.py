@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import ast
 import itertools
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from analyzers.catalog.modules import ModuleInfo
@@ -172,11 +172,10 @@ class SuperValue:
 
 @dataclass
 class Tally:
-    """Evaluation counters shared by one evaluation."""
+    """The step budget of one evaluation."""
 
     steps: int = 0
     limit: int = 300_000
-    unresolved: list = field(default_factory=list)
 
     def step(self) -> None:
         self.steps += 1
@@ -235,15 +234,3 @@ def lift(fn: Callable[..., Any], *values: Any) -> Any:
     if len(combos) > MAX_ALTERNATIVES:
         return Unknown("<too many alternatives>")
     return make_choice(combos)
-
-
-def iter_guarded(items: list[Any]) -> Iterator[tuple[Cond, Any]]:
-    """Elements of a list with their guards (an element appended under a condition is a Choice)."""
-    for item in items:
-        yield from alternatives(item)
-
-
-def is_unknownish(value: Any) -> bool:
-    return isinstance(value, Unknown) or (
-        isinstance(value, Choice) and any(isinstance(v, Unknown) for _, v in alternatives(value))
-    )
