@@ -50,6 +50,27 @@ def merge_conds(a: Cond, b: Cond) -> Cond | None:
     return tuple(out)
 
 
+def disjunction(a: Cond, b: Cond) -> Cond | str:
+    """The disjunction of two conditions, simplified where one implies the other or they differ by a negation.
+
+    >>> disjunction(("x", "y"), ("x", "not (y)"))
+    ('x',)
+    >>> disjunction(("x",), ("y",))
+    '(x) or (y)'
+    """
+    if not a or not b:
+        return ()
+    sa, sb = set(a), set(b)
+    if sa <= sb:
+        return a
+    if sb <= sa:
+        return b
+    only_a, only_b = sa - sb, sb - sa
+    if len(only_a) == 1 and len(only_b) == 1 and negate(next(iter(only_a))) == next(iter(only_b)):
+        return tuple(x for x in a if x in sb)
+    return f"({' and '.join(a)}) or ({' and '.join(b)})"
+
+
 class EvalLimit(Exception):
     """Raised when the evaluation budget is spent (keeps the evaluator from hanging)."""
 

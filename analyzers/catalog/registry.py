@@ -7,9 +7,20 @@ depends on the runtime, and records every mapping object that reaches the return
 Whatever cannot be resolved (a pattern from a runtime value, a call outside the tree) becomes an
 ``Unresolved`` entry; nothing is dropped silently. Depth, loop and step limits keep it from hanging.
 
->>> registry = evaluate_registry(bridge_node, module, loader, {"AutoMapping", "QKVMapping"})  # doctest: +SKIP
->>> [(m.megatron_param, m.hf_params) for m in registry.mappings][:1]  # doctest: +SKIP
-[('embedding.word_embeddings.weight', {'hf_param': 'model.embed_tokens.weight'})]
+>>> from pathlib import Path
+>>> from analyzers.catalog.modules import ModuleLoader, build_module_info
+>>> module = build_module_info("src/fam_bridge.py", '''
+... class FamBridge:
+...     def mapping_registry(self):
+...         pairs = {"embedding.word_embeddings.weight": "model.embed_tokens.weight"}
+...         if self.hf_config.tie_word_embeddings:
+...             pairs["output_layer.weight"] = "lm_head.weight"
+...         return MegatronMappingRegistry(*[AutoMapping(m, h) for m, h in pairs.items()])
+... ''')
+>>> registry = evaluate_registry(module.classes["FamBridge"], module, ModuleLoader(Path(".")), {"AutoMapping"})
+>>> [(m.megatron_param, m.hf_params, m.condition) for m in registry.mappings]  # doctest: +NORMALIZE_WHITESPACE
+[('embedding.word_embeddings.weight', {'arg1': 'model.embed_tokens.weight'}, None),
+ ('output_layer.weight', {'arg1': 'lm_head.weight'}, 'self.hf_config.tie_word_embeddings')]
 """
 
 from __future__ import annotations
@@ -20,6 +31,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from analyzers.catalog._operators import (
+    PLAIN,
+    binop,
+    compare,
+    snapshot,
+    subscript,
+    template_call,
+    truth_of,
+    unary,
+    unknown_part,
+)
+from analyzers.catalog._syntax import InitSignature, callee_name, function_value, read_init_signature
 from analyzers.catalog._values import (
     Builtin,
     Choice,
@@ -37,6 +60,7 @@ from analyzers.catalog._values import (
     Tally,
     Unknown,
     alternatives,
+    disjunction,
     lift,
     make_choice,
     merge_conds,
@@ -57,7 +81,6 @@ _STR_METHODS = frozenset(
     "replace format startswith endswith join split rsplit strip lstrip rstrip lower upper removeprefix "
     "removesuffix count find rfind partition rpartition title capitalize zfill isdigit".split()
 )
-_PLAIN = str | int | float | bool | type(None)
 
 
 class Flow(enum.Enum):
@@ -96,18 +119,6 @@ class _UnresolvedCount:
     def at(self, location: Location) -> Unresolved:
         reason = self.reason if self.count == 1 else f"{self.reason} ({self.count} times)"
         return Unresolved(reason=reason, source=self.source, location=location)
-
-
-@dataclass(frozen=True)
-class InitSignature:
-    """What the nearest named ``__init__`` of a mapping class says about its arguments."""
-
-    params: list[str]  #: positional parameters, without self
-    annotations: dict[str, str]  #: parameter -> annotation source text
-    megatron_name: str  #: the parameter that is the Megatron pattern
-    vararg: str | None  #: name of `*args`, when present
-    #: names passed on to ``super().__init__`` (only those can be HF patterns); None without such a call
-    passed: set[str] | None
 
 
 @dataclass
@@ -249,7 +260,7 @@ class _Evaluator:
                 key = (id(mv), megatron, tuple(hf.items()))
                 if key in seen:
                     previous = conds[key]
-                    either = _either(previous, cond) if isinstance(previous, tuple) else previous
+                    either = disjunction(previous, cond) if isinstance(previous, tuple) else previous
                     conds[key] = either
                     text = either if isinstance(either, str) else " and ".join(either)
                     seen[key].condition = text or None
@@ -373,7 +384,7 @@ class _Evaluator:
         return self._global(mod, name)
 
     def _exec_if(self, frame: _Frame, node: ast.If) -> Flow | OnlyIf | None:
-        truth = _truth(self._eval(frame, node.test))
+        truth = truth_of(self._eval(frame, node.test))
         if truth is True:
             return self._exec_block(frame, node.body)
         if truth is False:
@@ -457,7 +468,7 @@ class _Evaluator:
         return self._exec_block(frame, node.orelse)
 
     def _exec_while(self, frame: _Frame, node: ast.While) -> Flow | None:
-        if _truth(self._eval(frame, node.test)) is False:
+        if truth_of(self._eval(frame, node.test)) is False:
             return self._exec_block(frame, node.orelse)
         atom = f"while {frame.module.segment(node.test)}"
         saved = self.conds
@@ -504,7 +515,7 @@ class _Evaluator:
                 else:
                     part = lift(
                         lambda v, i=i: (
-                            v[i] if isinstance(v, tuple | list) and len(v) == n else _unknown_part(v, i)
+                            v[i] if isinstance(v, tuple | list) and len(v) == n else unknown_part(v, i)
                         ),
                         value,
                     )
@@ -544,7 +555,7 @@ class _Evaluator:
         if isinstance(node.op, ast.BitOr) and isinstance(current, dict):
             self._update(current, value)
             return
-        self._assign(frame, node.target, lift(lambda a, b: _binop(node.op, a, b), current, value))
+        self._assign(frame, node.target, lift(lambda a, b: binop(node.op, a, b), current, value))
 
     # ------------------------------------------------------------------ containers
     def _extend(self, target: list, value: Any) -> None:
@@ -601,7 +612,7 @@ class _Evaluator:
             if isinstance(node, ast.Tuple):
                 return tuple(items)
             if isinstance(node, ast.Set):
-                return set(items) if all(isinstance(i, _PLAIN) for i in items) else items
+                return set(items) if all(isinstance(i, PLAIN) for i in items) else items
             return items
         if isinstance(node, ast.Dict):
             out: dict[Any, Any] = {}
@@ -616,7 +627,7 @@ class _Evaluator:
         if isinstance(node, ast.Subscript):
             obj = self._eval(frame, node.value)
             key = self._eval(frame, node.slice)
-            return lift(lambda o, k: _subscript(o, k, frame.module.segment(node)), obj, key)
+            return lift(lambda o, k: subscript(o, k, frame.module.segment(node)), obj, key)
         if isinstance(node, ast.Slice):
             parts = [
                 self._eval(frame, p) if p is not None else None for p in (node.lower, node.upper, node.step)
@@ -629,19 +640,19 @@ class _Evaluator:
         if isinstance(node, ast.BinOp):
             left, right = self._eval(frame, node.left), self._eval(frame, node.right)
             text = frame.module.segment(node)
-            return lift(lambda a, b: _binop(node.op, a, b, text), left, right)
+            return lift(lambda a, b: binop(node.op, a, b, text), left, right)
         if isinstance(node, ast.UnaryOp):
             operand = self._eval(frame, node.operand)
             if isinstance(node.op, ast.Not):
-                truth = _truth(operand)
+                truth = truth_of(operand)
                 return Unknown(frame.module.segment(node)) if truth is None else not truth
-            return lift(lambda v: _unary(node.op, v, frame.module.segment(node)), operand)
+            return lift(lambda v: unary(node.op, v, frame.module.segment(node)), operand)
         if isinstance(node, ast.BoolOp):
             return self._boolop(frame, node)
         if isinstance(node, ast.Compare):
             return self._compare(frame, node)
         if isinstance(node, ast.IfExp):
-            truth = _truth(self._eval(frame, node.test))
+            truth = truth_of(self._eval(frame, node.test))
             if truth is True:
                 return self._eval(frame, node.body)
             if truth is False:
@@ -706,7 +717,7 @@ class _Evaluator:
             ) -> Any:
                 if isinstance(v, Unknown) and v.template and s == "":
                     return v
-                if isinstance(v, Unknown) or not isinstance(v, _PLAIN) or not isinstance(s, str):
+                if isinstance(v, Unknown) or not isinstance(v, PLAIN) or not isinstance(s, str):
                     return Unknown("{" + (v.text if isinstance(v, Unknown) else text) + "}", template=True)
                 if conversion == ord("r"):
                     v = repr(v)
@@ -734,7 +745,7 @@ class _Evaluator:
         value: Any = None
         for operand in node.values:
             value = self._eval(frame, operand)
-            truth = _truth(value)
+            truth = truth_of(value)
             if truth is None:
                 return Unknown(frame.module.segment(node))
             if truth is not is_and:
@@ -747,8 +758,8 @@ class _Evaluator:
         result: Any = True
         for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = self._eval(frame, comparator)
-            step = lift(lambda a, b, op=op: _compare(op, a, b, text), left, right)
-            truth = _truth(step)
+            step = lift(lambda a, b, op=op: compare(op, a, b, text), left, right)
+            truth = truth_of(step)
             if truth is None:
                 return Unknown(text) if not isinstance(step, Choice) else step
             if not truth:
@@ -786,7 +797,7 @@ class _Evaluator:
                 self._assign(frame, gen.target, element)
                 keep = True
                 for test in gen.ifs:
-                    truth = _truth(self._eval(frame, test))
+                    truth = truth_of(self._eval(frame, test))
                     if truth is False:
                         keep = False
                         break
@@ -832,7 +843,7 @@ class _Evaluator:
         if real in mod.classes:
             return ClassValue(mod, mod.classes[real])
         if real in mod.functions:
-            return _function_value(mod, mod.functions[real], owner=None)
+            return function_value(mod, mod.functions[real], owner=None)
         key = (mod.path, real)
         if key in self._globals:
             return self._globals[key]
@@ -895,7 +906,7 @@ class _Evaluator:
             return _MISSING
         for stmt in cv.node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == attr:
-                fn = _function_value(cv.module, stmt, owner=cv)  # type: ignore[arg-type]
+                fn = function_value(cv.module, stmt, owner=cv)  # type: ignore[arg-type]
                 if fn.kind == "staticmethod":
                     return fn
                 if fn.kind == "classmethod":
@@ -1020,17 +1031,17 @@ class _Evaluator:
                 kwargs.update(value)
             else:
                 unknown_kwargs = True
-        callee_name = _callee_name(node.func)
+        callee = callee_name(node.func)
         if isinstance(func, ClassValue):
             if func.name == REGISTRY_CLASS:
-                return RegistryValue([_snapshot(value) for _, value in args])
+                return RegistryValue([snapshot(value) for _, value in args])
             if self._is_mapping_class(func):
                 return self._construct(frame, node, func, func.name, args, kwargs)
             return Unknown(frame.module.segment(node))
-        if isinstance(func, Unknown) and callee_name in self.mapping_classes:
-            return self._construct(frame, node, None, callee_name, args, kwargs)
-        if isinstance(func, Unknown) and callee_name == REGISTRY_CLASS:
-            return RegistryValue([_snapshot(value) for _, value in args])
+        if isinstance(func, Unknown) and callee in self.mapping_classes:
+            return self._construct(frame, node, None, callee, args, kwargs)
+        if isinstance(func, Unknown) and callee == REGISTRY_CLASS:
+            return RegistryValue([snapshot(value) for _, value in args])
         positional = self._spread(args)
         if isinstance(func, FunctionValue):
             if positional is None or unknown_kwargs:
@@ -1192,23 +1203,7 @@ class _Evaluator:
             init = None
         if init is None:
             return None
-        spec = init.args
-        params = [p.arg for p in [*spec.posonlyargs, *spec.args][1:]]
-        every = [*spec.posonlyargs, *spec.args, *spec.kwonlyargs]
-        annotations = {p.arg: ast.unparse(p.annotation) for p in every if p.annotation is not None}
-        names = params + [p.arg for p in spec.kwonlyargs]
-        megatron_name = (
-            "megatron_param"
-            if "megatron_param" in names
-            else _super_megatron_arg(init) or (names[0] if names else "")
-        )
-        return InitSignature(
-            params=params,
-            annotations=annotations,
-            megatron_name=megatron_name,
-            vararg=spec.vararg.arg if spec.vararg else None,
-            passed=_super_init_names(init),
-        )
+        return read_init_signature(init)
 
     def _mro(self, cls: ClassValue) -> list[ClassValue]:
         out, queue, seen = [], [cls], set()
@@ -1264,7 +1259,7 @@ class _Evaluator:
 
     def _b_set(self, value: Any = ()) -> Any:
         result = self._b_list(value)
-        if isinstance(result, list) and all(isinstance(i, _PLAIN) for i in result):
+        if isinstance(result, list) and all(isinstance(i, PLAIN) for i in result):
             return set(result)
         return Unknown("set(...)")
 
@@ -1293,7 +1288,7 @@ class _Evaluator:
                     results.append(
                         self._is_subclass(own, option) if own is not None else v.mapping_class == option.name
                     )
-                elif isinstance(option, ClassValue) and isinstance(v, _PLAIN | list | dict | tuple):
+                elif isinstance(option, ClassValue) and isinstance(v, PLAIN | list | dict | tuple):
                     results.append(False)
                 else:
                     results.append(None)
@@ -1334,11 +1329,11 @@ class _Evaluator:
         return Unknown(f"hasattr(..., {name!r})")
 
     def _b_bool(self, value: Any = False) -> Any:
-        truth = _truth(value)
+        truth = truth_of(value)
         return Unknown("bool(...)") if truth is None else truth
 
     def _b_str(self, value: Any = "") -> Any:
-        return lift(lambda v: str(v) if isinstance(v, _PLAIN) else Unknown("str(...)"), value)
+        return lift(lambda v: str(v) if isinstance(v, PLAIN) else Unknown("str(...)"), value)
 
     def _b_int(self, value: Any = 0) -> Any:
         return lift(
@@ -1349,7 +1344,7 @@ class _Evaluator:
         items = self._iterate(value)
         if items is None:
             return Unknown("any(...)")
-        truths = [_truth(v) for c, v in items if not c]
+        truths = [truth_of(v) for c, v in items if not c]
         if any(t is want for t in truths):
             return want
         if len(truths) == len(items) and all(t is not None for t in truths):
@@ -1415,8 +1410,8 @@ def _plain_method(ev: _Evaluator, obj: Any, attr: str) -> Builtin | None:
                 n = len(args)
                 pos, kws = xs[:n], dict(zip(kwargs, xs[n:], strict=True))
                 if any(isinstance(x, Unknown) and x.template for x in xs) or isinstance(obj, Unknown):
-                    return _template_call(obj, attr, pos, kws)
-                if any(not isinstance(x, _PLAIN | list | tuple) for x in xs):
+                    return template_call(obj, attr, pos, kws)
+                if any(not isinstance(x, PLAIN | list | tuple) for x in xs):
                     return Unknown(f"{obj!r}.{attr}(...)")
                 if attr == "join" and not all(isinstance(x, str) for x in (pos[0] if pos else [])):
                     return Unknown(f"{obj!r}.join(...)")
@@ -1467,81 +1462,6 @@ def _plain_method(ev: _Evaluator, obj: Any, attr: str) -> Builtin | None:
     return None
 
 
-def _template_call(obj: Any, attr: str, pos: tuple, kws: dict) -> Any:
-    """A string method applied with placeholders standing for the unknown parts (a template out)."""
-    if attr not in ("replace", "removeprefix", "removesuffix", "strip", "lstrip", "rstrip", "lower", "upper"):
-        return Unknown(f"{getattr(obj, 'text', obj)}.{attr}(...)")
-    if attr == "replace" and isinstance(obj, str) and pos and isinstance(pos[0], str) and pos[0] not in obj:
-        return obj  # nothing to replace: the placeholders in the other arguments do not matter
-    text = lambda x: x.text if isinstance(x, Unknown) else x  # noqa: E731
-    if not all(isinstance(text(x), str | int) for x in (obj, *pos, *kws.values())):
-        return Unknown(f"{text(obj)}.{attr}(...)")
-    try:
-        result = getattr(text(obj), attr)(*(text(x) for x in pos), **{k: text(v) for k, v in kws.items()})
-    except (TypeError, ValueError):
-        return Unknown(f"{text(obj)}.{attr}(...)")
-    return Unknown(result, template=True)
-
-
-def _function_value(module: ModuleInfo, node: ast.FunctionDef, owner: ClassValue | None) -> FunctionValue:
-    kind = "method" if owner is not None else "function"
-    for decorator in node.decorator_list:
-        name = _callee_name(decorator)
-        if name in ("staticmethod", "classmethod", "property"):
-            kind = name
-        elif name in ("cached_property",):
-            kind = "property"
-    return FunctionValue(module, node, owner=owner, kind=kind)
-
-
-def _super_init_call(init: ast.FunctionDef) -> ast.Call | None:
-    for node in ast.walk(init):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "__init__"
-            and isinstance(node.func.value, ast.Call)
-            and _callee_name(node.func.value.func) == "super"
-        ):
-            return node
-    return None
-
-
-def _super_init_names(init: ast.FunctionDef) -> set[str] | None:
-    """Names an ``__init__`` passes on to ``super().__init__`` (None without such a call).
-
-    Only those can be parameter patterns: the others configure the mapping (``slice_name="text"``).
-    """
-    call = _super_init_call(init)
-    if call is None:
-        return None
-    parts = [*call.args, *(kw.value for kw in call.keywords)]
-    return {n.id for part in parts for n in ast.walk(part) if isinstance(n, ast.Name)}
-
-
-def _super_megatron_arg(init: ast.FunctionDef) -> str | None:
-    """The parameter an ``__init__`` passes on as ``megatron_param`` to ``super().__init__``."""
-    node = _super_init_call(init)
-    if node is None:
-        return None
-    for kw in node.keywords:
-        if kw.arg == "megatron_param" and isinstance(kw.value, ast.Name):
-            return kw.value.id
-    if node.args and isinstance(node.args[0], ast.Name):
-        return node.args[0].id
-    return None
-
-
-def _callee_name(node: ast.expr) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Call):
-        return _callee_name(node.func)
-    return ""
-
-
 def _hf_like(value: Any) -> bool:
     """Whether an argument value can be an HF name (not a flag, a number or a tuple of dims)."""
     for _, v in alternatives(value):
@@ -1552,139 +1472,6 @@ def _hf_like(value: Any) -> bool:
         if isinstance(v, MappingValue | ClassValue | FunctionValue):
             return False
     return True
-
-
-def _truth(value: Any) -> bool | None:
-    if isinstance(value, Unknown | SelfValue | SuperValue):
-        return None if isinstance(value, Unknown) else True
-    if isinstance(value, Choice):
-        truths = {_truth(v) for _, v in alternatives(value)}
-        return truths.pop() if len(truths) == 1 else None
-    if isinstance(value, list | tuple | dict | set):
-        if any(isinstance(v, Choice) for v in (value.values() if isinstance(value, dict) else value)):
-            return True if any(not isinstance(v, Choice) for v in value) else None
-        return bool(value)
-    if isinstance(value, _PLAIN):
-        return bool(value)
-    return True
-
-
-def _binop(op: ast.operator, a: Any, b: Any, text: str = "<expr>") -> Any:
-    if isinstance(a, Unknown) or isinstance(b, Unknown):
-        return Unknown(text)
-    if isinstance(op, ast.Add) and isinstance(a, list) and isinstance(b, list):
-        return a + b
-    if isinstance(op, ast.Add) and isinstance(a, tuple) and isinstance(b, tuple):
-        return a + b
-    if isinstance(op, ast.BitOr) and isinstance(a, dict) and isinstance(b, dict):
-        return {**a, **b}
-    if not (isinstance(a, _PLAIN) and isinstance(b, _PLAIN | tuple)):
-        return Unknown(text)
-    import operator
-
-    table = {
-        ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Mod: operator.mod,
-        ast.FloorDiv: operator.floordiv, ast.Div: operator.truediv, ast.BitOr: operator.or_,
-    }  # fmt: skip
-    fn = table.get(type(op))
-    if fn is None:
-        return Unknown(text)
-    try:
-        result = fn(a, b)
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-        return Unknown(text)
-    if isinstance(result, str) and len(result) > 10_000:
-        return Unknown(text)
-    return result
-
-
-def _unary(op: ast.unaryop, v: Any, text: str) -> Any:
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        return -v if isinstance(op, ast.USub) else (+v if isinstance(op, ast.UAdd) else ~v)
-    return Unknown(text)
-
-
-def _compare(op: ast.cmpop, a: Any, b: Any, text: str) -> Any:
-    if isinstance(op, ast.Is | ast.IsNot):
-        if isinstance(a, Unknown) or isinstance(b, Unknown):
-            return Unknown(text)
-        if a is None or b is None:
-            same = a is None and b is None
-            return same if isinstance(op, ast.Is) else not same
-        return Unknown(text)
-    if isinstance(op, ast.In | ast.NotIn):
-        if isinstance(a, Unknown) or not isinstance(b, str | list | tuple | set | frozenset | dict):
-            return Unknown(text)
-        members = list(b)
-        if isinstance(b, str) and not isinstance(a, str):
-            return Unknown(text)
-        if any(isinstance(m, Unknown | Choice) for m in members) and a not in members:
-            return Unknown(text)
-        found = a in b if isinstance(b, str) else any(_same_value(a, m) for m in members)
-        return found if isinstance(op, ast.In) else not found
-    if not (isinstance(a, _PLAIN) and isinstance(b, _PLAIN)):
-        if (
-            isinstance(op, ast.Eq | ast.NotEq)
-            and isinstance(a, list | tuple | dict)
-            and isinstance(b, list | tuple | dict)
-        ):
-            pass
-        else:
-            return Unknown(text)
-    import operator
-
-    table = {
-        ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-        ast.Gt: operator.gt, ast.GtE: operator.ge,
-    }  # fmt: skip
-    try:
-        return table[type(op)](a, b)
-    except (TypeError, KeyError):
-        return Unknown(text)
-
-
-def _same_value(a: Any, b: Any) -> bool:
-    try:
-        return a is b or (isinstance(a, _PLAIN | tuple) and isinstance(b, _PLAIN | tuple) and a == b)
-    except Exception:
-        return False
-
-
-def _subscript(obj: Any, key: Any, text: str) -> Any:
-    if isinstance(obj, dict):
-        if isinstance(key, Unknown | list | dict):
-            return Unknown(text)
-        return obj[key] if key in obj else Unknown(text)
-    if isinstance(obj, list | tuple | str) and isinstance(key, int | slice) and not isinstance(key, bool):
-        try:
-            return obj[key]
-        except IndexError:
-            return Unknown(text)
-    return Unknown(text)
-
-
-def _unknown_part(value: Any, index: int) -> Unknown:
-    return Unknown(f"{value.text}[{index}]" if isinstance(value, Unknown) else "<unpack>")
-
-
-def _snapshot(value: Any) -> Any:
-    """The value as a call sees it: a list passed with `*` is copied, later appends do not reach it."""
-    return lift(lambda v: list(v) if isinstance(v, list) else v, value)
-
-
-def _either(a: Cond, b: Cond) -> Cond | str:
-    """The disjunction of two conditions, simplified where one implies the other or they differ by a negation."""
-    if not a or not b:
-        return ()
-    sa, sb = set(a), set(b)
-    if sa <= sb:
-        return a
-    if sb <= sa:
-        return b
-    only_a, only_b = sa - sb, sb - sa
-    if len(only_a) == 1 and len(only_b) == 1 and negate(next(iter(only_a))) == next(iter(only_b)):
-        return tuple(x for x in a if x in sb)
-    return f"({' and '.join(a)}) or ({' and '.join(b)})"
 
 
 def _loc(module: ModuleInfo, node: ast.AST) -> Location:
