@@ -175,6 +175,7 @@ def _registry_of(qualname: str, table: ClassTable, seen: set[str] | None = None)
         merged.mappings.extend(own.mappings)
         merged.unresolved.extend(own.unresolved)
         merged.inherits = table.by_qualname[base_bridge][1].name
+        merged.functions = own.functions
         return merged
     return own
 

@@ -86,6 +86,9 @@ class MappingRegistry:
     unresolved: list[Unresolved] = field(default_factory=list)
     #: the bridge whose registry `super().mapping_registry()` refers to, when used
     inherits: str | None = None
+    #: "path::Class.method" / "path::function" of the `mapping_registry` the bridge resolves to and of every
+    #: helper evaluating it ran, sorted (a `super().mapping_registry()` base's stay in the base's record)
+    functions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -242,6 +245,7 @@ def _registry(d: dict) -> MappingRegistry:
         mappings=[MappingRecord(**{**m, "location": _loc(m["location"])}) for m in d["mappings"]],
         unresolved=[Unresolved(**{**u, "location": _loc(u["location"])}) for u in d["unresolved"]],
         inherits=d["inherits"],
+        functions=d.get("functions", []),
     )
 
 

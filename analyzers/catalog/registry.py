@@ -183,6 +183,8 @@ class _Evaluator:
         self.depth = 0
         self.tally = Tally()
         self.inherits: str | None = None
+        #: "path::qualified name" of every function of the tree the evaluation ran
+        self.functions: set[str] = set()
         self._globals: dict[tuple[str, str], Any] = {}
         self._in_progress: set[tuple[str, str]] = set()
         self._is_mapping = shared.is_mapping
@@ -196,6 +198,7 @@ class _Evaluator:
     def run(self, bridge: ClassValue, method: ast.FunctionDef) -> MappingRegistry:
         self_value = SelfValue(bridge)
         fn = FunctionValue(bridge.module, method, owner=bridge, bound=self_value, kind="method")
+        self._ran(fn)
         frame_loc = _loc(bridge.module, method)
         try:
             frame = self._make_frame(fn, [], {}, via=None)
@@ -210,7 +213,9 @@ class _Evaluator:
         items: list[tuple[Cond, MappingValue]] = []
         for returned in returns:
             self._collect(returned.value, returned.cond, returned.location, items)
-        registry = MappingRegistry(mappings=self._records(items), inherits=self.inherits)
+        registry = MappingRegistry(
+            mappings=self._records(items), inherits=self.inherits, functions=sorted(self.functions)
+        )
         registry.unresolved = [entry.at(location) for location, entry in self._unresolved.items()]
         return registry
 
@@ -1126,6 +1131,7 @@ class _Evaluator:
             self._unresolve("helper calls nested too deep", module.segment(node), _loc(module, node))
             return Unknown(module.segment(node))
         self.depth += 1
+        self._ran(fn)
         call_conds = self.conds
         try:
             frame = self._make_frame(fn, args, kwargs, via=fn.node.name)
@@ -1136,6 +1142,12 @@ class _Evaluator:
         if not frame.returns:
             return None
         return make_choice([(r.cond, r.value) for r in frame.returns], base=call_conds)
+
+    def _ran(self, fn: FunctionValue) -> None:
+        """Record a function the evaluation runs (one defined inside another is part of its definer)."""
+        if fn.closure is None:
+            name = f"{fn.owner.name}.{fn.node.name}" if fn.owner is not None else fn.node.name
+            self.functions.add(f"{fn.module.path}::{name}")
 
     def _construct(
         self,
