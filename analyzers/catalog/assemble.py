@@ -238,6 +238,7 @@ def assemble(repo: Repo, facts: dict[str, FileFacts | ParseProblem], problems: l
                 registry=_registry_of(qualname, table),
                 doc=cls.doc,
                 diffusion=family.startswith("diffusion/"),
+                writes_model_type=cls.writes_model_type,
             )
         )
 

@@ -110,6 +110,8 @@ class BridgeRecord:
     registry: MappingRegistry = field(default_factory=MappingRegistry)
     doc: str | None = None  #: first docstring line
     diffusion: bool = False
+    #: the class body assigns `MODEL_TYPE` or stores a `"model_type"` key (as `megatron_to_hf_config` does)
+    writes_model_type: bool = False
 
 
 @dataclass
