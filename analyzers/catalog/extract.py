@@ -6,6 +6,7 @@ import ast
 from dataclasses import dataclass, field
 
 from analyzers.catalog.modules import ModuleInfo, ModuleLoader
+from analyzers.catalog.quantization import LOAD_HOOK, formats_named
 from analyzers.catalog.records import KNOWN_HOOKS, InitFile, Location, MappingRegistry, Registration
 
 REGISTER_NAMES = {"register_bridge"}
@@ -30,6 +31,8 @@ class ClassFacts:
     registry: MappingRegistry | None = None  #: evaluated when the class defines mapping_registry
     #: the class body assigns `MODEL_TYPE` or stores a `"model_type"` key (as `megatron_to_hf_config` does)
     writes_model_type: bool = False
+    #: formats its module names when the class defines the load hook ("other" when it names none)
+    dequant_formats: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -235,6 +238,8 @@ def _class_facts(info: ModuleInfo, node: ast.ClassDef) -> ClassFacts:
         facts.config_fields = _config_fields(node)
     if _names_model_type(info.source):
         facts.writes_model_type = _writes_model_type(node)
+    if LOAD_HOOK in methods:
+        facts.dequant_formats = formats_named(info.source.lower()) or ["other"]
     return facts
 
 

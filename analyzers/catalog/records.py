@@ -112,6 +112,9 @@ class BridgeRecord:
     diffusion: bool = False
     #: the class body assigns `MODEL_TYPE` or stores a `"model_type"` key (as `megatron_to_hf_config` does)
     writes_model_type: bool = False
+    #: formats its load hook (`maybe_modify_loaded_hf_weight`) dequantizes, as its module names them
+    #: ("fp8", "mxfp4", "int4"; "other" when it names none); empty without the hook
+    dequant_formats: list[str] = field(default_factory=list)
 
 
 @dataclass
