@@ -9,7 +9,10 @@ modeling code is left alone and listed in the report.
 A `*` segment in OLD is a wildcard: it matches `*`, a layer index or an f-string field (`{mtp_layer}`), and
 NEW must carry the same number of `*` segments, which keep the matched text.
 
->>> plan = plan_rename_param(root, "mtp.layers.*.mtp_model_layer.", "mtp.layers.*.transformer_layer.")  # doctest: +SKIP
+>>> pattern = ParamPattern("mtp.layers.*.mtp_model_layer.", "mtp.layers.*.transformer_layer.")
+>>> pattern.in_source.sub(pattern.substitute, 'f"mtp.layers.{i}.mtp_model_layer.mlp.weight"')
+'f"mtp.layers.{i}.transformer_layer.mlp.weight"'
+>>> plan = plan_rename_param(root, build_catalog(root), pattern.old, pattern.new)  # doctest: +SKIP
 """
 
 from __future__ import annotations
