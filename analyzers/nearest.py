@@ -29,7 +29,6 @@ import math
 import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from pathlib import Path
 
 from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.coverage import group_names, match_names, pattern_uses, registry_mappings
@@ -84,7 +83,7 @@ class BridgeFeatures:
     conventions: dict[str, str] = field(default_factory=dict)
 
 
-def bridge_features(catalog: Catalog, bridge: BridgeRecord, root: Path | None = None) -> BridgeFeatures:
+def bridge_features(catalog: Catalog, bridge: BridgeRecord) -> BridgeFeatures:
     """Derive blocks from the registry (Megatron targets and HF patterns), provider attributes and hooks."""
     blocks: set[str] = set()
     megatron = []
@@ -153,7 +152,7 @@ def bridge_features(catalog: Catalog, bridge: BridgeRecord, root: Path | None = 
         kind=kind,
         sources=[r.source for r in bridge.registrations if r.source],
         model_types=[r.model_type for r in bridge.registrations if r.model_type],
-        dequantizes=_dequant_formats(bridge, root or Path(catalog.root)),
+        dequantizes=set(bridge.dequant_formats),
         fields=specific_fields(bridge.config_fields),
         conventions=provider_conventions(attrs),
     )
@@ -215,24 +214,6 @@ def model_fields(spec: ModelSpec) -> set[str]:
     return specific_fields(
         [k for scope in scopes for k, v in scope.items() if v is not None and v is not False]
     )
-
-
-def _dequant_formats(bridge: BridgeRecord, root: Path) -> set[str]:
-    """Formats the bridge's module dequantizes on load (read from its source text, statically)."""
-    if "maybe_modify_loaded_hf_weight" not in bridge.hooks:
-        return set()
-    try:
-        text = (root / bridge.path).read_text(encoding="utf-8").lower()
-    except OSError:
-        return {"unknown"}
-    formats = set()
-    if re.search(r"fp8|float8|scale_inv", text):
-        formats.add("fp8")
-    if "mxfp4" in text:
-        formats.add("mxfp4")
-    if "int4" in text:
-        formats.add("int4")
-    return formats or {"other"}
 
 
 def model_format(spec: ModelSpec, dtypes: dict[str, int] | None = None) -> str | None:

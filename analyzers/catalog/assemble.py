@@ -8,6 +8,7 @@ from pathlib import Path
 
 from analyzers import __version__
 from analyzers.catalog.extract import ClassFacts, FileFacts
+from analyzers.catalog.quantization import LOAD_HOOK
 from analyzers.catalog.records import (
     SCHEMA_VERSION,
     BridgeRecord,
@@ -175,6 +176,7 @@ def _registry_of(qualname: str, table: ClassTable, seen: set[str] | None = None)
         merged.mappings.extend(own.mappings)
         merged.unresolved.extend(own.unresolved)
         merged.inherits = table.by_qualname[base_bridge][1].name
+        merged.functions = own.functions
         return merged
     return own
 
@@ -220,6 +222,7 @@ def assemble(repo: Repo, facts: dict[str, FileFacts | ParseProblem], problems: l
                 for r in rs
             ]
         provider = cls.provider_class or next((r.provider for r in regs if r.provider), None)
+        hooks = sorted(m for m in cls.methods if m in base_methods)
         bridges.append(
             BridgeRecord(
                 name=cls.name,
@@ -230,13 +233,15 @@ def assemble(repo: Repo, facts: dict[str, FileFacts | ParseProblem], problems: l
                 bases=cls.bases,
                 registrations=regs,
                 provider_class=provider,
-                hooks=sorted(m for m in cls.methods if m in base_methods),
+                hooks=hooks,
                 provider_bridge_calls_super=cls.provider_bridge_calls_super,
                 provider_attributes=cls.provider_attributes,
                 config_fields=cls.config_fields,
                 registry=_registry_of(qualname, table),
                 doc=cls.doc,
                 diffusion=family.startswith("diffusion/"),
+                writes_model_type=cls.writes_model_type,
+                dequant_formats=cls.dequant_formats if LOAD_HOOK in hooks else [],
             )
         )
 

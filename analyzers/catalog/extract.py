@@ -6,6 +6,7 @@ import ast
 from dataclasses import dataclass, field
 
 from analyzers.catalog.modules import ModuleInfo, ModuleLoader, resolve_relative
+from analyzers.catalog.quantization import LOAD_HOOK, formats_named
 from analyzers.catalog.records import KNOWN_HOOKS, InitFile, Location, MappingRegistry, Registration
 
 REGISTER_NAMES = {"register_bridge"}
@@ -28,6 +29,10 @@ class ClassFacts:
     provider_attributes: dict[str, str] = field(default_factory=dict)
     config_fields: list[str] = field(default_factory=list)
     registry: MappingRegistry | None = None  #: evaluated when the class defines mapping_registry
+    #: the class body assigns `MODEL_TYPE` or stores a `"model_type"` key (as `megatron_to_hf_config` does)
+    writes_model_type: bool = False
+    #: formats its module names when the class defines the load hook ("other" when it names none)
+    dequant_formats: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -191,6 +196,24 @@ def _provider_bridge_facts(info: ModuleInfo, fn: ast.FunctionDef, facts: ClassFa
     facts.provider_attributes = {**constructor_kwargs, **attrs}
 
 
+def _writes_model_type(node: ast.ClassDef) -> bool:
+    """Whether the class assigns `MODEL_TYPE` or stores a `"model_type"` key anywhere in its body."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "MODEL_TYPE" for t in sub.targets
+        ):
+            return True
+        if isinstance(sub, ast.Subscript) and isinstance(sub.ctx, ast.Store):
+            if isinstance(sub.slice, ast.Constant) and sub.slice.value == "model_type":
+                return True
+    return False
+
+
+def _names_model_type(source: str) -> bool:
+    """Whether a module can write a model type at all (spares walking its classes when it cannot)."""
+    return "MODEL_TYPE" in source or '"model_type"' in source or "'model_type'" in source
+
+
 def _class_facts(info: ModuleInfo, node: ast.ClassDef) -> ClassFacts:
     bases = [b for b in (_dotted(base) for base in node.bases) if b]
     methods = [n.name for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
@@ -213,6 +236,10 @@ def _class_facts(info: ModuleInfo, node: ast.ClassDef) -> ClassFacts:
             _provider_bridge_facts(info, stmt, facts)
     if set(methods) & HOOK_METHODS or any(b.endswith("Bridge") for b in bases):
         facts.config_fields = _config_fields(node)
+    if _names_model_type(info.source):
+        facts.writes_model_type = _writes_model_type(node)
+    if LOAD_HOOK in methods:
+        facts.dequant_formats = formats_named(info.source.lower()) or ["other"]
     return facts
 
 

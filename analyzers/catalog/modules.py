@@ -165,6 +165,8 @@ class ModuleLoader:
         #: every path asked for since the caller last reset it (the dependencies of one file's facts)
         self.accessed: set[str] = set()
         self._recordings: list[set[str]] = []
+        #: what the registry evaluator memoises about these modules' classes (it is keyed by their nodes)
+        self.class_memo: object | None = None
 
     def touch(self, paths: Iterable[str]) -> None:
         """Count `paths` as read: by the current file, and by every computation being recorded."""

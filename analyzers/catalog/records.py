@@ -88,6 +88,9 @@ class MappingRegistry:
     unresolved: list[Unresolved] = field(default_factory=list)
     #: the bridge whose registry `super().mapping_registry()` refers to, when used
     inherits: str | None = None
+    #: "path::Class.method" / "path::function" of the `mapping_registry` the bridge resolves to and of every
+    #: helper evaluating it ran, sorted (a `super().mapping_registry()` base's stay in the base's record)
+    functions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -109,6 +112,11 @@ class BridgeRecord:
     registry: MappingRegistry = field(default_factory=MappingRegistry)
     doc: str | None = None  #: first docstring line
     diffusion: bool = False
+    #: the class body assigns `MODEL_TYPE` or stores a `"model_type"` key (as `megatron_to_hf_config` does)
+    writes_model_type: bool = False
+    #: formats its load hook (`maybe_modify_loaded_hf_weight`) dequantizes, as its module names them
+    #: ("fp8", "mxfp4", "int4"; "other" when it names none); empty without the hook
+    dequant_formats: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -254,6 +262,7 @@ def _registry(d: dict) -> MappingRegistry:
         mappings=[MappingRecord(**{**m, "location": _loc(m["location"])}) for m in d["mappings"]],
         unresolved=[Unresolved(**{**u, "location": _loc(u["location"])}) for u in d["unresolved"]],
         inherits=d["inherits"],
+        functions=d.get("functions", []),
     )
 
 

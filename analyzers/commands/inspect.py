@@ -22,7 +22,7 @@ from analyzers.hf_config import (
     vision_fields,
 )
 from analyzers.hf_names import HFNames, NamesUnavailable, collect_hf_names
-from analyzers.nearest import _dequant_formats, model_format
+from analyzers.nearest import model_format
 from analyzers.safetensors_header import find_safetensors, read_header, summarize
 
 HELP = "read a model's HF config (file, model dir, hub id or --from-transformers): fields, blocks, quantization, HF names"
@@ -157,11 +157,8 @@ def quantization_report(spec: ModelSpec, names: HFNames | None, catalog: Catalog
     fmt = model_format(spec, checkpoint["dtypes"] if checkpoint else None)
     out: dict[str, Any] = {"config": config_quantization(spec), "checkpoint": checkpoint, "format": fmt}
     if catalog is not None:
-        root = Path(catalog.root)
         out["dequantizing_bridges"] = [
-            {"bridge": b.name, "formats": sorted(_dequant_formats(b, root))}
-            for b in catalog.bridges
-            if "maybe_modify_loaded_hf_weight" in b.hooks
+            {"bridge": b.name, "formats": b.dequant_formats} for b in catalog.bridges if b.dequant_formats
         ]
     if fmt:
         able = [d["bridge"] for d in out.get("dequantizing_bridges", []) if fmt in d["formats"]]

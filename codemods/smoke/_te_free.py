@@ -669,6 +669,7 @@ def sliding_window_mask(sq: int, skv: int, window_size: tuple[int, int]) -> Any:
     `get_sliding_window_causal_mask` and Gemma 2's `get_swa`, on the CPU.
 
     Example:
+        >>> import pytest; torch = pytest.importorskip("torch")
         >>> sliding_window_mask(3, 3, (1, 0)).int().tolist()
         [[0, 1, 1], [0, 0, 1], [1, 0, 0]]
     """
