@@ -1,12 +1,14 @@
 """Trees and golden cases for the refactor tests.
 
 A case is `fixtures/refactors/<case>/`: `before/` (our tests, docs and examples in Megatron-Bridge's shape,
-laid over the real tree), `plan.diff` (the plan's preview) and `after/` (every file the plan writes, as
-written). `pytest --update-golden` rewrites `plan.diff` and `after/` from the plans of the run.
+laid over the real tree), `plan.diff` (the plan's preview) and `after.sha256` (the digest of every file the
+plan writes, as `sha256sum` prints them: most are Megatron-Bridge sources, which the repository never holds
+copies of). `pytest --update-golden` rewrites `plan.diff` and `after.sha256` from the plans of the run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -53,23 +55,23 @@ def _files(folder: Path) -> dict[str, str]:
     }
 
 
+def _digests(texts: dict[str, str]) -> str:
+    """`sha256sum` lines of `texts` (path -> text), sorted by path."""
+    return "".join(f"{hashlib.sha256(t.encode('utf-8')).hexdigest()}  {p}\n" for p, t in sorted(texts.items()))
+
+
 def assert_golden(plan: Plan, root: Path, case: str, *, update: bool) -> None:
-    """The plan is the case's: its preview is `plan.diff`; `apply()` leaves the files of `after/` (and removes
-    what the plan deletes); `undo()` puts `before/` back. With `update`, `plan.diff` and `after/` are rewritten."""
+    """The plan is the case's: its preview is `plan.diff` and the digests of what it writes `after.sha256`;
+    `apply()` writes exactly those bytes (and removes what the plan deletes); `undo()` puts `before/` back.
+    With `update`, `plan.diff` and `after.sha256` are rewritten."""
     folder = FIXTURES / case
     check_golden(plan.preview(), folder / "plan.diff", update=update)
     written = {e.path: e.after for e in plan.changes if e.after is not None}
-    if update:
-        shutil.rmtree(folder / "after", ignore_errors=True)
-        for path, text in written.items():
-            (folder / "after" / path).parent.mkdir(parents=True, exist_ok=True)
-            (folder / "after" / path).write_bytes(text.encode("utf-8"))
-    after = _files(folder / "after")
-    assert set(written) == set(after), "after/ holds other files than the plan writes (--update-golden)"
+    check_golden(_digests(written), folder / "after.sha256", update=update)
     plan.apply()
     try:
-        for path, text in after.items():
-            assert (root / path).read_bytes().decode("utf-8") == text, f"{path} differs from after/{path}"
+        on_disk = {path: (root / path).read_bytes().decode("utf-8") for path in written}
+        assert _digests(on_disk) == _digests(written), "apply() wrote other bytes than the plan holds"
         for edit in plan.changes:
             assert edit.after is not None or not (root / edit.path).exists(), f"{edit.path} not deleted"
     finally:
