@@ -240,7 +240,7 @@ def test_repo_found_from_current_directory(real_tree):
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert {b["name"] for b in data["bridges"]} >= {"Qwen3Bridge", "Qwen2Bridge"}
     assert {b["family"] for b in data["bridges"]} == {"qwen"}
 
