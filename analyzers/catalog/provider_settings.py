@@ -19,6 +19,7 @@ base `MegatronModelBridge` are not run but named (`ProviderRun.base`): its `prov
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -102,6 +103,8 @@ class _Frame:
     conds: list[str]
     via: str | None
     returns: list[tuple[list[str], Value]] = field(default_factory=list)
+    #: the loop whose body runs (target, inlined iterable, conditions at its top level), for `.append`
+    loop: tuple[ast.expr, ast.expr, int] | None = None
 
 
 def negate(text: str) -> str:
@@ -403,27 +406,13 @@ class ProviderRunner:
             for target in stmt.targets:
                 if isinstance(target, ast.Subscript):
                     owner = self.value(target.value, frame)
-                    key = _const_str(target.slice)
+                    key = self.key(target.slice, frame)
                     if isinstance(owner, Collector) and key:
                         self.record(owner, key, None, frame, stmt, "removed")
         elif isinstance(stmt, ast.If):
             return self.if_stmt(stmt, frame)
         elif isinstance(stmt, ast.For | ast.AsyncFor | ast.While):
-            loop = _unparse(stmt.iter) if isinstance(stmt, ast.For | ast.AsyncFor) else _unparse(stmt.test)
-            if isinstance(stmt, ast.For | ast.AsyncFor):
-                for name in _target_names(stmt.target):
-                    frame.env[name] = Sym(ast.Name(name))
-            inner = _Frame(
-                frame.info,
-                frame.owner,
-                frame.env,
-                frame.conds
-                + [f"for {ast.unparse(stmt.target) if isinstance(stmt, ast.For) else 'while'} in {loop}"],
-                frame.via,
-                frame.returns,
-            )
-            self.block(stmt.body, inner)
-            self.block(stmt.orelse, frame)
+            self.loop(stmt, frame)
         elif isinstance(stmt, ast.Try):
             if self.block(stmt.body, frame) and not stmt.handlers:
                 return True
@@ -437,6 +426,64 @@ class ProviderRunner:
         elif isinstance(stmt, ast.With):
             return self.block(stmt.body, frame)
         return False
+
+    def loop(self, stmt: ast.For | ast.AsyncFor | ast.While, frame: _Frame) -> None:
+        """A loop over a literal list of constant tuples (`YARN_ROPE_SCALING_MAPPING`) is unrolled; any
+        other runs once with its target unknown, and `lst.append(x)` at its top level makes `lst` the
+        comprehension ``[x for target in iterable]``."""
+        if isinstance(stmt, ast.While):
+            inner = _Frame(frame.info, frame.owner, frame.env, frame.conds + [f"while {_unparse(stmt.test)}"],
+                           frame.via, frame.returns)  # fmt: skip
+            self.block(stmt.body, inner)
+            return
+        items = self.literal_items(stmt.iter, frame)
+        if items is not None:
+            for item in items:
+                self.assign(stmt.target, Sym(item), item, frame, stmt)
+                self.block(stmt.body, frame)
+            self.block(stmt.orelse, frame)
+            return
+        iterable = self.sym(stmt.iter, frame)
+        assigned = {n for node in stmt.body for n in _assigned_names(node)}
+        for name in _target_names(stmt.target):
+            frame.env[name] = Sym(ast.Name(name))
+        conds = frame.conds + [f"for {ast.unparse(stmt.target)} in {_unparse(iterable.expr)}"]
+        inner = _Frame(frame.info, frame.owner, frame.env, conds, frame.via, frame.returns,
+                       loop=(stmt.target, iterable.expr, len(conds)))  # fmt: skip
+        self.block(stmt.body, inner)
+        for name in assigned | set(_target_names(stmt.target)):
+            # a value the loop accumulates is not the last iteration's expression
+            if name in frame.env and not isinstance(frame.env[name], Collector | _Built):
+                frame.env[name] = Sym(ast.Name("<loop>"))
+        for name, value in list(frame.env.items()):
+            if type(value) is _Built:
+                frame.env[name] = Sym(value.expr, value.extra)
+        self.block(stmt.orelse, frame)
+
+    def literal_items(self, node: ast.expr, frame: _Frame) -> list[ast.expr] | None:
+        """The elements of a literal list of constant tuples the loop iterates (a class attribute, a
+        module constant or written in place); None for anything else. CONFIG_MAPPING is the catalog's own."""
+        literal: ast.AST | None = node
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("self", "cls")
+        ):
+            if node.attr == "CONFIG_MAPPING":
+                return None
+            literal = next((stmt.value for _, cls in self.mro() for stmt in cls.body
+                            if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == node.attr for t in stmt.targets)),
+                           None)  # fmt: skip
+        elif isinstance(node, ast.Name) and node.id not in frame.env:
+            literal = frame.info.assignments.get(node.id)
+        if not isinstance(literal, ast.List | ast.Tuple) or not 0 < len(literal.elts) <= 64:
+            return None
+        if not all(
+            isinstance(e, ast.Tuple) and all(isinstance(x, ast.Constant) for x in e.elts)
+            for e in literal.elts
+        ):
+            return None
+        return list(literal.elts)
 
     def if_stmt(self, stmt: ast.If, frame: _Frame) -> bool:
         test = self.sym(stmt.test, frame)
@@ -489,7 +536,7 @@ class ProviderRunner:
                 self.record(owner, target.attr, value, frame, stmt, "assign")
         elif isinstance(target, ast.Subscript):
             owner = self.value(target.value, frame)
-            key = _const_str(target.slice)
+            key = self.key(target.slice, frame)
             if isinstance(owner, Collector) and key:
                 self.record(owner, key, value, frame, stmt, "kwargs")
 
@@ -514,7 +561,10 @@ class ProviderRunner:
                 style=style,
                 value="" if style == "removed" else _unparse(expr),
                 fields=sorted(fields),
-                constant=style != "removed" and not fields_of(expr) and not extra and _is_constant(expr),
+                constant=style != "removed"
+                and not fields_of(expr)
+                and not extra
+                and _is_constant(expr, frame.info),
                 condition=cond,
                 location=Location(
                     frame.info.path, getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
@@ -554,7 +604,7 @@ class ProviderRunner:
         if isinstance(expr, ast.Subscript):
             owner = self.value(expr.value, frame)
             if isinstance(owner, Collector):
-                return self.entry(owner, _const_str(expr.slice))
+                return self.entry(owner, self.key(expr.slice, frame))
         if isinstance(expr, ast.Call):
             return self.call(expr, frame)
         if isinstance(expr, ast.Dict):
@@ -571,6 +621,12 @@ class ProviderRunner:
         inliner = _Inline(self, frame)
         out = inliner.visit(copy.deepcopy(expr))
         return Sym(out, frozenset(inliner.extra))
+
+    def key(self, node: ast.expr, frame: _Frame) -> str | None:
+        """A constant string key, also through a local bound to one (an unrolled loop's target)."""
+        if isinstance(node, ast.Name) and isinstance(frame.env.get(node.id), Sym):
+            return _const_str(frame.env[node.id].expr)
+        return _const_str(node)
 
     @staticmethod
     def entry(owner: Collector, key: str | None) -> Sym:
@@ -626,6 +682,19 @@ class ProviderRunner:
             owner = self.value(func.value, frame)
             if isinstance(owner, Collector):
                 return self.collector_method(owner, func.attr, call, frame)
+            if func.attr == "append" and isinstance(func.value, ast.Name) and frame.loop and call.args:
+                target, iterable, depth = frame.loop
+                current = frame.env.get(func.value.id)
+                empty = (
+                    isinstance(current, Sym) and isinstance(current.expr, ast.List) and not current.expr.elts
+                )
+                if empty and len(frame.conds) == depth:
+                    item = self.sym(call.args[0], frame)
+                    comp = ast.ListComp(
+                        item.expr, [ast.comprehension(copy.deepcopy(target), iterable, [], 0)]
+                    )
+                    frame.env[func.value.id] = _Built(comp, item.extra)
+                    return Sym(ast.Constant(None))
         if _is_name(func, "setattr") and len(call.args) == 3:
             owner = self.value(call.args[0], frame)
             key = _const_str(call.args[1])
@@ -862,6 +931,20 @@ def _merge_returns(returns: list[tuple[list[str], Value]], entry: int) -> Value 
     return result
 
 
+class _Built(Sym):
+    """A list a loop builds with `.append` (kept through the end of the loop, unlike other loop locals)."""
+
+
+def _assigned_names(node: ast.AST) -> set[str]:
+    out = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+            for t in targets:
+                out |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return out
+
+
 def _collectors(value: Value | None) -> Iterator[Collector]:
     if isinstance(value, Collector) and value.kind == "provider":
         yield value
@@ -876,11 +959,20 @@ def _names_provider(expr: ast.expr) -> bool:
     return False
 
 
-def _is_constant(expr: ast.expr) -> bool:
+def _is_constant(expr: ast.expr, info: ModuleInfo) -> bool:
     """Reads nothing at runtime that depends on the model: literals and module-level names (F.silu, torch.bfloat16)."""
+    bound = set()
     for node in ast.walk(expr):
-        if isinstance(node, ast.Name) and (node.id.startswith("<") or node.id in ("self", "provider", "_")):
-            return False
+        if isinstance(node, ast.comprehension | ast.Lambda):
+            bound |= {n.id for n in ast.walk(node.target if isinstance(node, ast.comprehension) else node.args)
+                      if isinstance(n, ast.Name | ast.arg) and hasattr(n, "id")}  # fmt: skip
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Name) and node.id not in bound:
+            if node.id.startswith("<") or node.id in ("self", "provider", "_"):
+                return False
+            module_level = node.id in info.imports or node.id in info.assignments or node.id in info.functions
+            if not module_level and node.id not in info.classes and not hasattr(builtins, node.id):
+                return False  # a local of the method the runner could not follow (a loop variable)
     return True
 
 
