@@ -60,7 +60,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cases", default=DEFAULT_CASES)
-    parser.add_argument("--config-cases", default=DEFAULT_CONFIG_CASES, help="SRC:DST:MODEL_TYPE,... ('' for none)")
+    parser.add_argument(
+        "--config-cases", default=DEFAULT_CONFIG_CASES, help="SRC:DST:MODEL_TYPE,... ('' for none)"
+    )
     args = parser.parse_args()
     config_rows: list[tuple[str, str, str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
