@@ -397,6 +397,35 @@ def _mtp(ctx: _Context) -> list[Feature]:
 def _norms(ctx: _Context) -> list[Feature]:
     out = []
     facts = ctx.facts
+    eps = next(
+        (
+            k
+            for k in ("layer_norm_eps", "layer_norm_epsilon", "norm_epsilon")
+            if ctx.fields.get(k) is not None
+        ),
+        None,
+    )
+    norm_bias = next(
+        (n for n in ctx.layer if re.search(r"(norm|layernorm)\.bias$", n) and "q_norm" not in n), None
+    )
+    if (eps and not ctx.fields.get("rms_norm_eps")) or norm_bias:
+        why = [f"{eps}={ctx.fields[eps]}"] if eps else []
+        why += [f"names: {norm_bias}"] if norm_bias else []
+        out.append(Feature("LayerNorm (not RMSNorm)", why, ["normalization"], "LayerNorm",
+                           ctx.setters("normalization", lambda v: "LayerNorm" in v and "RMS" not in v), "mcore",
+                           "Megatron-Core's normalization='LayerNorm'"))  # fmt: skip
+    out_bias = next(
+        (n for n in ctx.layer if re.search(r"(o_proj|down_proj|c_proj|dense|fc2)\.bias$", n)), None
+    )
+    if out_bias or ctx.fields.get("use_bias") is True or ctx.fields.get("mlp_bias") is True:
+        why = (
+            [f"names: {out_bias}"]
+            if out_bias
+            else [k + "=True" for k in ("use_bias", "mlp_bias") if ctx.fields.get(k)]
+        )
+        out.append(Feature("biases in the output and MLP projections", why, ["add_bias_linear"], True,
+                           ctx.setters("add_bias_linear", lambda v: v == "True") + ctx.readers("add_bias_linear", "mlp_bias"),
+                           "mcore", "Megatron-Core's add_bias_linear=True"))  # fmt: skip
     if facts and facts.zero_centered_norm:
         out.append(Feature("norm scales by 1 + weight", [f"modeling_{ctx.spec.model_type}.py"],
                            ["layernorm_zero_centered_gamma"], True,
