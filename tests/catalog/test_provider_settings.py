@@ -203,3 +203,20 @@ def test_inspect_bridge_shows_its_provider_settings(real_tree: Path, capsys) -> 
     assert main(["inspect", "--bridge", "NoSuchBridge", "--repo", str(real_tree)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "NoSuchBridge" in err
+
+
+def test_nearest_and_inspect_without_names_import_no_torch_or_transformers(real_tree: Path) -> None:
+    import subprocess
+    import sys
+
+    config = Path(__file__).resolve().parents[2] / "fixtures" / "configs" / "mistral-7b-v0.3" / "config.json"
+    probe = (
+        "import sys, io, contextlib; from analyzers.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['nearest', {str(config)!r}, '--no-names', '--repo', {str(real_tree)!r}]) == 0\n"
+        f"    assert main(['inspect', {str(config)!r}, '--no-names', '--bridge', 'MistralBridge', '--repo', {str(real_tree)!r}]) == 0\n"
+        "print([m for m in ('torch', 'transformers', 'megatron') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+    assert out.stdout.strip() == "[]"
