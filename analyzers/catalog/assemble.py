@@ -8,6 +8,11 @@ from pathlib import Path
 
 from analyzers import __version__
 from analyzers.catalog.extract import ClassFacts, FileFacts
+from analyzers.catalog.provider_records import (
+    base_provider_settings,
+    bridge_provider_facts,
+    provider_defaults,
+)
 from analyzers.catalog.quantization import LOAD_HOOK
 from analyzers.catalog.records import (
     SCHEMA_VERSION,
@@ -242,6 +247,7 @@ def assemble(repo: Repo, facts: dict[str, FileFacts | ParseProblem], problems: l
                 diffusion=family.startswith("diffusion/"),
                 writes_model_type=cls.writes_model_type,
                 dequant_formats=cls.dequant_formats if LOAD_HOOK in hooks else [],
+                **bridge_provider_facts(qualname, table, MODEL_BRIDGE),
             )
         )
 
@@ -266,6 +272,13 @@ def assemble(repo: Repo, facts: dict[str, FileFacts | ParseProblem], problems: l
         else None,
         config_mapping=[tuple(p) for p in config_mapping],
         problems=sorted(problems, key=lambda p: (p.location.path, p.location.line)),
+        base_provider_settings=base_provider_settings(table, MODEL_BRIDGE),
+        provider_defaults=provider_defaults(
+            table,
+            {c for b in bridges for c in b.provider_classes}
+            | {b.provider_class for b in bridges if b.provider_class},
+        ),
+        activation_map=next((f.activation_map for f in files if f.activation_map), {}),
     )
 
 

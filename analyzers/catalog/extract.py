@@ -6,6 +6,12 @@ import ast
 from dataclasses import dataclass, field
 
 from analyzers.catalog.modules import ModuleInfo, ModuleLoader, resolve_relative
+from analyzers.catalog.provider_settings import (
+    ProviderRun,
+    config_mapping_pairs,
+    field_defaults,
+    provider_run,
+)
 from analyzers.catalog.quantization import LOAD_HOOK, formats_named
 from analyzers.catalog.records import KNOWN_HOOKS, InitFile, Location, MappingRegistry, Registration
 
@@ -33,6 +39,12 @@ class ClassFacts:
     writes_model_type: bool = False
     #: formats its module names when the class defines the load hook ("other" when it names none)
     dequant_formats: list[str] = field(default_factory=list)
+    #: what its own provider_bridge sets (None when it defines none)
+    provider_run: ProviderRun | None = None
+    #: its CONFIG_MAPPING when the class body (re)defines it, resolved through `Base.CONFIG_MAPPING + [...]`
+    config_mapping: list[tuple[str, str]] | None = None
+    #: dataclass field defaults of the class body (providers)
+    field_defaults: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -47,6 +59,8 @@ class FileFacts:
     init: InitFile | None = None  #: for __init__.py files
     #: CONFIG_MAPPING pairs when this file defines them on a class
     config_mapping: list[tuple[str, str]] = field(default_factory=list)
+    #: ACTIVATION_FUNC_MAP (HF name -> callable as written) when this is the base bridge's module
+    activation_map: dict[str, str] = field(default_factory=dict)
     deps: list[str] = field(default_factory=list)  #: other files read to resolve this one
 
 
@@ -337,6 +351,35 @@ def _config_mapping(info: ModuleInfo) -> list[tuple[str, str]]:
     return []
 
 
+def _activation_map(info: ModuleInfo, loader: ModuleLoader) -> dict[str, str]:
+    """ACTIVATION_FUNC_MAP where the base bridge imports it from: the dict literal and its `.update({...})`s."""
+    found = loader.resolve(info, "ACTIVATION_FUNC_MAP")
+    if found is None:
+        return {}
+    module, name = found
+    out: dict[str, str] = {}
+    for stmt in module.tree.body:
+        value: ast.expr | None = None
+        if isinstance(stmt, ast.Assign | ast.AnnAssign):
+            target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+            if isinstance(target, ast.Name) and target.id == name:
+                value = stmt.value
+        elif (
+            isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Call)
+            and isinstance(stmt.value.func, ast.Attribute)
+            and stmt.value.func.attr == "update"
+            and _dotted(stmt.value.func.value) == name
+            and stmt.value.args
+        ):
+            value = stmt.value.args[0]
+        if isinstance(value, ast.Dict):
+            for key, val in zip(value.keys, value.values, strict=True):
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    out[key.value] = module.segment(val)
+    return out
+
+
 def extract_file(info: ModuleInfo, loader: ModuleLoader, mapping_classes: set[str]) -> FileFacts:
     """Everything the catalog needs from one module; registries are evaluated statically."""
     from analyzers.catalog.registry import evaluate_registry
@@ -348,6 +391,9 @@ def extract_file(info: ModuleInfo, loader: ModuleLoader, mapping_classes: set[st
         cls = _class_facts(info, node)
         if "mapping_registry" in cls.methods:
             cls.registry = evaluate_registry(node, info, loader, mapping_classes)
+        cls.provider_run = provider_run(info, node, loader)
+        cls.config_mapping = config_mapping_pairs(info, node, loader)
+        cls.field_defaults = field_defaults(info, node)
         facts.classes.append(cls)
     _walk_registrations(info, info.tree.body, False, facts.registrations)
     for node in info.tree.body:
@@ -361,5 +407,6 @@ def extract_file(info: ModuleInfo, loader: ModuleLoader, mapping_classes: set[st
         facts.init = _init_file(info)
     if info.path.endswith("conversion/model_bridge.py"):
         facts.config_mapping = _config_mapping(info)
+        facts.activation_map = _activation_map(info, loader)
     facts.deps = sorted(loader.accessed - {info.path})
     return facts

@@ -73,6 +73,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--all-names", action="store_true", help="text output: list every HF name, not one line per group"
     )
+    parser.add_argument(
+        "--bridge",
+        metavar="BRIDGE",
+        help="a bridge's provider settings (every style, with the HF fields each reads); with CONFIG, "
+        "what each comes to for that config",
+    )
 
 
 def inspect_report(
@@ -232,13 +238,35 @@ def render_text(report: dict[str, Any], all_names: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bridge and not args.config and not args.from_transformers:
+        from analyzers.provider_inspect import bridge_report, render_bridge
+
+        report = bridge_report(load_catalog(args), args.bridge, None)
+        print_json(report) if args.format == "json" else print(render_bridge(report))
+        return 0
     spec, names, names_note = load_spec_and_names(args)
     catalog, catalog_note = try_catalog(args)
     report = inspect_report(spec, names, names_note, catalog, catalog_note)
+    if catalog is not None:
+        from analyzers.provider_inspect import bridge_report, provider_section
+
+        report.update(provider_section(spec, names, catalog))
+        if args.bridge:
+            report["bridge"] = bridge_report(catalog, args.bridge, spec)
+    elif args.bridge:
+        raise BridgesmithError(catalog_note or "catalog unavailable")
     if args.format == "json":
         print_json(versioned("inspect", report))
     else:
         print(render_text(report, args.all_names))
+        if "implied_settings" in report:
+            from analyzers.provider_inspect import render_provider_section
+
+            print(render_provider_section(report))
+        if "bridge" in report:
+            from analyzers.provider_inspect import render_bridge
+
+            print("\n" + render_bridge(report["bridge"]))
     if names_note and args.format == "json":
         print(f"note: {names_note}", file=sys.stderr)
     return 0

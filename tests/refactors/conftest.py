@@ -57,7 +57,9 @@ def _files(folder: Path) -> dict[str, str]:
 
 def _digests(texts: dict[str, str]) -> str:
     """`sha256sum` lines of `texts` (path -> text), sorted by path."""
-    return "".join(f"{hashlib.sha256(t.encode('utf-8')).hexdigest()}  {p}\n" for p, t in sorted(texts.items()))
+    return "".join(
+        f"{hashlib.sha256(t.encode('utf-8')).hexdigest()}  {p}\n" for p, t in sorted(texts.items())
+    )
 
 
 def assert_golden(plan: Plan, root: Path, case: str, *, update: bool) -> None:
