@@ -1,0 +1,160 @@
+"""Vision-language toys: the fields of a VLM config that must follow the toy's text and vision sizes.
+
+`_toy_config` shrinks the text and vision sizes one by one; a VLM also carries fields tied to them that
+would otherwise keep the source's meaning and break the toy (no torch needed):
+
+- `mrope_section` splits the rotary half-dimension into temporal / height / width parts; it must sum to the
+  toy's rotary half-dimension (`split_with_sizes expects split_sizes to sum exactly to 64` otherwise);
+- layer indexes of the vision tower (`deepstack_visual_indexes`, `fullatt_block_indexes`) must point
+  at layers the one-layer toy tower has;
+- the image / video / vision-boundary token ids live on the composite config, outside the text
+  vocabulary `_toy_config` remaps, and must be ids of the toy's vocabulary for an image to be fed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["PUBLISHED_MROPE_SECTION", "scaled_sections", "shrink_vision_language", "special_token_ids"]
+
+#: model_type -> the `mrope_section` of the published checkpoints, where transformers' default config
+#: does not carry one. Qwen2.5-VL's `Qwen2_5_VLTextConfig()` has none, and its attention reads
+#: `rope_parameters["mrope_section"]` unguarded; every published Qwen2.5-VL config.json says [16, 24, 24]
+#: (head_dim 128), as does `Qwen25VLModelProvider.mrope_section`. The others are the modeling code's
+#: fallback (`config.rope_parameters.get("mrope_section", ...)`), which is also the published value.
+PUBLISHED_MROPE_SECTION: dict[str, list[int]] = {
+    "qwen2_5_vl": [16, 24, 24],
+    "qwen3_vl": [24, 20, 20],
+    "qwen3_vl_moe": [24, 20, 20],
+    "qwen3_5": [11, 11, 10],
+    "qwen3_5_moe": [11, 11, 10],
+    "glm4v": [8, 12, 12],
+    "glm4v_moe": [8, 12, 12],
+}
+#: Vision-tower layer-index fields: each index must name a layer of the toy tower.
+_VISION_LAYER_INDEXES = ("deepstack_visual_indexes", "fullatt_block_indexes")
+_VISION_DEPTH_KEYS = ("depth", "num_hidden_layers", "num_layers")
+
+
+def shrink_vision_language(source: dict[str, Any], toy: dict[str, Any]) -> None:
+    """Make `toy` (already shrunk by `_toy_config`) a consistent VLM toy, in place; no-op for text models."""
+    if not isinstance(toy.get("vision_config"), dict):
+        return
+    _scale_mrope_section(source, toy)
+    _vision_layer_indexes(source["vision_config"], toy["vision_config"])
+    _remap_special_tokens(toy)
+
+
+def _text(cfg: dict[str, Any]) -> dict[str, Any]:
+    return cfg["text_config"] if isinstance(cfg.get("text_config"), dict) else cfg
+
+
+def _rope(cfg: dict[str, Any]) -> dict[str, Any] | None:
+    for key in ("rope_parameters", "rope_scaling"):
+        if isinstance(cfg.get(key), dict):
+            return cfg[key]
+    return None
+
+
+def _rotary_half(cfg: dict[str, Any]) -> int | None:
+    """Half the rotary dimension of `cfg`'s attention: head_dim x partial_rotary_factor / 2."""
+    head = cfg.get("head_dim")
+    if not isinstance(head, int):
+        hidden, heads = cfg.get("hidden_size"), cfg.get("num_attention_heads")
+        if not isinstance(hidden, int) or not isinstance(heads, int) or heads == 0:
+            return None
+        head = hidden // heads
+    rope = _rope(cfg) or {}
+    factor = rope.get("partial_rotary_factor", cfg.get("partial_rotary_factor", 1.0)) or 1.0
+    return int(head * factor) // 2
+
+
+def scaled_sections(sections: list[int], total: int) -> list[int]:
+    """`sections` scaled to sum to `total`, proportions kept (largest remainder, ties to the first).
+
+    Example:
+        >>> scaled_sections([16, 24, 24], 32)
+        [8, 12, 12]
+        >>> scaled_sections([11, 11, 10], 8)
+        [3, 3, 2]
+    """
+    whole = sum(sections)
+    exact = [s * total / whole for s in sections]
+    out = [int(x) for x in exact]
+    order = sorted(range(len(out)), key=lambda i: (-(exact[i] - out[i]), i))
+    for i in order[: total - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def _scale_mrope_section(source: dict[str, Any], toy: dict[str, Any]) -> None:
+    src_text, toy_text = _text(source), _text(toy)
+    src_rope = _rope(src_text)
+    section = (src_rope or {}).get("mrope_section") or PUBLISHED_MROPE_SECTION.get(
+        str(source.get("model_type"))
+    )
+    if not section:
+        return
+    half = _rotary_half(toy_text)
+    if half is None:
+        return
+    toy_rope = _rope(toy_text)
+    if toy_rope is None:
+        toy_rope = toy_text["rope_parameters"] = {}
+    else:
+        toy_rope = dict(toy_rope)  # the shrunk dict shares the source's nested dicts
+        toy_text["rope_parameters" if "rope_parameters" in toy_text else "rope_scaling"] = toy_rope
+    toy_rope["mrope_section"] = scaled_sections(list(section), half)
+
+
+def _vision_layer_indexes(source: dict[str, Any], toy: dict[str, Any]) -> None:
+    """Indexes past the toy tower's depth are dropped; an index list left empty keeps one entry, the last
+    toy layer, where the source had any (a Qwen3-VL deepstack merger reads the toy's only layer)."""
+    depth = next((toy[k] for k in _VISION_DEPTH_KEYS if isinstance(toy.get(k), int)), None)
+    if depth is None:
+        return
+    for key in _VISION_LAYER_INDEXES:
+        value = source.get(key)
+        if not isinstance(value, list):
+            continue
+        kept = [i for i in value if isinstance(i, int) and i < depth]
+        if not kept and value and key == "deepstack_visual_indexes":
+            kept = [depth - 1]
+        toy[key] = kept
+
+
+def special_token_ids(cfg: dict[str, Any]) -> dict[str, int]:
+    """The composite config's own token ids (image, video, vision start / end, ...), by key."""
+    return {key: value for key, value in cfg.items() if _is_token_key(key) and _is_id(value)}
+
+
+def _is_token_key(key: str) -> bool:
+    return key.endswith(("_token_id", "_token_index", "_token_ids"))
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _ids_in_use(cfg: dict[str, Any], vocab: int) -> set[int]:
+    out: set[int] = set()
+    for key, value in cfg.items():
+        if _is_token_key(key):
+            values = value if isinstance(value, list) else [value]
+            out.update(v for v in values if _is_id(v) and 0 <= v < vocab)
+    return out
+
+
+def _remap_special_tokens(toy: dict[str, Any]) -> None:
+    """Ids at or past the toy vocabulary move to distinct free ids at its top (below those in use)."""
+    vocab = _text(toy).get("vocab_size") or toy.get("vocab_size")
+    if not isinstance(vocab, int):
+        return
+    used = _ids_in_use(toy, vocab) | _ids_in_use(_text(toy), vocab)
+    free = (i for i in range(vocab - 1, -1, -1) if i not in used)
+    assigned: dict[int, int] = {}
+    for key, value in special_token_ids(toy).items():
+        if value >= vocab:
+            if value not in assigned:
+                assigned[value] = next(free)
+            toy[key] = assigned[value]
