@@ -20,11 +20,12 @@ from typing import Any
 
 from analyzers.errors import SmokeTestFailure
 from codemods.smoke._cpu import cuda_calls_on_cpu, kernel_references
-from codemods.smoke._logits import check_logits
+from codemods.smoke._logits import BATCH, SEQ_LEN, check_logits
 from codemods.smoke._quantize import QuantizedCheckpoint, quantize_state_dict
 from codemods.smoke._report import DEQUANT_HINT, Check, SmokeReport
 from codemods.smoke._te_free import match_hf_rope, te_free_spec
 from codemods.smoke._toy_config import load_source_config, toy_config_dict
+from codemods.smoke._vision_logits import logits_inputs
 
 __all__ = ["SmokeOptions", "run_smoke"]
 
@@ -509,6 +510,12 @@ def _convert_and_check(
     vocab = int(
         report.toy_config.get("vocab_size") or report.toy_config.get("text_config", {}).get("vocab_size")
     )
+    hf_config = bridge.hf_pretrained.config
+    inputs = logits_inputs(
+        hf_config, report.architecture, report.bridge, model[0], vocab, BATCH, SEQ_LEN, opts.seed, opts.device
+    )
+    if inputs is not None:
+        report.adjustments.append(inputs.note)
     report.checks.extend(
         check_logits(
             model,
@@ -519,6 +526,7 @@ def _convert_and_check(
             tp=opts.tp,
             pp=opts.pp,
             seed=opts.seed,
+            inputs=inputs,
         )
     )
     timings["logits"] = time.perf_counter() - t0

@@ -1,0 +1,156 @@
+"""The logits check's inputs for vision-language models: text with one tiny image per sequence.
+
+A VLM's Megatron model is the language model plus a vision tower the bridge converts too (Qwen3-VL's is
+Megatron-Core's own ViT, not HF's). Text alone runs only the language model; an image placeholder run
+through both towers compares the converted vision weights, the merger / projector, the placeholder
+scatter and the multimodal (3-D) RoPE positions as well.
+
+Images go in the processor-free form the models take after their image processor: Qwen-style towers
+(`image_grid_thw`) take `pixel_values` of shape [patches, channels x temporal_patch x patch x patch] and
+the (t, h, w) patch grid of each image; the placeholder token is repeated once per merged patch
+(h x w / spatial_merge_size^2) between the vision start and end tokens. An architecture with no such
+builder here is compared on text only, and the report says so.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["LogitsInputs", "logits_inputs", "mrope_section_mismatch"]
+
+#: Text tokens before the image in each sequence (so RoPE positions run on after the image too).
+_TEXT_BEFORE_IMAGE = 4
+#: Image grid, in merge units (height x width): not square, so a height / width swap changes the logits.
+_GRID_MERGED = (2, 3)
+
+
+@dataclass
+class LogitsInputs:
+    """What the logits check feeds both models: token ids and each side's extra forward arguments."""
+
+    ids: Any  #: [batch, seq] token ids
+    hf: dict[str, Any] = field(default_factory=dict)  #: extra keyword arguments of HF's forward
+    megatron: dict[str, Any] = field(default_factory=dict)  #: extra keyword arguments of Megatron's forward
+    note: str = ""  #: what was fed, for the report's adjustments
+    image_tokens: int = 0  #: placeholder tokens per sequence
+    refusal: str | None = None  #: why the two models cannot be compared (the logits check fails with it)
+
+
+def _accepts(fn: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def logits_inputs(
+    hf_config: Any,
+    arch: str,
+    bridge: str,
+    megatron_model: Any,
+    vocab: int,
+    batch: int,
+    seq: int,
+    seed: int,
+    device: str,
+) -> LogitsInputs | None:
+    """Inputs with one image per sequence for a VLM whose HF and Megatron forwards take one, a text-only
+    LogitsInputs (with the reason in `note`) for any other VLM, None for a text model.
+
+    Example:
+        >>> inputs = logits_inputs(hf.config, "Qwen3VLForConditionalGeneration", "Qwen3VLBridge", model[0], 1024, 2, 32, 0, "cpu")  # doctest: +SKIP
+        >>> inputs.note  # doctest: +SKIP
+        'logits: text + one image per sequence (...)'
+    """
+    import torch
+    import transformers
+
+    vision = getattr(hf_config, "vision_config", None)
+    if vision is None:
+        return None
+    specials = _special_ids(hf_config)
+    low = min([vocab, *(i for i in specials if 0 <= i < vocab)])
+    gen = torch.Generator().manual_seed(seed + 1)
+    ids = torch.randint(0, low, (batch, seq), generator=gen)
+    hf_forward = getattr(transformers, arch).forward
+    mg_forward = type(megatron_model).forward
+    wanted = ("pixel_values", "image_grid_thw")
+    refusal = mrope_section_mismatch(getattr(megatron_model, "config", None), hf_config, bridge)
+    if all(_accepts(hf_forward, n) for n in wanted) and all(_accepts(mg_forward, n) for n in wanted):
+        inputs = _grid_image_inputs(hf_config, vision, ids, gen, hf_forward, device)
+        inputs.refusal = refusal
+        return inputs
+    return LogitsInputs(
+        refusal=refusal,
+        ids=ids.to(device),
+        note=(
+            f"logits: text only (no image): no image-input builder for {arch}'s vision tower here; text tokens "
+            f"below {low}, clear of the image / vision token ids"
+        ),
+    )
+
+
+def _special_ids(hf_config: Any) -> set[int]:
+    from codemods.smoke._toy_vision import special_token_ids
+
+    configs = [hf_config.to_dict()]
+    text = getattr(hf_config, "text_config", None)
+    if text is not None:
+        configs.append(text.to_dict())
+    return {v for cfg in configs for v in special_token_ids(cfg).values()}
+
+
+def _grid_image_inputs(
+    hf_config: Any, vision: Any, ids: Any, gen: Any, hf_forward: Any, device: str
+) -> LogitsInputs:
+    """Qwen-style towers: flattened patches, the (t, h, w) grid, placeholders between start / end tokens."""
+    import torch
+
+    merge = vision.spatial_merge_size
+    patch, temporal = vision.patch_size, vision.temporal_patch_size
+    channels = getattr(vision, "in_channels", None) or getattr(vision, "in_chans", 3)
+    grid = (1, _GRID_MERGED[0] * merge, _GRID_MERGED[1] * merge)
+    tokens = _GRID_MERGED[0] * _GRID_MERGED[1]
+    batch = ids.shape[0]
+    image_id = hf_config.image_token_id
+    start_id = getattr(hf_config, "vision_start_token_id", None)
+    end_id = getattr(hf_config, "vision_end_token_id", None)
+    span = [
+        *([start_id] if start_id is not None else []),
+        *[image_id] * tokens,
+        *([end_id] if end_id is not None else []),
+    ]
+    at = _TEXT_BEFORE_IMAGE
+    ids = ids.clone()
+    ids[:, at : at + len(span)] = torch.tensor(span)
+    patches = grid[0] * grid[1] * grid[2]
+    pixel_values = torch.randn(batch * patches, channels * temporal * patch * patch, generator=gen)
+    grid_thw = torch.tensor([grid] * batch)
+    hf: dict[str, Any] = {"pixel_values": pixel_values.to(device), "image_grid_thw": grid_thw.to(device)}
+    if _accepts(hf_forward, "mm_token_type_ids"):
+        # transformers >= 5.3 builds the 3-D RoPE positions only when told which tokens are image ones.
+        hf["mm_token_type_ids"] = (ids == image_id).int().to(device)
+    megatron = {"pixel_values": pixel_values.to(device), "image_grid_thw": grid_thw.to(device)}
+    note = (
+        f"logits: text + one image per sequence (processor-free: pixel_values {list(pixel_values.shape)}, "
+        f"image_grid_thw {list(grid)}, {tokens} image tokens at position {at + (start_id is not None)})"
+    )
+    return LogitsInputs(ids=ids.to(device), hf=hf, megatron=megatron, note=note, image_tokens=tokens)
+
+
+def mrope_section_mismatch(model_config: Any, hf_config: Any, bridge: str) -> str | None:
+    """One line when the Megatron model's `mrope_section` is not the HF config's (the two then split the
+    rotary dimensions differently); None when they agree or either has none."""
+    mine = getattr(model_config, "mrope_section", None)
+    text = getattr(hf_config, "text_config", None) or hf_config
+    rope = getattr(text, "rope_parameters", None) or getattr(text, "rope_scaling", None) or {}
+    theirs = rope.get("mrope_section") if isinstance(rope, dict) else None
+    if mine is None or theirs is None or list(mine) == list(theirs):
+        return None
+    return (
+        f"{bridge} builds mrope_section {list(mine)} where the HF config says {list(theirs)} (rotary half-dim "
+        f"{sum(theirs)}): the bridge does not carry the config's mrope_section over (Megatron-Bridge defect, "
+        "bench/results/mb_defects.md)"
+    )
