@@ -47,13 +47,17 @@ def te_free_spec(provider: Any) -> list[str]:
     if not te_is_stubbed():
         return []
     from codemods.smoke._hybrid import hybrid_te_free_spec
+    from codemods.smoke._te_free_vision import te_free_provide
 
+    # VLMs: a provide() that builds TE modules itself; the language model may still use the layer spec.
+    vision = te_free_provide(provider)
     hybrid = hybrid_te_free_spec(provider)
     if hybrid is not None:
-        return hybrid
+        return (vision or []) + hybrid
     from megatron.bridge.models import gpt_provider
 
-    _refuse_te_inside_provide(provider)
+    if vision is None:
+        _refuse_te_inside_provide(provider)
     spec = provider.transformer_layer_spec
     notes: list[str] = []
     keywords = getattr(spec, "keywords", None) or {}
@@ -92,7 +96,7 @@ def te_free_spec(provider: Any) -> list[str]:
             f"TE-free substitutions not listed: the layer spec cannot be built before the model ({type(exc).__name__})"
         )
     provider.transformer_layer_spec = te_free
-    return notes + te_free.notes
+    return (vision or []) + notes + te_free.notes
 
 
 #: Megatron-Core's TE spec builders; a provider's own provide() that calls one builds TE modules itself.
