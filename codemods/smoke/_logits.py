@@ -117,13 +117,18 @@ def check_logits(
     scale = max(1.0, fig["max_abs_logit"])
     tol = FP32_RTOL * scale
     ok = fig["max_abs_diff"] <= tol and bool(torch.isfinite(mg).all())
+    summary = (
+        f"fp32 |HF - Megatron| max {fig['max_abs_diff']:.3g} (<= {tol:.3g} = {FP32_RTOL:g} x max(1, "
+        f"max|logit| {fig['max_abs_logit']:.3g})), mean {fig['mean_abs_diff']:.3g}; argmax agreement "
+        f"{fig['argmax_agreement']:.3f}"
+    )
+    if not ok and inputs is not None:
+        summary += inputs.where_beyond((mg - hf).abs().amax(dim=(0, 2)), tol)  # text or image path
     checks = [
         Check(
             "logits",
             "pass" if ok else "fail",
-            f"fp32 |HF - Megatron| max {fig['max_abs_diff']:.3g} (<= {tol:.3g} = {FP32_RTOL:g} x max(1, "
-            f"max|logit| {fig['max_abs_logit']:.3g})), mean {fig['mean_abs_diff']:.3g}; argmax agreement "
-            f"{fig['argmax_agreement']:.3f}",
+            summary,
             {
                 **fig,
                 "tolerance": tol,

@@ -36,6 +36,23 @@ class LogitsInputs:
     note: str = ""  #: what was fed, for the report's adjustments
     image_tokens: int = 0  #: placeholder tokens per sequence
     refusal: str | None = None  #: why the two models cannot be compared (the logits check fails with it)
+    image_span: tuple[int, int] | None = None  #: [first, last) positions of the image placeholders
+
+    def where_beyond(self, per_position: Any, tol: float) -> str:
+        """Where the logits first differ beyond `tol` (per-position max |diff|), relative to the image: text
+        before it is the language model alone, from the image on the vision tower is in the path too."""
+        beyond = (per_position > tol).nonzero()
+        if self.image_span is None or not len(beyond):
+            return ""
+        first = int(beyond[0])
+        start, end = self.image_span
+        if first < start:
+            where = "text before the image: the language model"
+        elif first < end:
+            where = "an image token: the vision tower / projector"
+        else:
+            where = "text after the image"
+        return f"; first beyond tolerance at position {first} ({where})"
 
 
 def _accepts(fn: Any, name: str) -> bool:
@@ -135,9 +152,17 @@ def _grid_image_inputs(
     megatron = {"pixel_values": pixel_values.to(device), "image_grid_thw": grid_thw.to(device)}
     note = (
         f"logits: text + one image per sequence (processor-free: pixel_values {list(pixel_values.shape)}, "
-        f"image_grid_thw {list(grid)}, {tokens} image tokens at position {at + (start_id is not None)})"
+        f"image_grid_thw {list(grid)}, {tokens} image tokens from position {at + (start_id is not None)})"
     )
-    return LogitsInputs(ids=ids.to(device), hf=hf, megatron=megatron, note=note, image_tokens=tokens)
+    first = at + (start_id is not None)
+    return LogitsInputs(
+        ids=ids.to(device),
+        hf=hf,
+        megatron=megatron,
+        note=note,
+        image_tokens=tokens,
+        image_span=(first, first + tokens),
+    )
 
 
 def mrope_section_mismatch(model_config: Any, hf_config: Any, bridge: str) -> str | None:
