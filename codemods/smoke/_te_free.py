@@ -64,8 +64,11 @@ def te_free_spec(provider: Any) -> list[str]:
     own = False
     if "use_transformer_engine" in keywords:
         spec = partial(spec.func, **{**keywords, "use_transformer_engine": False})
-    elif getattr(provider, "multi_latent_attention", False) or isinstance(
-        getattr(provider, "moe_layer_freq", 1), list
+    elif getattr(provider, "multi_latent_attention", False) or (
+        # A per-layer MoE pattern needs the decoder-block spec; a list of zeros without experts (EXAONE 4.5's
+        # provider sets one) says nothing, and the bridge's own layer spec stays.
+        isinstance(getattr(provider, "moe_layer_freq", 1), list)
+        and getattr(provider, "num_moe_experts", None)
     ):
         from megatron.core.models.gpt.gpt_layer_specs import get_gpt_decoder_block_spec
 
