@@ -6,7 +6,7 @@ would otherwise keep the source's meaning and break the toy (no torch needed):
 - `mrope_section` splits the rotary half-dimension into temporal / height / width parts; it must sum to the
   toy's rotary half-dimension (`split_with_sizes expects split_sizes to sum exactly to 64` otherwise);
 - layer indexes of the vision tower (`deepstack_visual_indexes`, `fullatt_block_indexes`) must point
-  at layers the one-layer toy tower has;
+  at layers the one-layer toy tower has, and its KV heads must divide its (shrunk) heads;
 - the image / video / vision-boundary token ids live on the composite config, outside the text
   vocabulary `_toy_config` remaps, and must be ids of the toy's vocabulary for an image to be fed;
 - the tower's weight init: HF's 0.02 on the toy's 64-wide tower keeps pre-activations near 0.3, where
@@ -46,6 +46,7 @@ def shrink_vision_language(source: dict[str, Any], toy: dict[str, Any]) -> None:
         return
     _scale_mrope_section(source, toy)
     _vision_layer_indexes(source["vision_config"], toy["vision_config"])
+    _vision_kv_heads(source["vision_config"], toy["vision_config"])
     _remap_special_tokens(toy)
     _unit_variance_init(toy["vision_config"])
 
@@ -126,6 +127,15 @@ def _vision_layer_indexes(source: dict[str, Any], toy: dict[str, Any]) -> None:
         if not kept and value and key == "deepstack_visual_indexes":
             kept = [depth - 1]
         toy[key] = kept
+
+
+def _vision_kv_heads(source: dict[str, Any], toy: dict[str, Any]) -> None:
+    """A tower with grouped KV heads under the Qwen name `num_heads` (EXAONE 4.5: 16 heads, 8 KV heads) keeps
+    GQA as GQA, as `_toy_config` does for `num_attention_heads`."""
+    heads, kv, toy_heads = source.get("num_heads"), source.get("num_key_value_heads"), toy.get("num_heads")
+    if not all(isinstance(v, int) for v in (heads, kv, toy_heads)):
+        return
+    toy["num_key_value_heads"] = toy_heads if kv == heads else max(1, toy_heads // 2)
 
 
 def _unit_variance_init(vision: dict[str, Any]) -> None:
