@@ -87,10 +87,12 @@ def logits_inputs(
     vision = getattr(hf_config, "vision_config", None)
     if vision is None:
         return None
+    # Text tokens are drawn from the ids that are none of the config's special ones: a random image or
+    # vision-start id would make a placeholder the models fill (or reject) differently from plain text.
     specials = _special_ids(hf_config)
-    low = min([vocab, *(i for i in specials if 0 <= i < vocab)])
+    allowed = torch.tensor([i for i in range(vocab) if i not in specials])
     gen = torch.Generator().manual_seed(seed + 1)
-    ids = torch.randint(0, low, (batch, seq), generator=gen)
+    ids = allowed[torch.randint(0, len(allowed), (batch, seq), generator=gen)]
     hf_forward = getattr(transformers, arch).forward
     mg_forward = type(megatron_model).forward
     wanted = ("pixel_values", "image_grid_thw")
@@ -104,7 +106,7 @@ def logits_inputs(
         ids=ids.to(device),
         note=(
             f"logits: text only (no image): no image-input builder for {arch}'s vision tower here; text tokens "
-            f"below {low}, clear of the image / vision token ids"
+            f"clear of the config's {len(specials)} special token ids"
         ),
     )
 
