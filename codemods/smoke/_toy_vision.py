@@ -35,6 +35,25 @@ PUBLISHED_MROPE_SECTION: dict[str, list[int]] = {
     "glm4v": [8, 12, 12],
     "glm4v_moe": [8, 12, 12],
 }
+#: model_type -> {text_config field: derivation from the toy text config}: fields every published
+#: checkpoint's text_config carries that the installed transformers' text config class does not define,
+#: but the family's bridge reads unguarded (as `_toy_config._PUBLISHED_FIELDS`, one level down).
+PUBLISHED_TEXT_FIELDS: dict[str, dict[str, Any]] = {
+    # zai-org/GLM-4.5V config.json: text_config "head_dim": 128, "use_qk_norm": false (Glm4vMoeTextConfig
+    # has neither; its attention reads getattr(config, "head_dim", hidden // heads) and has no q/k norm).
+    # GLM45VBridge.provider_bridge reads both unguarded. The toy's head size is its hidden / heads.
+    "glm4v_moe": {
+        "head_dim": lambda text: text["hidden_size"] // text["num_attention_heads"],
+        "use_qk_norm": lambda text: False,
+    },
+}
+#: model_type -> {vision_config field: value} of the published checkpoints where transformers' default
+#: vision config differs in structure.
+PUBLISHED_VISION_FIELDS: dict[str, dict[str, Any]] = {
+    # google/gemma-3-*-it config.json: vision_config "vision_use_head": false (SiglipVisionConfig defaults to
+    # True, a pooling head Gemma 3 never runs and Gemma3VLModel never builds).
+    "gemma3": {"vision_use_head": False},
+}
 #: Vision-tower layer-index fields: each index must name a layer of the toy tower.
 _VISION_LAYER_INDEXES = ("deepstack_visual_indexes", "fullatt_block_indexes")
 _VISION_DEPTH_KEYS = ("depth", "num_hidden_layers", "num_layers")
@@ -44,6 +63,11 @@ def shrink_vision_language(source: dict[str, Any], toy: dict[str, Any]) -> None:
     """Make `toy` (already shrunk by `_toy_config`) a consistent VLM toy, in place; no-op for text models."""
     if not isinstance(toy.get("vision_config"), dict):
         return
+    model_type = str(source.get("model_type"))
+    for key, derive in PUBLISHED_TEXT_FIELDS.get(model_type, {}).items():
+        _text(toy).setdefault(key, derive(_text(toy)))
+    for key, value in PUBLISHED_VISION_FIELDS.get(model_type, {}).items():
+        toy["vision_config"][key] = value
     _scale_mrope_section(source, toy)
     _vision_layer_indexes(source["vision_config"], toy["vision_config"])
     _vision_kv_heads(source["vision_config"], toy["vision_config"])
