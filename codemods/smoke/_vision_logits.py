@@ -98,7 +98,7 @@ def logits_inputs(
     wanted = ("pixel_values", "image_grid_thw")
     refusal = mrope_section_mismatch(getattr(megatron_model, "config", None), hf_config, bridge)
     if all(_accepts(hf_forward, n) for n in wanted) and all(_accepts(mg_forward, n) for n in wanted):
-        inputs = _grid_image_inputs(hf_config, vision, ids, gen, hf_forward, device)
+        inputs = _grid_image_inputs(hf_config, vision, ids, gen, hf_forward, mg_forward, device)
         inputs.refusal = refusal
         return inputs
     return LogitsInputs(
@@ -122,7 +122,7 @@ def _special_ids(hf_config: Any) -> set[int]:
 
 
 def _grid_image_inputs(
-    hf_config: Any, vision: Any, ids: Any, gen: Any, hf_forward: Any, device: str
+    hf_config: Any, vision: Any, ids: Any, gen: Any, hf_forward: Any, mg_forward: Any, device: str
 ) -> LogitsInputs:
     """Qwen-style towers: flattened patches, the (t, h, w) grid, placeholders between start / end tokens."""
     import torch
@@ -134,8 +134,9 @@ def _grid_image_inputs(
     tokens = _GRID_MERGED[0] * _GRID_MERGED[1]
     batch = ids.shape[0]
     image_id = hf_config.image_token_id
-    start_id = getattr(hf_config, "vision_start_token_id", None)
-    end_id = getattr(hf_config, "vision_end_token_id", None)
+    # Qwen names the boundary tokens vision_start / vision_end, GLM-4.5V image_start / image_end.
+    start_id = _first_id(hf_config, "vision_start_token_id", "image_start_token_id")
+    end_id = _first_id(hf_config, "vision_end_token_id", "image_end_token_id")
     span = [
         *([start_id] if start_id is not None else []),
         *[image_id] * tokens,
@@ -148,10 +149,13 @@ def _grid_image_inputs(
     pixel_values = torch.randn(batch * patches, channels * temporal * patch * patch, generator=gen)
     grid_thw = torch.tensor([grid] * batch)
     hf: dict[str, Any] = {"pixel_values": pixel_values.to(device), "image_grid_thw": grid_thw.to(device)}
-    if _accepts(hf_forward, "mm_token_type_ids"):
-        # transformers >= 5.3 builds the 3-D RoPE positions only when told which tokens are image ones.
-        hf["mm_token_type_ids"] = (ids == image_id).int().to(device)
     megatron = {"pixel_values": pixel_values.to(device), "image_grid_thw": grid_thw.to(device)}
+    # transformers >= 5.3 builds the 3-D RoPE positions only when told which tokens are image ones (1); so
+    # does GLM-4.5V's Megatron model, which reuses HF's get_rope_index.
+    token_types = (ids == image_id).int().to(device)
+    for forward, extra in ((hf_forward, hf), (mg_forward, megatron)):
+        if _accepts(forward, "mm_token_type_ids"):
+            extra["mm_token_type_ids"] = token_types
     note = (
         f"logits: text + one image per sequence (processor-free: pixel_values {list(pixel_values.shape)}, "
         f"image_grid_thw {list(grid)}, {tokens} image tokens from position {at + (start_id is not None)})"
@@ -165,6 +169,10 @@ def _grid_image_inputs(
         image_tokens=tokens,
         image_span=(first, first + tokens),
     )
+
+
+def _first_id(config: Any, *keys: str) -> int | None:
+    return next((getattr(config, k) for k in keys if isinstance(getattr(config, k, None), int)), None)
 
 
 def mrope_section_mismatch(model_config: Any, hf_config: Any, bridge: str) -> str | None:
