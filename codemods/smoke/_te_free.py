@@ -62,22 +62,27 @@ def te_free_spec(provider: Any) -> list[str]:
     notes: list[str] = []
     keywords = getattr(spec, "keywords", None) or {}
     own = False
-    if "use_transformer_engine" in keywords:
-        spec = partial(spec.func, **{**keywords, "use_transformer_engine": False})
-    elif getattr(provider, "multi_latent_attention", False) or (
-        # A per-layer MoE pattern needs the decoder-block spec; a list of zeros without experts (EXAONE 4.5's
-        # provider sets one) says nothing, and the bridge's own layer spec stays.
-        isinstance(getattr(provider, "moe_layer_freq", 1), list)
-        and getattr(provider, "num_moe_experts", None)
-    ):
-        from megatron.core.models.gpt.gpt_layer_specs import get_gpt_decoder_block_spec
-
-        spec = partial(get_gpt_decoder_block_spec, use_transformer_engine=False)
-    elif spec in (
+    stock = (
         gpt_provider.default_layer_spec,
         gpt_provider.transformer_engine_layer_spec,
         gpt_provider.transformer_engine_full_layer_spec,
-    ):
+    )
+    if "use_transformer_engine" in keywords:
+        spec = partial(spec.func, **{**keywords, "use_transformer_engine": False})
+    elif (
+        getattr(provider, "multi_latent_attention", False)
+        or (
+            # A per-layer MoE pattern needs the decoder-block spec; a list of zeros without experts (EXAONE
+            # 4.5's provider sets one) says nothing, and the bridge's own layer spec stays.
+            isinstance(getattr(provider, "moe_layer_freq", 1), list)
+            and getattr(provider, "num_moe_experts", None)
+        )
+    ) and (vision is None or spec in stock):
+        # (A VLM's own block spec, ERNIE 4.5-VL's dual-pool text / vision MoE, is kept: swapped one for one.)
+        from megatron.core.models.gpt.gpt_layer_specs import get_gpt_decoder_block_spec
+
+        spec = partial(get_gpt_decoder_block_spec, use_transformer_engine=False)
+    elif spec in stock:
         spec = gpt_provider.local_layer_spec
     else:
         own = True  # the bridge's own spec: its TE parts are swapped below, one for one

@@ -34,6 +34,7 @@ PUBLISHED_MROPE_SECTION: dict[str, list[int]] = {
     "qwen3_5_moe": [11, 11, 10],
     "glm4v": [8, 12, 12],
     "glm4v_moe": [8, 12, 12],
+    "ernie4_5_vl_moe": [22, 22, 20],
 }
 #: model_type -> {text_config field: derivation from the toy text config}: fields every published
 #: checkpoint's text_config carries that the installed transformers' text config class does not define,
@@ -68,6 +69,7 @@ def shrink_vision_language(source: dict[str, Any], toy: dict[str, Any]) -> None:
         _text(toy).setdefault(key, derive(_text(toy)))
     for key, value in PUBLISHED_VISION_FIELDS.get(model_type, {}).items():
         toy["vision_config"][key] = value
+    _per_modality_sizes(_text(source), _text(toy))
     _scale_mrope_section(source, toy)
     _vision_layer_indexes(source["vision_config"], toy["vision_config"])
     _vision_kv_heads(source["vision_config"], toy["vision_config"])
@@ -151,6 +153,19 @@ def _vision_layer_indexes(source: dict[str, Any], toy: dict[str, Any]) -> None:
         if not kept and value and key == "deepstack_visual_indexes":
             kept = [depth - 1]
         toy[key] = kept
+
+
+def _per_modality_sizes(source: dict[str, Any], toy: dict[str, Any]) -> None:
+    """A size `_toy_config` set to one toy int where the source has one per modality (ERNIE 4.5-VL's
+    `moe_intermediate_size: [1536, 512]`, text then vision experts) becomes a list again: the first entry
+    the toy size, the others in the source's proportion (multiples of 16), so the modalities stay distinct."""
+    for key, value in source.items():
+        toy_value = toy.get(key)
+        if not isinstance(value, list) or not isinstance(toy_value, int) or isinstance(toy_value, bool):
+            continue
+        if not value or not all(isinstance(v, int) and v > 0 for v in value):
+            continue
+        toy[key] = [toy_value] + [max(16, round(toy_value * v / value[0] / 16) * 16) for v in value[1:]]
 
 
 def _vision_kv_heads(source: dict[str, Any], toy: dict[str, Any]) -> None:

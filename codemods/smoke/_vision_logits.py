@@ -128,7 +128,8 @@ def _grid_image_inputs(
     import torch
 
     merge = vision.spatial_merge_size
-    patch, temporal = vision.patch_size, vision.temporal_patch_size
+    # ERNIE 4.5-VL's patches have no temporal depth (its resampler merges frames instead).
+    patch, temporal = vision.patch_size, getattr(vision, "temporal_patch_size", 1)
     channels = getattr(vision, "in_channels", None) or getattr(vision, "in_chans", 3)
     grid = (1, _GRID_MERGED[0] * merge, _GRID_MERGED[1] * merge)
     tokens = _GRID_MERGED[0] * _GRID_MERGED[1]
@@ -153,9 +154,17 @@ def _grid_image_inputs(
     # transformers >= 5.3 builds the 3-D RoPE positions only when told which tokens are image ones (1); so
     # does GLM-4.5V's Megatron model, which reuses HF's get_rope_index.
     token_types = (ids == image_id).int().to(device)
+    # ERNIE 4.5-VL routes its MoE by modality: the same types, with the boundary tokens counted as vision.
+    boundary = torch.zeros_like(ids, dtype=torch.bool)
+    for token in (start_id, end_id):
+        if token is not None:
+            boundary |= ids == token
+    moe_types = ((ids == image_id) | boundary).int().to(device)
     for forward, extra in ((hf_forward, hf), (mg_forward, megatron)):
         if _accepts(forward, "mm_token_type_ids"):
             extra["mm_token_type_ids"] = token_types
+        if _accepts(forward, "moe_mm_token_type_ids"):
+            extra["moe_mm_token_type_ids"] = moe_types
     note = (
         f"logits: text + one image per sequence (processor-free: pixel_values {list(pixel_values.shape)}, "
         f"image_grid_thw {list(grid)}, {tokens} image tokens from position {at + (start_id is not None)})"
