@@ -70,6 +70,7 @@ def shrink_vision_language(source: dict[str, Any], toy: dict[str, Any]) -> None:
     for key, value in PUBLISHED_VISION_FIELDS.get(model_type, {}).items():
         toy["vision_config"][key] = value
     _per_modality_sizes(_text(source), _text(toy))
+    _scale_hidden_linked(source, toy)
     _scale_mrope_section(source, toy)
     _vision_layer_indexes(source["vision_config"], toy["vision_config"])
     _vision_kv_heads(source["vision_config"], toy["vision_config"])
@@ -153,6 +154,18 @@ def _vision_layer_indexes(source: dict[str, Any], toy: dict[str, Any]) -> None:
         if not kept and value and key == "deepstack_visual_indexes":
             kept = [depth - 1]
         toy[key] = kept
+
+
+def _scale_hidden_linked(source: dict[str, Any], toy: dict[str, Any]) -> None:
+    """Composite-config widths given as a multiple of the text width shrink with it (MiniMax-M3-VL: a
+    `projector_hidden_size` of 1 x and a `merged_hidden_size` of spatial_merge^2 x the text hidden size;
+    HF builds the merger from the config value, the bridge from the text width, so both must agree)."""
+    width, toy_width = _text(source).get("hidden_size"), _text(toy).get("hidden_size")
+    if not isinstance(width, int) or not isinstance(toy_width, int) or width <= 0:
+        return
+    for key, value in source.items():
+        if key.endswith("hidden_size") and _is_id(value) and value > 0 and value % width == 0:
+            toy[key] = toy_width * (value // width)
 
 
 def _per_modality_sizes(source: dict[str, Any], toy: dict[str, Any]) -> None:
