@@ -48,6 +48,8 @@ def _megatron_logits(
 
     with torch.no_grad():
         out = model[0].eval()(input_ids=ids, position_ids=pos, attention_mask=mask, **extra)
+        if isinstance(out, tuple):  # VLMs that also return the (CP-sliced) loss mask: Gemma 3, Ministral 3
+            out = out[0]
         if tp > 1 and out.shape[-1] < vocab:  # vocab-parallel logits
             out = gather_from_tensor_model_parallel_region(out)
     return out[..., :vocab].float()
