@@ -131,6 +131,10 @@ _PUBLISHED_OVERRIDES: dict[str, dict[str, Any]] = {
         "mlp_multipliers": [0.8838834764831844, 0.5859375],
         "ssm_multipliers": [0.3535533905932738, 0.25, 0.3535533905932738, 0.5, 0.3535533905932738],
     },
+    # Gemma4Config() has no vision tower (vision_config None: "Gemma4Model.vision_tower will not be
+    # initialized"); the published Gemma 4 image-text checkpoints carry one, and Gemma4VLBridge builds it.
+    # An empty dict is Gemma4VisionConfig's defaults.
+    "gemma4": {"vision_config": {}},
     # DeepSeek-V4 checkpoints apply YaRN (factor 16 over 65536 positions, beta 32/1) on the compressed
     # layers; DeepseekV4Config's defaults give them plain RoPE (its own docstring says "yarn factor=16").
     "deepseek_v4": {
