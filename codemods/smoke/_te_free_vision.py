@@ -65,7 +65,8 @@ def te_free_provide(provider: Any) -> list[str] | None:
     provider.provide = provide
     return [
         f"Transformer Engine absent: {cls.__name__}.provide() builds its own TE specs and modules; while it runs, "
-        "the TE names of its family's modules are their Megatron-Core local twins",
+        "the TE names of its family's modules are their Megatron-Core local twins (the layer-spec swap below "
+        "applies where it builds the language model through transformer_layer_spec)",
         *notes,
     ]
 
