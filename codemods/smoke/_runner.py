@@ -372,12 +372,7 @@ def _dev_bridge_registered(spec: str | None, architecture: str) -> Iterator[None
             bridge_cls = getattr(importlib.import_module(module_name), cls_name)
         except (ImportError, AttributeError) as exc:
             raise SmokeSetupError(f"--bridge {spec}: cannot import it ({type(exc).__name__}: {exc})") from exc
-        target = GPTModel
-        for key, impl in mb.stream_weights_megatron_to_hf._exact_types.items():
-            cells = [c.cell_contents for c in (getattr(impl, "__closure__", None) or ())]
-            if isinstance(key, tuple) and len(key) == 2 and bridge_cls in cells:
-                target = key[1]  # the Megatron model class its own decorator named
-                break
+        target = _registered_target(mb, bridge_cls) or GPTModel
         for source in {architecture, getattr(transformers, architecture, architecture)}:
             mb.register_bridge_implementation(source=source, target=target, bridge_class=bridge_cls)
         yield
@@ -386,6 +381,17 @@ def _dev_bridge_registered(spec: str | None, architecture: str) -> Iterator[None
             table._exact_types.clear()
             table._exact_types.update(entries)
             table._dispatch_cache.clear()
+
+
+def _registered_target(mb: Any, bridge_cls: type) -> Any:
+    """The Megatron model class the decorator of `bridge_cls`, or of the nearest registered base, named (a
+    subclass of a VLM bridge converts the same VLM model class), else None."""
+    for cls in bridge_cls.__mro__:
+        for key, impl in mb.stream_weights_megatron_to_hf._exact_types.items():
+            cells = [c.cell_contents for c in (getattr(impl, "__closure__", None) or ())]
+            if isinstance(key, tuple) and len(key) == 2 and cls in cells:
+                return key[1]
+    return None
 
 
 def _roundtrip(opts: SmokeOptions, report: SmokeReport, work: Path, timings: dict[str, float]) -> None:
