@@ -37,7 +37,8 @@ def test_mrope_section_sums_to_the_toy_rotary_half_dim() -> None:
     text = toy["text_config"]
     assert text["hidden_size"] // text["num_attention_heads"] == 64
     assert text["rope_parameters"]["mrope_section"] == [8, 12, 12]  # 16:24:24 kept, sum 32 = 64 / 2
-    assert QWEN25_VL_LIKE["text_config"]["rope_parameters"]["mrope_section"] == [16, 24, 24]  # source untouched
+    source = QWEN25_VL_LIKE["text_config"]["rope_parameters"]
+    assert source["mrope_section"] == [16, 24, 24]  # the source dict is untouched
 
 
 def test_partial_rotary_and_a_missing_section_use_the_published_one() -> None:
@@ -61,7 +62,9 @@ def test_partial_rotary_and_a_missing_section_use_the_published_one() -> None:
 def test_token_ids_move_inside_the_toy_vocabulary_and_stay_distinct() -> None:
     toy = toy_config_dict(QWEN25_VL_LIKE)
     vocab = toy["text_config"]["vocab_size"]
-    ids = [toy[k] for k in ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")]
+    ids = [
+        toy[k] for k in ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")
+    ]
     text_ids = [toy["text_config"]["bos_token_id"], toy["text_config"]["eos_token_id"]]
     assert all(0 <= i < vocab for i in ids)
     assert len(set(ids + text_ids)) == len(ids + text_ids)
