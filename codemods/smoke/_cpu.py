@@ -30,6 +30,9 @@ def _patches() -> list[tuple[Any, str, Any]]:
 
     return [
         (torch.cuda, "current_device", lambda: "cpu"),
+        # Profiler ranges (Qwen3-VL's forward marks its stages); a CPU-only torch has no NVTX.
+        (torch.cuda.nvtx, "range_push", lambda msg: 0),
+        (torch.cuda.nvtx, "range_pop", lambda: 0),
         (tp_random.CudaRNGStatesTracker, "fork", _null_fork),
         *te_free_cpu_patches(),
         *absent_kernel_patches(),  # pure-torch references of the Mamba / gated-delta-net kernels

@@ -50,13 +50,17 @@ def te_free_spec(provider: Any) -> list[str]:
     if not te_is_stubbed():
         return []
     from codemods.smoke._hybrid import hybrid_te_free_spec
+    from codemods.smoke._te_free_vision import te_free_provide
 
+    # VLMs: a provide() that builds TE modules itself; the language model may still use the layer spec.
+    vision = te_free_provide(provider)
     hybrid = hybrid_te_free_spec(provider)
     if hybrid is not None:
-        return hybrid
+        return (vision or []) + hybrid
     from megatron.bridge.models import gpt_provider
 
-    _refuse_te_inside_provide(provider)
+    if vision is None:
+        _refuse_te_inside_provide(provider)
     spec = provider.transformer_layer_spec
     notes: list[str] = []
     keywords = getattr(spec, "keywords", None) or {}
@@ -64,22 +68,30 @@ def te_free_spec(provider: Any) -> list[str]:
     from codemods.smoke import _dsa
 
     dsa = _dsa.is_dsa_spec(provider)
+    stock = (
+        gpt_provider.default_layer_spec,
+        gpt_provider.transformer_engine_layer_spec,
+        gpt_provider.transformer_engine_full_layer_spec,
+    )
     if dsa:
         spec = _dsa.dsa_block_spec_local
         notes.extend(_dsa.NOTES)
     elif "use_transformer_engine" in keywords:
         spec = partial(spec.func, **{**keywords, "use_transformer_engine": False})
-    elif getattr(provider, "multi_latent_attention", False) or isinstance(
-        getattr(provider, "moe_layer_freq", 1), list
-    ):
+    elif (
+        getattr(provider, "multi_latent_attention", False)
+        or (
+            # A per-layer MoE pattern needs the decoder-block spec; a list of zeros without experts (EXAONE
+            # 4.5's provider sets one) says nothing, and the bridge's own layer spec stays.
+            isinstance(getattr(provider, "moe_layer_freq", 1), list)
+            and getattr(provider, "num_moe_experts", None)
+        )
+    ) and (vision is None or spec in stock):
+        # (A VLM's own block spec, ERNIE 4.5-VL's dual-pool text / vision MoE, is kept: swapped one for one.)
         from megatron.core.models.gpt.gpt_layer_specs import get_gpt_decoder_block_spec
 
         spec = partial(get_gpt_decoder_block_spec, use_transformer_engine=False)
-    elif spec in (
-        gpt_provider.default_layer_spec,
-        gpt_provider.transformer_engine_layer_spec,
-        gpt_provider.transformer_engine_full_layer_spec,
-    ):
+    elif spec in stock:
         spec = gpt_provider.local_layer_spec
     else:
         own = True  # the bridge's own spec: its TE parts are swapped below, one for one
@@ -101,7 +113,7 @@ def te_free_spec(provider: Any) -> list[str]:
             f"TE-free substitutions not listed: the layer spec cannot be built before the model ({type(exc).__name__})"
         )
     provider.transformer_layer_spec = te_free
-    return notes + te_free.notes
+    return (vision or []) + notes + te_free.notes
 
 
 #: Megatron-Core's TE spec builders; a provider's own provide() that calls one builds TE modules itself.
