@@ -12,6 +12,7 @@ __all__ = [
     "architecture_for",
     "build_toy_checkpoint",
     "randomize_norms_and_biases",
+    "randomize_zero_weights",
     "read_safetensors",
     "shrink_latent_norm_inputs",
 ]
@@ -73,6 +74,7 @@ def build_toy_checkpoint(
     torch.manual_seed(seed)
     model = cls(config)
     randomize_norms_and_biases(model, seed)
+    randomize_zero_weights(model, seed, std=float(getattr(config, "initializer_range", 0.02) or 0.02))
     randomize_ssm_head_vectors(model, seed)
     shrink_latent_norm_inputs(model)
     model = model.to(torch.bfloat16)
@@ -108,6 +110,25 @@ def randomize_norms_and_biases(model: Any, seed: int) -> list[str]:
             else:
                 continue
             changed.append(name)
+    return changed
+
+
+def randomize_zero_weights(model: Any, seed: int, std: float = 0.02) -> list[str]:
+    """Give every weight matrix transformers leaves at zero N(0, std) values; returns the names changed.
+
+    Some models initialise a projection to zero (ERNIE 4.5's MoE router): on such a toy every expert gets
+    the same score, so a bridge that routes by sigmoid where HF routes by softmax, or that drops the
+    router, computes the same function as a correct one.
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(seed + 11)
+    changed = []
+    with torch.no_grad():
+        for name, tensor in model.named_parameters():
+            if tensor.is_floating_point() and tensor.ndim >= 2 and not tensor.any():
+                tensor.copy_((torch.randn(tensor.shape, generator=gen) * std).to(tensor.dtype))
+                changed.append(name)
     return changed
 
 
