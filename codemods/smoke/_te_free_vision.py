@@ -124,10 +124,10 @@ def _vlm_backend() -> type:
     (parameters `experts.linear_fc1.weight{i}`) and the local backend would build `SequentialMLP`."""
     from megatron.core.transformer.moe.experts import GroupedMLPSubmodules, TEGroupedMLP
 
-    from codemods.smoke._hybrid import _te_shaped_local_backend
+    from codemods.smoke._hybrid import te_shaped_local_backend
     from codemods.smoke._local_modules import ColumnParallelGroupedLinear, RowParallelGroupedLinear
 
-    class TEShapedVisionLanguageBackend(_te_shaped_local_backend()):
+    class TEShapedVisionLanguageBackend(te_shaped_local_backend()):
         def grouped_mlp_modules(self, moe_use_grouped_gemm: bool) -> Any:
             if not moe_use_grouped_gemm:
                 return super().grouped_mlp_modules(moe_use_grouped_gemm)
