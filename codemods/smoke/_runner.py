@@ -464,6 +464,8 @@ def _convert_and_check(
             # The all-to-all dispatcher creates a CUDA stream at construction.
             provider.moe_token_dispatcher_type = "allgather"
             report.adjustments.append("moe_token_dispatcher_type -> allgather (CPU)")
+    elif getattr(provider, "moe_token_dispatcher_type", None) == "flex":
+        report.adjustments.extend(_flex_dispatcher_available(provider))
     provider.finalize()
     if not parallel_state.model_parallel_is_initialized():
         parallel_state.initialize_model_parallel(
@@ -487,6 +489,18 @@ def _convert_and_check(
     with local_linear_mapped(model) as notes:
         report.adjustments.extend(notes)
         _check_conversion(opts, report, prepared, timings, bridge, model)
+
+
+def _flex_dispatcher_available(provider: Any) -> list[str]:
+    """The flex dispatcher (MiniMax-M3 asks for it) needs DeepEP or HybridEP, which these machines cannot
+    install; without its backend the all-to-all dispatcher routes the same tokens to the same experts."""
+    from megatron.core.transformer.moe import fused_a2a
+
+    backend = getattr(provider, "moe_flex_dispatcher_backend", "deepep")
+    if getattr(fused_a2a, "HAVE_HYBRIDEP" if backend == "hybridep" else "HAVE_DEEP_EP", False):
+        return []
+    provider.moe_token_dispatcher_type = "alltoall"
+    return [f"moe_token_dispatcher_type flex ({backend}, not installed) -> alltoall (same routing)"]
 
 
 def _check_conversion(
