@@ -1,7 +1,7 @@
 """Trees and golden cases for the refactor tests.
 
 A case is `fixtures/refactors/<case>/`: `before/` (our tests, docs and examples in Megatron-Bridge's shape,
-laid over the real tree), `plan.diff` (the plan's preview) and `after.sha256` (the digest of every file the
+laid over the real tree), `plan.diff` (the plan's preview, Megatron-Bridge sources as digests: `tests/golden.py`) and `after.sha256` (the digest of every file the
 plan writes, as `sha256sum` prints them: most are Megatron-Bridge sources, which the repository never holds
 copies of). `pytest --update-golden` rewrites `plan.diff` and `after.sha256` from the plans of the run.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from codemods.plan import Plan
-from tests.golden import check_golden
+from tests.golden import check_golden, plan_golden
 
 PROJECT = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT / "fixtures" / "refactors"
@@ -67,7 +67,7 @@ def assert_golden(plan: Plan, root: Path, case: str, *, update: bool) -> None:
     `apply()` writes exactly those bytes (and removes what the plan deletes); `undo()` puts `before/` back.
     With `update`, `plan.diff` and `after.sha256` are rewritten."""
     folder = FIXTURES / case
-    check_golden(plan.preview(), folder / "plan.diff", update=update)
+    check_golden(plan_golden(plan), folder / "plan.diff", update=update)
     written = {e.path: e.after for e in plan.changes if e.after is not None}
     check_golden(_digests(written), folder / "after.sha256", update=update)
     plan.apply()
