@@ -15,6 +15,20 @@ FIXTURES = PROJECT / "fixtures"
 CHECKOUT_OVERLAY = FIXTURES / "checkout"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the golden files the run checks (fixtures/<codemod>/<case>/plan.diff) from its output",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """Whether this run rewrites golden files (`--update-golden`) instead of checking them."""
+    return bool(request.config.getoption("--update-golden"))
+
+
 @pytest.fixture(scope="session")
 def real_tree() -> Path:
     """The pinned megatron-bridge wheel tree (src/ only). Fails loudly when it cannot be obtained."""
