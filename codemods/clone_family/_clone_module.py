@@ -20,7 +20,7 @@ import libcst as cst
 from analyzers.catalog.modules import resolve_relative
 from analyzers.errors import ParseError
 from codemods._cst import dotted, dotted_expr, last_name, string_literal
-from codemods._transformers_index import transformers_has, transformers_module_exists
+from codemods.clone_family._transformers_index import transformers_has, transformers_module_exists
 from codemods.naming import Renamer
 
 TODO = "TODO(bridgesmith)"

@@ -23,7 +23,7 @@ from analyzers.catalog.modules import build_module_info, module_name, module_pat
 from analyzers.catalog.records import Catalog
 from analyzers.errors import ConfigError, ParseError, PlanConflictError, ResolveError
 from analyzers.repo import MODELS_DIR, RECIPES_DIR, find_repo
-from codemods._clone_python import (
+from codemods.clone_family._clone_module import (
     TODO,
     CloneContext,
     Registration,
@@ -31,9 +31,9 @@ from codemods._clone_python import (
     current_year,
     license_header,
 )
-from codemods._config_edits import apply_bridge_edits, decide, update_config_dicts
-from codemods._registry_edits import RegistryPlan, edit_registry, plan_registry
-from codemods._transformers_index import transformers_has
+from codemods.clone_family._config_edits import apply_bridge_edits, decide, update_config_dicts
+from codemods.clone_family._registry_edits import RegistryPlan, edit_registry, plan_registry
+from codemods.clone_family._transformers_index import transformers_has
 from codemods.naming import (
     ModelNames,
     Renamer,

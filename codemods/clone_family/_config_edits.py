@@ -17,7 +17,7 @@ import libcst as cst
 from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.hf_config import ARCH_FIELDS, QK_NORM_FLAGS, ModelSpec, detect_blocks
 from codemods._cst import string_literal
-from codemods._registry_edits import MappingImports, RegistryPlan, edit_function
+from codemods.clone_family._registry_edits import MappingImports, RegistryPlan, edit_function
 
 TODO = "TODO(bridgesmith)"
 
