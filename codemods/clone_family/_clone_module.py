@@ -10,7 +10,6 @@ as imported), and HF classes the installed transformers does not have (kept, wit
 from __future__ import annotations
 
 import ast
-import datetime
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,42 +19,18 @@ import libcst as cst
 from analyzers.catalog.modules import resolve_relative
 from analyzers.errors import ParseError
 from codemods._cst import dotted, dotted_expr, last_name, string_literal
+from codemods.clone_family._templates import TODO, current_year, license_header
 from codemods.clone_family._transformers_index import transformers_has, transformers_module_exists
 from codemods.naming import Renamer
 
-TODO = "TODO(bridgesmith)"
 REGISTER_CALLS = {"register_bridge", "register_bridge_implementation"}
 _HF_ID = re.compile(r"^([A-Za-z0-9][\w.-]*)/([\w.-]+)$")
 _IDENT = re.compile(r"^[A-Za-z_]\w*$")
 _HEX_REVISION = re.compile(r"^[0-9a-f]{40}$")
 _COPYRIGHT = re.compile(r"(Copyright \(c\) )(\d{4})(?:-\d{4})?")
 
-LICENSE_HEADER = """\
-# Copyright (c) {year}, NVIDIA CORPORATION.  All rights reserved.
-#
-# Licensed under the Apache License, Version 2.0 (the "License");
-# you may not use this file except in compliance with the License.
-# You may obtain a copy of the License at
-#
-#     http://www.apache.org/licenses/LICENSE-2.0
-#
-# Unless required by applicable law or agreed to in writing, software
-# distributed under the License is distributed on an "AS IS" BASIS,
-# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-# See the License for the specific language governing permissions and
-# limitations under the License.
-"""
 
-
-def current_year() -> int:
-    return datetime.date.today().year
-
-
-def license_header(year: int | None = None) -> str:
-    return LICENSE_HEADER.format(year=year or current_year())
-
-
-@dataclass
+@dataclass(frozen=True)
 class Registration:
     """What a cloned bridge class registers: HF source (class or string) and model_type."""
 
@@ -64,7 +39,7 @@ class Registration:
     model_type: str | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class CloneContext:
     """Everything the module transform needs; shared by all files of one clone."""
 
@@ -78,8 +53,6 @@ class CloneContext:
     package_names: dict[str, dict[str, str]] = field(default_factory=dict)
     #: old package -> new package (differs with --family-dir)
     package_map: dict[str, str] = field(default_factory=dict)
-    #: messages about kept names, filled while transforming (path, message)
-    notes: list[tuple[str, str]] = field(default_factory=list)
 
     def _cloned_prefix(self, dotted: str) -> str | None:
         """The longest cloned module that `dotted` is or lies inside."""
@@ -155,7 +128,7 @@ class _Bindings:
                 self._import_from(node)
 
     def _import_from(self, node: ast.ImportFrom) -> None:
-        mod = _absolute_ast(self.module_name, self.is_package, node)
+        mod = resolve_relative(self.module_name, self.is_package, node.level, node.module)
         if self.ctx.module(mod) is not None:
             return
         for alias in node.names:
@@ -180,17 +153,6 @@ class _Bindings:
                 continue
             self.keep.add(local)
             self.kept_notes.append((local, mod, new))
-
-
-def _absolute_ast(module_name: str, is_package: bool, node: ast.ImportFrom) -> str:
-    if not node.level:
-        return node.module or ""
-    base = module_name.split(".")
-    if not is_package:
-        base = base[:-1]
-    if node.level > 1:
-        base = base[: len(base) - (node.level - 1)]
-    return ".".join(base + ([node.module] if node.module else []))
 
 
 class _CloneTransformer(cst.CSTTransformer):
@@ -538,6 +500,14 @@ def _visit_touched(
     return tree.with_changes(body=body)
 
 
+@dataclass(frozen=True)
+class ClonedModule:
+    """A module's clone and what the clone kept on purpose."""
+
+    text: str
+    notes: tuple[str, ...] = ()  #: one line per name kept under its old spelling, and why
+
+
 def clone_module(
     source: str,
     *,
@@ -546,8 +516,8 @@ def clone_module(
     ctx: CloneContext,
     year: int | None = None,
     extra: Callable[[cst.Module], cst.Module] | None = None,
-) -> str:
-    """The text of module `source` (at `path`, dotted `module_name`) cloned under the new names."""
+) -> ClonedModule:
+    """Module `source` (at `path`, dotted `module_name`) cloned under the new names."""
     if (
         extra is None
         and not _touched_lines(source, ctx.renamer)
@@ -555,7 +525,8 @@ def clone_module(
     ):
         # Nothing to rename (a helper module of a cloned package): only the license year changes.
         first, _, rest = source.partition("\n")
-        return _COPYRIGHT.sub(lambda m: f"{m.group(1)}{year or current_year()}", first, count=1) + "\n" + rest
+        year_only = _COPYRIGHT.sub(lambda m: f"{m.group(1)}{year or current_year()}", first, count=1)
+        return ClonedModule(year_only + "\n" + rest)
     try:
         tree = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -575,6 +546,7 @@ def clone_module(
         dropped = candidates - usage.used
     else:
         dropped = set()
+    notes = []
     for local, mod, new in bindings.kept_notes:
         if local in dropped:
             continue
@@ -583,8 +555,8 @@ def clone_module(
             if mod.startswith("transformers")
             else f"{mod} is not cloned; no"
         )
-        ctx.notes.append((path, f"kept {local} ({origin} {new})"))
+        notes.append(f"kept {local} ({origin} {new})")
     tree = _header(tree, year or current_year())
     if extra is not None:
         tree = extra(tree)
-    return tree.code
+    return ClonedModule(tree.code, tuple(notes))

@@ -18,8 +18,7 @@ from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.hf_config import ARCH_FIELDS, QK_NORM_FLAGS, ModelSpec, detect_blocks
 from codemods._cst import string_literal
 from codemods.clone_family._registry_edits import MappingImports, RegistryPlan, edit_function
-
-TODO = "TODO(bridgesmith)"
+from codemods.clone_family._templates import TODO
 
 
 @dataclass
