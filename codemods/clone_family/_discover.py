@@ -15,7 +15,7 @@ from codemods.clone_family._spec import ClonedFiles, CloneSpec, Pair, Targets
 from codemods.naming import DOCS_DIR, EXAMPLES_DIR, Renamer, functional_tests_dir, unit_tests_dir
 from codemods.resolve import ResolvedSource
 
-__all__ = ["belongs_to", "discover", "entries", "find_cloned_files", "walk"]
+__all__ = ["belongs_to", "discover", "entries", "find_cloned_files", "rename_path", "vendor_dirs", "walk"]
 
 MISSPELT_MODELING = "modelling_"
 #: folder entries that are never SRC's files

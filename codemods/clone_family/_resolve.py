@@ -35,7 +35,7 @@ from codemods.naming import (
     hf_suffix,
     rename_camel,
 )
-from codemods.resolve import ResolvedSource, bridge_stem, known_stems, resolve_source
+from codemods.resolve import ResolvedSource, other_model_spellings, other_stems, resolve_source
 
 __all__ = ["bridge_edits", "resolve"]
 
@@ -51,8 +51,10 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
     names = _names(root, request, source, config)
     family = request.family_dir or source.family.name
     report: list[str] = []
-    protected = _protected(catalog, source)
-    others = frozenset(_others(catalog, source))
+    protected = other_model_spellings(
+        catalog, {b.name for b in source.module_bridges}, source.family, source.stem
+    )
+    others = frozenset(other_stems(catalog, {b.name for b in source.module_bridges}))
     paths = Renamer(
         [Variant(source.stem, names.stem), Variant(source.stem.replace("_", "-"), names.hyphen)],
         protected=protected,
@@ -205,36 +207,6 @@ def _src_prefix(src: ResolvedSource) -> str:
 
 
 # --- what the rename must leave alone ---------------------------------------------------------------
-def _others(catalog: Catalog, src: ResolvedSource) -> set[str]:
-    """Stems of the tree's other models: the files `belongs_to` must not take for SRC."""
-    own = {r.model_type for b in src.module_bridges for r in b.registrations if r.model_type}
-    return {s for s in known_stems(catalog) if s not in own and s != src.stem}
-
-
-def _protected(catalog: Catalog, src: ResolvedSource) -> set[str]:
-    """Names of the tree's other models that start like SRC (`qwen3_moe`, `Qwen3MoE` for `qwen3`)."""
-    clone = {b.name for b in src.module_bridges}
-    out: set[str] = set()
-    for bridge in catalog.bridges:
-        if bridge.name in clone:
-            continue
-        stem = bridge_stem(bridge)
-        out |= {stem, stem.upper(), stem.replace("_", "-")}
-        out.add(class_prefix_of(bridge.name))
-        for reg in bridge.registrations:
-            if reg.model_type:
-                out |= {reg.model_type, reg.model_type.upper(), reg.model_type.replace("_", "-")}
-            if reg.source and (suffix := hf_suffix(reg.source)):
-                out.add(reg.source[: -len(suffix)])
-        if bridge.provider_class:
-            out.add(class_prefix_of(bridge.provider_class))
-    for family in catalog.families:
-        for provider in family.providers:
-            if family.name != src.family.name or align_camel(provider, src.stem) is None:
-                out.add(class_prefix_of(provider))
-    return {p for p in out if p}
-
-
 # --- the renamers -----------------------------------------------------------------------------------
 def _class_names(root: Path, paths: list[str]) -> set[str]:
     out: set[str] = set()

@@ -39,7 +39,6 @@ from codemods.naming import (
     align_camel,
     check_class_prefix,
     check_stem,
-    hf_suffix,
     rename_camel,
 )
 from codemods.plan import Plan
@@ -48,7 +47,7 @@ from codemods.refactors._done import AlreadyRenamed, refuse_unreadable
 from codemods.refactors.move_module import TEXT_SUFFIXES
 from codemods.refactors.rename_symbol import FROZEN_DOCS, check_compiles
 from codemods.rename_engine import ModuleNames, RenameTransformer, StringPolicy, dotted_module, rename_module
-from codemods.resolve import bridge_stem, known_stems, resolve_source
+from codemods.resolve import bridge_stem, other_family_spellings, other_stems, resolve_source
 
 __all__ = ["FamilyRename", "plan_rename_family", "resolve_family"]
 
@@ -125,39 +124,8 @@ def resolve_family(catalog: Catalog, old: str) -> tuple[FamilyRecord, str]:
 
 def _others(catalog: Catalog, family: FamilyRecord) -> set[str]:
     """Model stems and folder names of the other families (what `belongs_to` must not take)."""
-    own = set(family.bridges)
-    own_stems = {bridge_stem(b) for b in catalog.bridges if b.name in own}
-    own_types = {
-        r.model_type for b in catalog.bridges if b.name in own for r in b.registrations if r.model_type
-    }
-    stems = known_stems(catalog) - own_stems - own_types
-    stems |= {f.name for f in catalog.families if f.name != family.name}
-    return {s for s in stems if s != family.name}
-
-
-def _protected(catalog: Catalog, family: FamilyRecord) -> set[str]:
-    """Spellings of the other families that start like this one's (`minimax_m3`, `Qwen3` for `qwen`)."""
-    out: set[str] = set()
-    own = set(family.bridges)
-    for other in catalog.families:
-        if other.name != family.name:
-            out |= {other.name, other.name.upper(), other.name.replace("_", "-")}
-            out |= {p.removesuffix("ModelProvider").removesuffix("Provider") for p in other.providers}
-    for recipe in catalog.recipes:
-        if recipe.name not in family.recipes:
-            out |= {recipe.name, recipe.name.upper()}
-    for bridge in catalog.bridges:
-        if bridge.name in own:
-            continue
-        stem = bridge_stem(bridge)
-        out |= {stem, stem.upper(), stem.replace("_", "-")}
-        out.add(bridge.name.removesuffix("Bridge").removesuffix("Model"))
-        for reg in bridge.registrations:
-            if reg.model_type:
-                out |= {reg.model_type, reg.model_type.upper(), reg.model_type.replace("_", "-")}
-            if reg.source and (suffix := hf_suffix(reg.source)):
-                out.add(reg.source[: -len(suffix)])
-    return {p for p in out if p}
+    stems = other_stems(catalog, set(family.bridges)) | {f.name for f in catalog.families}
+    return stems - {family.name}
 
 
 def _walk(root: Path, rel_dir: str) -> list[str]:
@@ -220,7 +188,7 @@ class _Resolver:
         variants = [Variant(old, new), Variant(old.upper(), new.upper())]
         if "_" in old:
             variants.append(Variant(old.replace("_", "-"), new.replace("_", "-")))
-        protected = _protected(self.catalog, self.family)
+        protected = other_family_spellings(self.catalog, self.family)
         paths = Renamer(list(variants), protected=protected)
         moves = self._src_moves(paths)
         hf_facing, external = self._hf_facing(moves)
