@@ -14,6 +14,7 @@ from codemods.clone_family._discover import rename_path, walk
 from codemods.clone_family._docs_index import list_page
 from codemods.clone_family._spec import CloneSpec, Staging, Targets
 from codemods.clone_family._templates import TODO, license_header, render
+from codemods.rename_engine import dotted_module
 
 __all__ = ["document"]
 
@@ -77,7 +78,7 @@ def _examples(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
             new_rel = f"{vendor}/{new_folder}/{rename_path(spec.paths, rel[len(vendor) + len(folder) + 2 :])}"
             text = staging.read(rel)
             if rel.endswith(".py"):
-                module = rel.removesuffix(".py").replace("/", ".")
+                module = dotted_module(rel)
                 text = clone_module(text, path=rel, module_name=module, ctx=spec.ctx, year=spec.year).text
             else:
                 text = _header_year(spec.renamer.prose(text), spec.year)

@@ -11,12 +11,12 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
-from analyzers.catalog.modules import module_name
 from codemods.clone_family._clone_module import ClonedModule, clone_module
 from codemods.clone_family._config_edits import update_config_dicts
 from codemods.clone_family._resolve import bridge_edits
 from codemods.clone_family._spec import CloneJob, CloneSpec, Staging
 from codemods.clone_family._transformers_index import transformers_has
+from codemods.rename_engine import dotted_module
 
 __all__ = ["PARALLEL_LINES", "render"]
 
@@ -34,10 +34,8 @@ def render(spec: CloneSpec, staging: Staging) -> None:
         text = staging.read(old)
         ctx = spec.recipe_ctx if old in recipes else spec.ctx
         if old.endswith(".py"):
-            module = module_name(old) if old.startswith("src/") else old.removesuffix(".py").replace("/", ".")
-            jobs.append(
-                CloneJob(old, new, text, module, ctx, edits if old == spec.source.bridge.path else None)
-            )
+            edit = edits if old == spec.source.bridge.path else None
+            jobs.append(CloneJob(old, new, text, dotted_module(old), ctx, edit))
         else:
             texts[new] = ctx.prose(text)
     for job, cloned in zip(jobs, _clone_all(jobs, spec.year), strict=True):
