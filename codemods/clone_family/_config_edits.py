@@ -165,10 +165,10 @@ def decide(
 
 
 class _BridgeEdits(cst.CSTTransformer):
+    """In the class `bridge_class` only: provider attributes set, the registry edited, its TODOs placed."""
+
     def __init__(self, bridge_class: str, decisions: ConfigDecisions) -> None:
         self.bridge_class, self.d = bridge_class, decisions
-        self.depth = 0
-        self.in_class = False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return node.name.value == self.bridge_class
