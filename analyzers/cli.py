@@ -23,18 +23,13 @@ COMMANDS = {
     "lint": "lint",
     "rule": "rule",
 }
-#: commands whose usage errors are one line and whose long options must be spelled out (the lint's, as ruff's)
-STRICT = {"lint", "rule"}
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors where `one_line` is set (`prog: error: message`, exit 2)."""
-
-    one_line = False
+    """argparse whose usage errors are one line (`prog: error: message`, exit 2), in every command, as ruff's;
+    `--help` shows the usage."""
 
     def error(self, message: str):  # type: ignore[override]
-        if not self.one_line:
-            super().error(message)
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -57,7 +52,6 @@ def run_cli(
     chosen = next((a for a in argv if not a.startswith("-")), None)
     # No prefix matching in any command: `smoke --repo` must never be taken as `--report`.
     parser = Parser(prog=prog, allow_abbrev=False)
-    parser.one_line = chosen in STRICT
     parser.add_argument("--version", action="version", version=f"bridgesmith {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # Import only the chosen command's module: start-up time is most of a warm run.
@@ -69,9 +63,7 @@ def run_cli(
             if exc.name != f"{package}.commands.{module_name}":
                 raise
             continue
-        strict = name in STRICT
         command = sub.add_parser(name, help=module.HELP, description=module.HELP, allow_abbrev=False)
-        command.one_line = strict
         module.add_arguments(command)
         command.set_defaults(run=module.run)
     args = parser.parse_args(argv)
@@ -113,7 +105,14 @@ def _run(
         return 2
     except BridgesmithError as exc:
         if getattr(exc, "nothing_to_do", False):
-            print(f"nothing to do: {exc}")
+            if getattr(args, "format", None) == "json":
+                from analyzers.cli_common import print_json
+                from analyzers.envelope import versioned
+
+                doc = {"files": [], "applied": False, "already_applied": True, "message": str(exc)}
+                print_json(versioned(args.command, doc))
+            else:
+                print(f"nothing to do: {exc}")
             return 0
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
@@ -136,7 +135,6 @@ def lint_entry(argv: list[str] | None = None) -> int:
     module = importlib.import_module(f"analyzers.commands.{name}")
     prog = "bridgesmith-lint rule" if name == "rule" else "bridgesmith-lint"
     parser = Parser(prog=prog, description=module.HELP, allow_abbrev=False)
-    parser.one_line = True
     parser.add_argument("--version", action="version", version=f"bridgesmith-lint {__version__}")
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:] if name == "rule" else argv)

@@ -11,7 +11,8 @@ Two sources, best first:
    (``mlp.experts.{i}.gate_proj.weight``). Tied weights (``lm_head.weight``) are left out, as
    `save_pretrained` leaves them out.
 
-torch and transformers are imported lazily, only on the second path.
+torch and transformers are imported lazily, only on the second path. Its result is cached per config
+digest (and transformers / torch versions), so a second command on the same config imports neither.
 """
 
 from __future__ import annotations
@@ -105,7 +106,17 @@ def transformers_available() -> bool:
 
 
 def names_from_transformers(spec: ModelSpec) -> HFNames:
-    """Build the model on the meta device and return its checkpoint names (per-expert, untied)."""
+    """Build the model on the meta device and return its checkpoint names (per-expert, untied).
+
+    The names (or why there are none) are cached per config digest: building imports torch and
+    transformers, most of a warm `clone-family --config` run otherwise.
+    """
+    from analyzers.names_cache import cached_names
+
+    return cached_names(spec, _build_names)
+
+
+def _build_names(spec: ModelSpec) -> HFNames:
     if not transformers_available():
         raise NamesUnavailable(
             "HF parameter names unavailable: torch/transformers not installed (pip install 'bridgesmith[hf]')"
@@ -134,7 +145,7 @@ def names_from_transformers(spec: ModelSpec) -> HFNames:
             reduced = copy.deepcopy(data)
             reduced_scope = reduced.get("text_config") if scope is not data else reduced
             _truncate_layers(reduced_scope, layers, small)
-            built = names_from_transformers(dataclasses.replace(spec, config=reduced))
+            built = _build_names(dataclasses.replace(spec, config=reduced))
             return _extrapolate(built, layers, small, rep)
     if model_type not in CONFIG_MAPPING:
         raise NamesUnavailable(

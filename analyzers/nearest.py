@@ -12,7 +12,11 @@ Components (weights renormalised over the ones that apply):
   gated MLP, linear attention, Mamba, sliding window, vision, audio), each block weighted by its rarity
   in the catalog (smoothed IDF): sharing Mamba or MLA says more than sharing a gated MLP.
 - fields (0.15): smoothed Jaccard of the specific config fields (beyond the architecture basics) the model
-  sets and the candidate's bridge reads; only fields some remaining bridge reads count.
+  sets and the candidate's bridge reads. Fields no remaining bridge reads count too, as fields the candidate
+  does not read (Granite's multipliers lower every candidate: none handles them).
+- provider (0.05): the share of the provider settings the config implies (`provider_vocabulary`) that the
+  candidate's provider_bridge already gives, less half of one per field its settings would read that
+  the config lacks (a crash at load).
 - conventions (0.10): tied embeddings, activation and norm kind that the candidate's provider hard-codes,
   against the model's config. Only where both sides say.
 - kind (0.10): same modality (LLM, VLM, audio, omni).
@@ -29,14 +33,13 @@ import math
 import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from pathlib import Path
 
 from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.coverage import group_names, match_names, pattern_uses, registry_mappings
 from analyzers.hf_config import ARCH_FIELDS, GENERIC_FIELDS, ModelSpec, config_quantization, detect_blocks
 
-WEIGHTS = {"names": 0.35, "blocks": 0.25, "fields": 0.15, "conventions": 0.10, "kind": 0.10, "naming": 0.10,
-           "quantization": 0.05}  # fmt: skip
+WEIGHTS = {"names": 0.35, "blocks": 0.25, "fields": 0.15, "provider": 0.05, "conventions": 0.10, "kind": 0.10,
+           "naming": 0.10, "quantization": 0.05}  # fmt: skip
 #: blocks compared, in display order
 BLOCKS = ("moe", "shared_experts", "mla", "mtp", "qk_norm", "qkv_bias", "gated_mlp", "linear_attention", "mamba",
           "sliding_window", "vision", "audio")  # fmt: skip
@@ -84,7 +87,7 @@ class BridgeFeatures:
     conventions: dict[str, str] = field(default_factory=dict)
 
 
-def bridge_features(catalog: Catalog, bridge: BridgeRecord, root: Path | None = None) -> BridgeFeatures:
+def bridge_features(catalog: Catalog, bridge: BridgeRecord) -> BridgeFeatures:
     """Derive blocks from the registry (Megatron targets and HF patterns), provider attributes and hooks."""
     blocks: set[str] = set()
     megatron = []
@@ -153,7 +156,7 @@ def bridge_features(catalog: Catalog, bridge: BridgeRecord, root: Path | None = 
         kind=kind,
         sources=[r.source for r in bridge.registrations if r.source],
         model_types=[r.model_type for r in bridge.registrations if r.model_type],
-        dequantizes=_dequant_formats(bridge, root or Path(catalog.root)),
+        dequantizes=set(bridge.dequant_formats),
         fields=specific_fields(bridge.config_fields),
         conventions=provider_conventions(attrs),
     )
@@ -217,24 +220,6 @@ def model_fields(spec: ModelSpec) -> set[str]:
     )
 
 
-def _dequant_formats(bridge: BridgeRecord, root: Path) -> set[str]:
-    """Formats the bridge's module dequantizes on load (read from its source text, statically)."""
-    if "maybe_modify_loaded_hf_weight" not in bridge.hooks:
-        return set()
-    try:
-        text = (root / bridge.path).read_text(encoding="utf-8").lower()
-    except OSError:
-        return {"unknown"}
-    formats = set()
-    if re.search(r"fp8|float8|scale_inv", text):
-        formats.add("fp8")
-    if "mxfp4" in text:
-        formats.add("mxfp4")
-    if "int4" in text:
-        formats.add("int4")
-    return formats or {"other"}
-
-
 def model_format(spec: ModelSpec, dtypes: dict[str, int] | None = None) -> str | None:
     """The model's quantized weight format ("fp8", "mxfp4", "int4", or the quant_method), None when not quantized."""
     quant = config_quantization(spec) or {}
@@ -291,6 +276,41 @@ def _field_agreement(mine: set[str], theirs: set[str]) -> tuple[float, str]:
     return (len(both) + 1) / (len(mine | theirs) + 1), reason
 
 
+def _provider_agreement(
+    catalog: Catalog, bridge: BridgeRecord, spec: ModelSpec, implied: list
+) -> tuple[float, dict, str]:
+    """The candidate's provider settings against the implied ones: score, JSON summary, one-line reason."""
+    from analyzers.provider_vocabulary import check_candidate
+
+    check = check_candidate(catalog, bridge, spec, implied)
+    by = {status: [c for c in check.checks if c.status == status] for status in
+          ("sets", "default-matches", "contradicts", "must-set", "unknown")}  # fmt: skip
+    summary = {
+        "sets": [c.attr for c in by["sets"]],
+        "default_matches": [c.attr for c in by["default-matches"]],
+        "contradicts": [{"attr": c.attr, "implied": c.implied, "candidate": c.candidate, "how": c.how} for c in by["contradicts"]],
+        "must_set": [{"attr": c.attr, "implied": c.implied, "default": c.candidate} for c in by["must-set"]],
+        "missing_reads": [{"attr": a, "field": f, "expression": e} for a, f, e in check.missing_reads],
+        "unsupported": check.unsupported,
+    }  # fmt: skip
+    reason = (f"provider: gives {len(by['sets']) + len(by['default-matches'])} of {len(check.checks) - len(by['unknown'])} "
+              "implied settings")  # fmt: skip
+    if by["contradicts"]:
+        reason += "; contradicts " + ", ".join(
+            f"{c.attr}={c.candidate!r} (implied {c.implied!r})" for c in by["contradicts"][:4]
+        )
+        reason += " ..." if len(by["contradicts"]) > 4 else ""
+    if by["must-set"]:
+        reason += "; must set " + ", ".join(f"{c.attr}={c.implied!r}" for c in by["must-set"][:4])
+        reason += " ..." if len(by["must-set"]) > 4 else ""
+    if check.missing_reads:
+        fields = sorted({f for _, f, _ in check.missing_reads})
+        reason += (
+            f"; reads fields the config lacks: {', '.join(fields[:4])}{' ...' if len(fields) > 4 else ''}"
+        )
+    return check.score(), summary, reason
+
+
 @dataclass
 class Candidate:
     bridge: str
@@ -308,6 +328,9 @@ class Candidate:
     unused_patterns: int | None = None
     #: False when the candidate cannot hold the model's layers at all (ranked after every one that can)
     fits: bool = True
+    #: the implied provider settings it sets / contradicts / leaves to a default, and its settings that
+    #: read fields the config lacks (see `provider_vocabulary.check_candidate`)
+    provider: dict | None = None
 
 
 def model_blocks(spec: ModelSpec, names: list[str] | None) -> tuple[set[str], set[str]]:
@@ -327,8 +350,12 @@ def rank(
     exclude: tuple[str, ...] = (),
     dtypes: dict[str, int] | None = None,
     top: int | None = None,
+    shapes: dict[str, tuple[int, ...] | None] | None = None,
+    implied: list | None = None,
 ) -> list[Candidate]:
     """Rank the catalog's (non-diffusion) bridges for `spec`; `exclude` drops bridges or whole families.
+
+    `implied`: the provider settings the config implies (computed here from `names`/`shapes` when not given).
 
     >>> [c.bridge for c in rank(spec, catalog, names, top=3)]  # doctest: +SKIP
     ['Qwen3Bridge', 'Qwen3MoEBridge', 'Qwen2Bridge']
@@ -343,9 +370,12 @@ def rank(
         for b in catalog.bridges
         if not b.diffusion and b.name.lower() not in excluded and b.family.lower() not in excluded
     ]
-    # fields that signal something only where some remaining bridge reads them (learned, leave-one-out safe)
-    known_fields = set().union(*(f.fields for f in pool)) if pool else set()
-    my_fields = model_fields(spec) & known_fields
+    # fields no remaining bridge reads count against every candidate: none handles them (learned, leave-one-out safe)
+    my_fields = model_fields(spec)
+    if implied is None:
+        from analyzers.provider_vocabulary import implied_settings
+
+        implied = implied_settings(spec, catalog, names, shapes, exclude=exclude)
     # a block shared by few bridges is specialised machinery (Mamba, MLA, towers): it weighs more in the
     # agreement than one nearly every bridge has (gated MLP); smoothed inverse document frequency
     rarity = {b: 1.0 + math.log((len(pool) + 1) / (1 + sum(b in f.blocks for f in pool))) for b in BLOCKS}
@@ -396,6 +426,10 @@ def rank(
             )
         comps["fields"], fields_reason = _field_agreement(my_fields, feats.fields)
         reasons.append(fields_reason)
+        comps["provider"], cand.provider, provider_reason = _provider_agreement(
+            catalog, bridge, spec, implied
+        )
+        reasons.append(provider_reason)
         checks = {k: (v, feats.conventions[k]) for k, v in my_conventions.items() if k in feats.conventions}
         if checks:
             comps["conventions"] = sum(a == b for a, b in checks.values()) / len(checks)

@@ -590,8 +590,9 @@ def score_pairs(predicted: set, truth: set) -> tuple[float, float, float]:
 # ------------------------------------------------------------------------------------------ rendering
 
 
-def render_json(result: Synthesis) -> list[dict[str, Any]]:
-    """The `--format json` list: one object per mapping, then one per unmapped shape (``mapping_class`` None)."""
+def render_json(result: Synthesis) -> dict[str, Any]:
+    """The `--format json` payload: the counts, then `mappings[]`, one object per mapping, then one per
+    unmapped shape (``mapping_class`` None), and `todos[]`."""
     rows = [m.to_json() for m in result.mappings]
     for u in result.unmapped:
         rows.append(
@@ -606,7 +607,14 @@ def render_json(result: Synthesis) -> list[dict[str, Any]]:
                 "hint": u.hint,
             }
         )
-    return rows
+    return {
+        "source": result.source,
+        "names_total": result.names_total,
+        "mapped_names": result.mapped_names,
+        "excluded": result.excluded,
+        "mappings": rows,
+        "todos": [{"block": t.block, "message": t.message} for t in result.todos],
+    }
 
 
 def render_text(result: Synthesis) -> str:

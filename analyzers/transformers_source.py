@@ -1,7 +1,8 @@
-"""The installed transformers package read as source (never imported): where it is, which classes it defines.
+"""The installed transformers package read as source (never imported): the one reader of its files.
 
-Scanning every `models/*/modeling_*.py` takes about half a second, so the class index is kept on disk,
-keyed by the package folder and the size and mtime of its auto mappings.
+Where it is, which classes its model folders define, what its auto mappings name, which model types its
+configuration files declare. Scanning every `models/*/modeling_*.py` takes about half a second, so the
+class -> folder index is kept on disk, keyed by the package folder and the size and mtime of its auto mappings.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from pathlib import Path
 from analyzers.realtree import cache_dir
 
 _CLASS = re.compile(r"^class (\w+)\b", re.MULTILINE)
+#: a quoted class name, as the auto mappings list them
+_QUOTED_CLASS = re.compile(r'"([A-Z]\w+)"')
+#: `("model_type", "ClassName")`, a row of an auto mapping
+_PAIR = re.compile(r'\(\s*"([\w\-.]+)"\s*,\s*"(\w+)"\s*\)')
+_MODEL_TYPE = re.compile(r'^\s+model_type\s*(?::\s*\w+\s*)?=\s*"([\w\-.]+)"', re.MULTILINE)
+_VERSION = re.compile(r'^__version__\s*=\s*"([^"]+)"', re.MULTILINE)
 
 
 @functools.cache
@@ -30,6 +37,19 @@ def transformers_dir() -> Path | None:
         return None
     path = Path(next(iter(spec.submodule_search_locations)))
     return path if (path / "models").is_dir() else None
+
+
+def read_text(path: Path) -> str | None:
+    """A source file of the package, None when it cannot be read (a missing or damaged file answers nothing)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def defined_classes(path: Path) -> list[str]:
+    """Names of the classes a source file defines at its top level."""
+    return _CLASS.findall(read_text(path) or "")
 
 
 def _index_path(tdir: Path) -> Path:
@@ -66,11 +86,7 @@ def class_folders(tdir: Path) -> dict[str, str]:
             discard(cached, exc)
     out: dict[str, str] = {}
     for path in sorted((tdir / "models").glob("*/modeling_*.py")):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        for name in _CLASS.findall(text):
+        for name in defined_classes(path):
             out.setdefault(name, path.parent.name)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -80,3 +96,53 @@ def class_folders(tdir: Path) -> dict[str, str]:
     except OSError:
         pass  # a read-only cache only costs speed
     return out
+
+
+@functools.cache
+def folder_classes(tdir: Path, folder: str) -> frozenset[str]:
+    """Classes defined by any module of `models/<folder>/`."""
+    return frozenset(
+        name for path in (tdir / "models" / folder).glob("*.py") for name in defined_classes(path)
+    )
+
+
+@functools.cache
+def model_folders(tdir: Path) -> tuple[str, ...]:
+    """The `models/<x>` folder names, sorted."""
+    return tuple(
+        sorted(p.name for p in (tdir / "models").iterdir() if p.is_dir() and not p.name.startswith("_"))
+    )
+
+
+@functools.cache
+def auto_mapped_names(tdir: Path) -> frozenset[str]:
+    """Every class name the auto mappings (`models/auto/*.py`) mention."""
+    return frozenset(
+        name
+        for path in (tdir / "models" / "auto").glob("*.py")
+        for name in _QUOTED_CLASS.findall(read_text(path) or "")
+    )
+
+
+@functools.cache
+def auto_model_types(tdir: Path) -> dict[str, frozenset[str]]:
+    """HF class name -> the model types `models/auto/modeling_auto.py` maps to it."""
+    out: dict[str, set[str]] = {}
+    for model_type, cls in _PAIR.findall(read_text(tdir / "models/auto/modeling_auto.py") or ""):
+        out.setdefault(cls, set()).add(model_type)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def config_model_types(tdir: Path, folder: str) -> set[str]:
+    """The `model_type = "..."` values of the `configuration_*.py` files of `models/<folder>/`."""
+    return {
+        model_type
+        for conf in (tdir / "models" / folder).glob("configuration_*.py")
+        for model_type in _MODEL_TYPE.findall(read_text(conf) or "")
+    }
+
+
+def package_version(tdir: Path) -> str:
+    """The package's `__version__`, "unknown" when its `__init__.py` does not say."""
+    match = _VERSION.search(read_text(tdir / "__init__.py") or "")
+    return match.group(1) if match else "unknown"

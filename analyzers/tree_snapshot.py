@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from analyzers.pickle_store import dump_atomic, load_dict, tree_cache_path
+from analyzers.walk import OWN_FILES
 
 INDEX_FORMAT = 2
 #: files modified this recently (ns) are re-read on every scan rather than trusted from the index
@@ -82,7 +83,8 @@ class TreeSnapshot:
         tracked: Callable[[str], bool],
         index: StatIndex | None = None,
     ) -> TreeSnapshot:
-        """Walk `tops` (skipping `__pycache__` and hidden folders), digest every file `tracked` accepts."""
+        """Walk `tops` (skipping the folders `OWN_FILES` skips: caches, hidden ones), digest every file
+        `tracked` accepts."""
         paths: set[str] = set()
         digests: dict[str, str] = {}
         read: dict[str, bytes] = {}
@@ -106,7 +108,7 @@ class TreeSnapshot:
                 except OSError:
                     continue
                 if is_dir:
-                    if entry.name != "__pycache__" and not entry.name.startswith("."):
+                    if not OWN_FILES.skips_dir(entry.name):
                         stack.append((entry.path, rel))
                     continue
                 paths.add(rel)

@@ -1,28 +1,13 @@
-"""Small libcst helpers shared by every codemod: dotted names to and from Name/Attribute chains."""
+"""Small libcst helpers shared by every codemod: dotted names (from `analyzers.cst_edits`, which the lint's
+fixes share), the last name of a chain, string literals."""
 
 from __future__ import annotations
 
 import libcst as cst
 
+from analyzers.cst_edits import dotted, dotted_expr
 
-def dotted(node: cst.BaseExpression | None) -> str:
-    """`a.b.c` of a Name/Attribute chain ('' for None or any other expression)."""
-    if node is None:
-        return ""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{dotted(node.value)}.{node.attr.value}"
-    return ""
-
-
-def dotted_expr(name: str) -> cst.Attribute | cst.Name:
-    """The Name/Attribute chain for `a.b.c`."""
-    parts = name.split(".")
-    expr: cst.Attribute | cst.Name = cst.Name(parts[0])
-    for part in parts[1:]:
-        expr = cst.Attribute(value=expr, attr=cst.Name(part))
-    return expr
+__all__ = ["dotted", "dotted_expr", "last_name", "string_literal"]
 
 
 def last_name(node: cst.BaseExpression) -> str | None:

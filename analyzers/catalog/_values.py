@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import ast
 import itertools
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from analyzers.catalog.modules import ModuleInfo
@@ -48,6 +48,27 @@ def merge_conds(a: Cond, b: Cond) -> Cond | None:
     if any(negate(atom) in atoms for atom in out):
         return None
     return tuple(out)
+
+
+def disjunction(a: Cond, b: Cond) -> Cond | str:
+    """The disjunction of two conditions, simplified where one implies the other or they differ by a negation.
+
+    >>> disjunction(("x", "y"), ("x", "not (y)"))
+    ('x',)
+    >>> disjunction(("x",), ("y",))
+    '(x) or (y)'
+    """
+    if not a or not b:
+        return ()
+    sa, sb = set(a), set(b)
+    if sa <= sb:
+        return a
+    if sb <= sa:
+        return b
+    only_a, only_b = sa - sb, sb - sa
+    if len(only_a) == 1 and len(only_b) == 1 and negate(next(iter(only_a))) == next(iter(only_b)):
+        return tuple(x for x in a if x in sb)
+    return f"({' and '.join(a)}) or ({' and '.join(b)})"
 
 
 class EvalLimit(Exception):
@@ -172,11 +193,10 @@ class SuperValue:
 
 @dataclass
 class Tally:
-    """Evaluation counters shared by one evaluation."""
+    """The step budget of one evaluation."""
 
     steps: int = 0
     limit: int = 300_000
-    unresolved: list = field(default_factory=list)
 
     def step(self) -> None:
         self.steps += 1
@@ -235,15 +255,3 @@ def lift(fn: Callable[..., Any], *values: Any) -> Any:
     if len(combos) > MAX_ALTERNATIVES:
         return Unknown("<too many alternatives>")
     return make_choice(combos)
-
-
-def iter_guarded(items: list[Any]) -> Iterator[tuple[Cond, Any]]:
-    """Elements of a list with their guards (an element appended under a condition is a Choice)."""
-    for item in items:
-        yield from alternatives(item)
-
-
-def is_unknownish(value: Any) -> bool:
-    return isinstance(value, Unknown) or (
-        isinstance(value, Choice) and any(isinstance(v, Unknown) for _, v in alternatives(value))
-    )

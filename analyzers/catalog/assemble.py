@@ -8,6 +8,12 @@ from pathlib import Path
 
 from analyzers import __version__
 from analyzers.catalog.extract import ClassFacts, FileFacts
+from analyzers.catalog.provider_records import (
+    base_provider_settings,
+    bridge_provider_facts,
+    provider_defaults,
+)
+from analyzers.catalog.quantization import LOAD_HOOK
 from analyzers.catalog.records import (
     SCHEMA_VERSION,
     BridgeRecord,
@@ -175,6 +181,7 @@ def _registry_of(qualname: str, table: ClassTable, seen: set[str] | None = None)
         merged.mappings.extend(own.mappings)
         merged.unresolved.extend(own.unresolved)
         merged.inherits = table.by_qualname[base_bridge][1].name
+        merged.functions = own.functions
         return merged
     return own
 
@@ -220,6 +227,7 @@ def assemble(repo: Repo, facts: dict[str, FileFacts | ParseProblem], problems: l
                 for r in rs
             ]
         provider = cls.provider_class or next((r.provider for r in regs if r.provider), None)
+        hooks = sorted(m for m in cls.methods if m in base_methods)
         bridges.append(
             BridgeRecord(
                 name=cls.name,
@@ -230,13 +238,16 @@ def assemble(repo: Repo, facts: dict[str, FileFacts | ParseProblem], problems: l
                 bases=cls.bases,
                 registrations=regs,
                 provider_class=provider,
-                hooks=sorted(m for m in cls.methods if m in base_methods),
+                hooks=hooks,
                 provider_bridge_calls_super=cls.provider_bridge_calls_super,
                 provider_attributes=cls.provider_attributes,
                 config_fields=cls.config_fields,
                 registry=_registry_of(qualname, table),
                 doc=cls.doc,
                 diffusion=family.startswith("diffusion/"),
+                writes_model_type=cls.writes_model_type,
+                dequant_formats=cls.dequant_formats if LOAD_HOOK in hooks else [],
+                **bridge_provider_facts(qualname, table, MODEL_BRIDGE),
             )
         )
 
@@ -261,6 +272,13 @@ def assemble(repo: Repo, facts: dict[str, FileFacts | ParseProblem], problems: l
         else None,
         config_mapping=[tuple(p) for p in config_mapping],
         problems=sorted(problems, key=lambda p: (p.location.path, p.location.line)),
+        base_provider_settings=base_provider_settings(table, MODEL_BRIDGE),
+        provider_defaults=provider_defaults(
+            table,
+            {c for b in bridges for c in b.provider_classes}
+            | {b.provider_class for b in bridges if b.provider_class},
+        ),
+        activation_map=next((f.activation_map for f in files if f.activation_map), {}),
     )
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from analyzers.catalog.modules import ModuleInfo, ModuleLoader
+from analyzers.catalog.modules import ModuleInfo, ModuleLoader, resolve_relative
+from analyzers.catalog.provider_settings import (
+    ProviderRun,
+    config_mapping_pairs,
+    field_defaults,
+    provider_run,
+)
+from analyzers.catalog.quantization import LOAD_HOOK, formats_named
 from analyzers.catalog.records import KNOWN_HOOKS, InitFile, Location, MappingRegistry, Registration
 
 REGISTER_NAMES = {"register_bridge"}
@@ -28,6 +35,16 @@ class ClassFacts:
     provider_attributes: dict[str, str] = field(default_factory=dict)
     config_fields: list[str] = field(default_factory=list)
     registry: MappingRegistry | None = None  #: evaluated when the class defines mapping_registry
+    #: the class body assigns `MODEL_TYPE` or stores a `"model_type"` key (as `megatron_to_hf_config` does)
+    writes_model_type: bool = False
+    #: formats its module names when the class defines the load hook ("other" when it names none)
+    dequant_formats: list[str] = field(default_factory=list)
+    #: what its own provider_bridge sets (None when it defines none)
+    provider_run: ProviderRun | None = None
+    #: its CONFIG_MAPPING when the class body (re)defines it, resolved through `Base.CONFIG_MAPPING + [...]`
+    config_mapping: list[tuple[str, str]] | None = None
+    #: dataclass field defaults of the class body (providers)
+    field_defaults: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -42,6 +59,8 @@ class FileFacts:
     init: InitFile | None = None  #: for __init__.py files
     #: CONFIG_MAPPING pairs when this file defines them on a class
     config_mapping: list[tuple[str, str]] = field(default_factory=list)
+    #: ACTIVATION_FUNC_MAP (HF name -> callable as written) when this is the base bridge's module
+    activation_map: dict[str, str] = field(default_factory=dict)
     deps: list[str] = field(default_factory=list)  #: other files read to resolve this one
 
 
@@ -191,6 +210,24 @@ def _provider_bridge_facts(info: ModuleInfo, fn: ast.FunctionDef, facts: ClassFa
     facts.provider_attributes = {**constructor_kwargs, **attrs}
 
 
+def _writes_model_type(node: ast.ClassDef) -> bool:
+    """Whether the class assigns `MODEL_TYPE` or stores a `"model_type"` key anywhere in its body."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "MODEL_TYPE" for t in sub.targets
+        ):
+            return True
+        if isinstance(sub, ast.Subscript) and isinstance(sub.ctx, ast.Store):
+            if isinstance(sub.slice, ast.Constant) and sub.slice.value == "model_type":
+                return True
+    return False
+
+
+def _names_model_type(source: str) -> bool:
+    """Whether a module can write a model type at all (spares walking its classes when it cannot)."""
+    return "MODEL_TYPE" in source or '"model_type"' in source or "'model_type'" in source
+
+
 def _class_facts(info: ModuleInfo, node: ast.ClassDef) -> ClassFacts:
     bases = [b for b in (_dotted(base) for base in node.bases) if b]
     methods = [n.name for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
@@ -213,6 +250,10 @@ def _class_facts(info: ModuleInfo, node: ast.ClassDef) -> ClassFacts:
             _provider_bridge_facts(info, stmt, facts)
     if set(methods) & HOOK_METHODS or any(b.endswith("Bridge") for b in bases):
         facts.config_fields = _config_fields(node)
+    if _names_model_type(info.source):
+        facts.writes_model_type = _writes_model_type(node)
+    if LOAD_HOOK in methods:
+        facts.dequant_formats = formats_named(info.source.lower()) or ["other"]
     return facts
 
 
@@ -266,8 +307,6 @@ def _init_file(info: ModuleInfo) -> InitFile:
     init = InitFile(path=info.path)
     for node in info.tree.body:
         if isinstance(node, ast.ImportFrom):
-            from analyzers.catalog.modules import resolve_relative
-
             mod = resolve_relative(info.name, True, node.level, node.module)
             names = [a.asname or a.name for a in node.names]
             if names == ["*"]:
@@ -312,6 +351,35 @@ def _config_mapping(info: ModuleInfo) -> list[tuple[str, str]]:
     return []
 
 
+def _activation_map(info: ModuleInfo, loader: ModuleLoader) -> dict[str, str]:
+    """ACTIVATION_FUNC_MAP where the base bridge imports it from: the dict literal and its `.update({...})`s."""
+    found = loader.resolve(info, "ACTIVATION_FUNC_MAP")
+    if found is None:
+        return {}
+    module, name = found
+    out: dict[str, str] = {}
+    for stmt in module.tree.body:
+        value: ast.expr | None = None
+        if isinstance(stmt, ast.Assign | ast.AnnAssign):
+            target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+            if isinstance(target, ast.Name) and target.id == name:
+                value = stmt.value
+        elif (
+            isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Call)
+            and isinstance(stmt.value.func, ast.Attribute)
+            and stmt.value.func.attr == "update"
+            and _dotted(stmt.value.func.value) == name
+            and stmt.value.args
+        ):
+            value = stmt.value.args[0]
+        if isinstance(value, ast.Dict):
+            for key, val in zip(value.keys, value.values, strict=True):
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    out[key.value] = module.segment(val)
+    return out
+
+
 def extract_file(info: ModuleInfo, loader: ModuleLoader, mapping_classes: set[str]) -> FileFacts:
     """Everything the catalog needs from one module; registries are evaluated statically."""
     from analyzers.catalog.registry import evaluate_registry
@@ -323,6 +391,9 @@ def extract_file(info: ModuleInfo, loader: ModuleLoader, mapping_classes: set[st
         cls = _class_facts(info, node)
         if "mapping_registry" in cls.methods:
             cls.registry = evaluate_registry(node, info, loader, mapping_classes)
+        cls.provider_run = provider_run(info, node, loader)
+        cls.config_mapping = config_mapping_pairs(info, node, loader)
+        cls.field_defaults = field_defaults(info, node)
         facts.classes.append(cls)
     _walk_registrations(info, info.tree.body, False, facts.registrations)
     for node in info.tree.body:
@@ -336,5 +407,6 @@ def extract_file(info: ModuleInfo, loader: ModuleLoader, mapping_classes: set[st
         facts.init = _init_file(info)
     if info.path.endswith("conversion/model_bridge.py"):
         facts.config_mapping = _config_mapping(info)
+        facts.activation_map = _activation_map(info, loader)
     facts.deps = sorted(loader.accessed - {info.path})
     return facts

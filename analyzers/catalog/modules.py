@@ -26,11 +26,25 @@ def module_name(rel_path: str) -> str:
     return ".".join(parts)
 
 
+def package_of(rel_path: str) -> str:
+    """Dotted package the relative imports of the file at `rel_path` start from (its own for an `__init__`).
+
+    >>> package_of("src/megatron/bridge/models/qwen/qwen3_bridge.py")
+    'megatron.bridge.models.qwen'
+    """
+    name = module_name(rel_path)
+    return name if rel_path.endswith("__init__.py") else name.rpartition(".")[0]
+
+
 def resolve_relative(current_module: str, is_package: bool, level: int, module: str | None) -> str:
-    """Absolute module of a `from .x import y` seen in `current_module`."""
+    """Absolute module of a `from .x import y` seen in `current_module`.
+
+    >>> resolve_relative("megatron.bridge.models.qwen.qwen3_bridge", False, 2, "conversion")
+    'megatron.bridge.models.conversion'
+    """
     if level == 0:
         return module or ""
-    base = current_module.split(".")
+    base = current_module.split(".") if current_module else []
     if not is_package:
         base = base[:-1]
     if level > 1:
@@ -151,6 +165,8 @@ class ModuleLoader:
         #: every path asked for since the caller last reset it (the dependencies of one file's facts)
         self.accessed: set[str] = set()
         self._recordings: list[set[str]] = []
+        #: what the registry evaluator memoises about these modules' classes (it is keyed by their nodes)
+        self.class_memo: object | None = None
 
     def touch(self, paths: Iterable[str]) -> None:
         """Count `paths` as read: by the current file, and by every computation being recorded."""

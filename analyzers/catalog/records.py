@@ -1,6 +1,8 @@
 """The catalog's records: plain dataclasses, JSON-serialisable, the contract every tool reads.
 
-Paths are POSIX strings relative to the tree root. Schema changes bump ``SCHEMA_VERSION``.
+Paths are POSIX strings relative to the tree root. Changes of the records bump ``SCHEMA_VERSION`` (the
+version of `Catalog.to_json`, which the caches and `from_json` read; the document `catalog --format json`
+prints has its own, in `analyzers.envelope`).
 """
 
 from __future__ import annotations
@@ -8,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: older documents `Catalog.from_json` still reads (fields added since then take their defaults)
+READABLE_SCHEMA_VERSIONS = (1, 2)
 
 #: Hooks of MegatronModelBridge that bridges override.
 KNOWN_HOOKS = (
@@ -81,11 +85,33 @@ class Unresolved:
 
 
 @dataclass
+class ProviderSetting:
+    """One provider attribute a bridge's `provider_bridge` sets (see `catalog/provider_settings.py`)."""
+
+    attr: str  #: provider attribute (a TransformerConfig / provider dataclass field)
+    #: "assign" | "constructor" | "kwargs" | "removed" (popped from the kwargs) | "config_mapping" | "default"
+    style: str
+    #: the value as one expression over ``hf_config`` (local variables inlined); "" for "removed"
+    value: str
+    #: HF config fields the value and its condition read (dotted for dict keys: ``rope_scaling.factor``)
+    fields: list[str]
+    constant: bool  #: reads nothing from the config (a literal or a module-level name such as ``F.silu``)
+    condition: str | None  #: the enclosing `if` tests (inlined), joined with " and "; None when unconditional
+    location: Location | None
+    #: who wrote it when not the bridge's own provider_bridge: an ancestor bridge, a helper
+    #: (``self._build_dense_provider``), the base's ``hf_config_to_provider_kwargs`` / ``provider_bridge``
+    via: str | None = None
+
+
+@dataclass
 class MappingRegistry:
     mappings: list[MappingRecord] = field(default_factory=list)
     unresolved: list[Unresolved] = field(default_factory=list)
     #: the bridge whose registry `super().mapping_registry()` refers to, when used
     inherits: str | None = None
+    #: "path::Class.method" / "path::function" of the `mapping_registry` the bridge resolves to and of every
+    #: helper evaluating it ran, sorted (a `super().mapping_registry()` base's stay in the base's record)
+    functions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -107,6 +133,24 @@ class BridgeRecord:
     registry: MappingRegistry = field(default_factory=MappingRegistry)
     doc: str | None = None  #: first docstring line
     diffusion: bool = False
+    #: the class body assigns `MODEL_TYPE` or stores a `"model_type"` key (as `megatron_to_hf_config` does)
+    writes_model_type: bool = False
+    #: formats its load hook (`maybe_modify_loaded_hf_weight`) dequantizes, as its module names them
+    #: ("fp8", "mxfp4", "int4"; "other" when it names none); empty without the hook
+    dequant_formats: list[str] = field(default_factory=list)
+    #: what provider_bridge sets, in order (later settings win), its tree ancestors' included; the base
+    #: bridge's part is `Catalog.base_provider_settings`, CONFIG_MAPPING is `config_mapping` (+ extras)
+    provider_settings: list[ProviderSetting] = field(default_factory=list)
+    #: which part of the base `MegatronModelBridge` it starts from: "provider_bridge" (super() up to the base:
+    #: CONFIG_MAPPING and all base settings), "kwargs" (`hf_config_to_provider_kwargs`: CONFIG_MAPPING and
+    #: the kwargs part), None (the provider is built without the base)
+    provider_base: str | None = None
+    #: the config expression CONFIG_MAPPING is read from (``hf_config``, ``hf_config.text_config``)
+    provider_scope: str | None = None
+    #: CONFIG_MAPPING pairs its class (or a tree ancestor) adds to the base's
+    config_mapping_extra: list[tuple[str, str]] = field(default_factory=list)
+    #: provider classes its provider_bridge calls (qualified where resolvable)
+    provider_classes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -154,7 +198,7 @@ class RecipeFamily:
 
 @dataclass
 class FamilyRecord:
-    name: str  #: folder name under models/
+    name: str  #: folder name under models/ (`diffusion/<name>` for diffusion/conversion/<name>/)
     path: str
     bridges: list[str] = field(default_factory=list)
     modules: list[str] = field(default_factory=list)  #: dotted modules of the family package
@@ -192,6 +236,13 @@ class Catalog:
     #: (hf_field, provider_field) pairs of CONFIG_MAPPING in the conversion module
     config_mapping: list[tuple[str, str]]
     problems: list[ParseProblem] = field(default_factory=list)
+    #: what the base `MegatronModelBridge.provider_bridge` sets besides CONFIG_MAPPING; `via` says which part
+    #: ("hf_config_to_provider_kwargs", or None for provider_bridge itself)
+    base_provider_settings: list[ProviderSetting] = field(default_factory=list)
+    #: provider class (qualified) -> its dataclass field defaults through its tree ancestors (style "default")
+    provider_defaults: dict[str, list[ProviderSetting]] = field(default_factory=dict)
+    #: HF activation name -> Megatron activation callable, as written in MB's ACTIVATION_FUNC_MAP
+    activation_map: dict[str, str] = field(default_factory=dict)
 
     def bridge(self, name: str) -> BridgeRecord | None:
         return next((b for b in self.bridges if b.name == name), None)
@@ -201,6 +252,16 @@ class Catalog:
 
     def registrations(self) -> list[Registration]:
         return [r for b in self.bridges for r in b.registrations]
+
+    def registered_families(self) -> list[FamilyRecord]:
+        """The families, as a Megatron-Bridge maintainer counts them: the packages with at least one
+        registered bridge class (`models/<name>/`, and `diffusion/conversion/<name>/` as `diffusion/<name>`).
+
+        `self.families` also holds the packages under models/ that register no bridge (`gpt`, `mamba`,
+        `hybrid`: providers other families build on; `megatron_mimo`); every view counts only these.
+        """
+        registered = {b.family for b in self.bridges if b.registrations}
+        return [f for f in self.families if f.name in registered]
 
     def to_json(self) -> dict[str, Any]:
         return _plain(self)
@@ -242,10 +303,19 @@ def _registry(d: dict) -> MappingRegistry:
         mappings=[MappingRecord(**{**m, "location": _loc(m["location"])}) for m in d["mappings"]],
         unresolved=[Unresolved(**{**u, "location": _loc(u["location"])}) for u in d["unresolved"]],
         inherits=d["inherits"],
+        functions=d.get("functions", []),
     )
 
 
+def _setting(d: dict) -> ProviderSetting:
+    return ProviderSetting(**{**d, "location": _loc(d["location"])})
+
+
 def _catalog_from_json(data: dict[str, Any]) -> Catalog:
+    if data.get("schema_version") not in READABLE_SCHEMA_VERSIONS:
+        raise ValueError(
+            f"catalog schema_version {data.get('schema_version')!r} is not one of {READABLE_SCHEMA_VERSIONS}"
+        )
     bridges = []
     for b in data["bridges"]:
         regs = [Registration(**{**r, "location": _loc(r["location"])}) for r in b["registrations"]]
@@ -256,6 +326,8 @@ def _catalog_from_json(data: dict[str, Any]) -> Catalog:
                     "location": _loc(b["location"]),
                     "registrations": regs,
                     "registry": _registry(b["registry"]),
+                    "provider_settings": [_setting(s) for s in b.get("provider_settings", [])],
+                    "config_mapping_extra": [tuple(p) for p in b.get("config_mapping_extra", [])],
                 }
             )
         )
@@ -279,4 +351,7 @@ def _catalog_from_json(data: dict[str, Any]) -> Catalog:
         recipes_init=_init(data["recipes_init"]),
         config_mapping=[tuple(p) for p in data["config_mapping"]],
         problems=[ParseProblem(location=_loc(p["location"]), message=p["message"]) for p in data["problems"]],
+        base_provider_settings=[_setting(s) for s in data.get("base_provider_settings", [])],
+        provider_defaults={k: [_setting(s) for s in v] for k, v in data.get("provider_defaults", {}).items()},
+        activation_map=dict(data.get("activation_map", {})),
     )

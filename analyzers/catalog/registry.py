@@ -7,19 +7,42 @@ depends on the runtime, and records every mapping object that reaches the return
 Whatever cannot be resolved (a pattern from a runtime value, a call outside the tree) becomes an
 ``Unresolved`` entry; nothing is dropped silently. Depth, loop and step limits keep it from hanging.
 
->>> registry = evaluate_registry(bridge_node, module, loader, {"AutoMapping", "QKVMapping"})  # doctest: +SKIP
->>> [(m.megatron_param, m.hf_params) for m in registry.mappings][:1]  # doctest: +SKIP
-[('embedding.word_embeddings.weight', {'hf_param': 'model.embed_tokens.weight'})]
+>>> from pathlib import Path
+>>> from analyzers.catalog.modules import ModuleLoader, build_module_info
+>>> module = build_module_info("src/fam_bridge.py", '''
+... class FamBridge:
+...     def mapping_registry(self):
+...         pairs = {"embedding.word_embeddings.weight": "model.embed_tokens.weight"}
+...         if self.hf_config.tie_word_embeddings:
+...             pairs["output_layer.weight"] = "lm_head.weight"
+...         return MegatronMappingRegistry(*[AutoMapping(m, h) for m, h in pairs.items()])
+... ''')
+>>> registry = evaluate_registry(module.classes["FamBridge"], module, ModuleLoader(Path(".")), {"AutoMapping"})
+>>> [(m.megatron_param, m.hf_params, m.condition) for m in registry.mappings]  # doctest: +NORMALIZE_WHITESPACE
+[('embedding.word_embeddings.weight', {'arg1': 'model.embed_tokens.weight'}, None),
+ ('output_layer.weight', {'arg1': 'lm_head.weight'}, 'self.hf_config.tie_word_embeddings')]
 """
 
 from __future__ import annotations
 
 import ast
-import weakref
+import enum
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from analyzers.catalog._operators import (
+    PLAIN,
+    binop,
+    compare,
+    snapshot,
+    subscript,
+    template_call,
+    truth_of,
+    unary,
+    unknown_part,
+)
+from analyzers.catalog._syntax import InitSignature, callee_name, function_value, read_init_signature
 from analyzers.catalog._values import (
     Builtin,
     Choice,
@@ -37,6 +60,7 @@ from analyzers.catalog._values import (
     Tally,
     Unknown,
     alternatives,
+    disjunction,
     lift,
     make_choice,
     merge_conds,
@@ -57,7 +81,44 @@ _STR_METHODS = frozenset(
     "replace format startswith endswith join split rsplit strip lstrip rstrip lower upper removeprefix "
     "removesuffix count find rfind partition rpartition title capitalize zfill isdigit".split()
 )
-_PLAIN = str | int | float | bool | type(None)
+
+
+class Flow(enum.Enum):
+    """How a statement or block leaves the straight line (None: it runs on to the next statement)."""
+
+    RETURN = "return"
+    BREAK = "break"
+    CONTINUE = "continue"
+    RAISE = "raise"
+
+
+@dataclass(frozen=True)
+class OnlyIf:
+    """An `if` whose other branch left the block: the rest of the block runs only where `atom` holds."""
+
+    atom: str
+
+
+@dataclass(frozen=True)
+class _Returned:
+    """A `return` the evaluation reached: the conditions in force, the value and where."""
+
+    cond: Cond
+    value: Any
+    location: Location
+
+
+@dataclass(frozen=True)
+class _UnresolvedCount:
+    """An unresolved piece of the registry and how many times the evaluation met it at one location."""
+
+    reason: str
+    source: str
+    count: int = 1
+
+    def at(self, location: Location) -> Unresolved:
+        reason = self.reason if self.count == 1 else f"{self.reason} ({self.count} times)"
+        return Unresolved(reason=reason, source=self.source, location=location)
 
 
 @dataclass
@@ -68,7 +129,7 @@ class _Frame:
     owner: ClassValue | None  #: class defining the running function (for super())
     self_value: Any = None
     closure: dict[str, Any] | None = None
-    returns: list[tuple[Cond, Any, Location]] = field(default_factory=list)
+    returns: list[_Returned] = field(default_factory=list)
 
 
 def evaluate_registry(
@@ -90,7 +151,8 @@ def evaluate_registry(
 
 @dataclass
 class _Shared:
-    """Facts about classes that do not change between evaluations over one loader (keyed by node id).
+    """Facts about classes that do not change between evaluations over one loader (keyed by node id);
+    the loader keeps them (`ModuleLoader.class_memo`) as long as the modules they describe.
 
     Except `instance_attrs` (read from the class's own syntax), each value is stored with the paths that
     computing it read (see `_Evaluator._memo`)."""
@@ -99,19 +161,16 @@ class _Shared:
     is_mapping: dict[int, tuple[bool, frozenset[str]]] = field(default_factory=dict)
     bases: dict[int, tuple[list[ClassValue], frozenset[str]]] = field(default_factory=dict)
     instance_attrs: dict[int, set[str]] = field(default_factory=dict)
-    signatures: dict[int, tuple[Any, frozenset[str]]] = field(default_factory=dict)
+    signatures: dict[int, tuple[InitSignature | None, frozenset[str]]] = field(default_factory=dict)
     #: (module path, name) -> what loader.resolve / by_name gave (the loader stats files on each call)
     resolved: dict[tuple[str, str], tuple[Any, frozenset[str]]] = field(default_factory=dict)
 
 
-_SHARED: weakref.WeakKeyDictionary[ModuleLoader, _Shared] = weakref.WeakKeyDictionary()
-
-
 def _shared(loader: ModuleLoader, mapping_classes: set[str]) -> _Shared:
     key = frozenset(mapping_classes)
-    shared = _SHARED.get(loader)
-    if shared is None or shared.mapping_classes != key:
-        shared = _SHARED[loader] = _Shared(key)
+    shared = loader.class_memo
+    if not isinstance(shared, _Shared) or shared.mapping_classes != key:
+        shared = loader.class_memo = _Shared(key)
     return shared
 
 
@@ -124,6 +183,8 @@ class _Evaluator:
         self.depth = 0
         self.tally = Tally()
         self.inherits: str | None = None
+        #: "path::qualified name" of every function of the tree the evaluation ran
+        self.functions: set[str] = set()
         self._globals: dict[tuple[str, str], Any] = {}
         self._in_progress: set[tuple[str, str]] = set()
         self._is_mapping = shared.is_mapping
@@ -131,13 +192,13 @@ class _Evaluator:
         self._attrs = shared.instance_attrs
         self._signatures = shared.signatures
         self._resolved = shared.resolved
-        #: location -> [reason, source, count]
-        self._unresolved: dict[Location, list] = {}
+        self._unresolved: dict[Location, _UnresolvedCount] = {}
 
     # ------------------------------------------------------------------ entry point
     def run(self, bridge: ClassValue, method: ast.FunctionDef) -> MappingRegistry:
         self_value = SelfValue(bridge)
         fn = FunctionValue(bridge.module, method, owner=bridge, bound=self_value, kind="method")
+        self._ran(fn)
         frame_loc = _loc(bridge.module, method)
         try:
             frame = self._make_frame(fn, [], {}, via=None)
@@ -150,22 +211,20 @@ class _Evaluator:
             self._unresolve("evaluation too deep", bridge.module.segment(method, 80), frame_loc)
             returns = []
         items: list[tuple[Cond, MappingValue]] = []
-        for cond, value, loc in returns:
-            self._collect(value, cond, loc, items)
-        registry = MappingRegistry(mappings=self._records(items), inherits=self.inherits)
-        registry.unresolved = [
-            Unresolved(reason=r if n == 1 else f"{r} ({n} times)", source=s, location=loc)
-            for loc, (r, s, n) in self._unresolved.items()
-        ]
+        for returned in returns:
+            self._collect(returned.value, returned.cond, returned.location, items)
+        registry = MappingRegistry(
+            mappings=self._records(items), inherits=self.inherits, functions=sorted(self.functions)
+        )
+        registry.unresolved = [entry.at(location) for location, entry in self._unresolved.items()]
         return registry
 
     # ------------------------------------------------------------------ results
     def _unresolve(self, reason: str, source: str, location: Location) -> None:
         entry = self._unresolved.get(location)
-        if entry is None:
-            self._unresolved[location] = [reason, source, 1]
-        else:
-            entry[2] += 1
+        self._unresolved[location] = (
+            _UnresolvedCount(reason, source) if entry is None else replace(entry, count=entry.count + 1)
+        )
 
     def _collect(self, value: Any, cond: Cond, loc: Location, out: list[tuple[Cond, MappingValue]]) -> None:
         for alt_cond, item in alternatives(value, cond):
@@ -181,7 +240,7 @@ class _Evaluator:
                 self.inherits = item.base
             elif isinstance(item, Unknown):
                 self._unresolve(
-                    f"registry entry from a runtime value: {item.text}", item.text, item_loc(item, loc)
+                    f"registry entry from a runtime value: {item.text}", item.text, item.location or loc
                 )
             else:
                 self._unresolve(
@@ -206,7 +265,7 @@ class _Evaluator:
                 key = (id(mv), megatron, tuple(hf.items()))
                 if key in seen:
                     previous = conds[key]
-                    either = _either(previous, cond) if isinstance(previous, tuple) else previous
+                    either = disjunction(previous, cond) if isinstance(previous, tuple) else previous
                     conds[key] = either
                     text = either if isinstance(either, str) else " and ".join(either)
                     seen[key].condition = text or None
@@ -248,23 +307,23 @@ class _Evaluator:
         return megatron, {k: v for k, v in flat.items() if v is not None}
 
     # ------------------------------------------------------------------ statements
-    def _exec_block(self, frame: _Frame, stmts: list[ast.stmt]) -> str | None:
+    def _exec_block(self, frame: _Frame, stmts: list[ast.stmt]) -> Flow | None:
         saved = self.conds
         try:
             for stmt in stmts:
                 status = self._exec(frame, stmt)
-                if isinstance(status, tuple):  # the rest of the block runs under a condition
-                    merged = merge_conds(self.conds, (status[1],))
+                if isinstance(status, OnlyIf):
+                    merged = merge_conds(self.conds, (status.atom,))
                     if merged is None:
-                        return "return"
+                        return Flow.RETURN
                     self.conds = merged
-                elif status:
+                elif status is not None:
                     return status
             return None
         finally:
             self.conds = saved
 
-    def _exec(self, frame: _Frame, node: ast.stmt) -> Any:
+    def _exec(self, frame: _Frame, node: ast.stmt) -> Flow | OnlyIf | None:
         self.tally.step()
         if isinstance(node, ast.Expr):
             self._eval(frame, node.value)
@@ -279,8 +338,8 @@ class _Evaluator:
             self._aug_assign(frame, node)
         elif isinstance(node, ast.Return):
             value = self._eval(frame, node.value) if node.value is not None else None
-            frame.returns.append((self.conds, value, _loc(frame.module, node)))
-            return "return"
+            frame.returns.append(_Returned(self.conds, value, _loc(frame.module, node)))
+            return Flow.RETURN
         elif isinstance(node, ast.If):
             return self._exec_if(frame, node)
         elif isinstance(node, ast.For | ast.AsyncFor):
@@ -288,11 +347,11 @@ class _Evaluator:
         elif isinstance(node, ast.While):
             return self._exec_while(frame, node)
         elif isinstance(node, ast.Continue):
-            return "continue"
+            return Flow.CONTINUE
         elif isinstance(node, ast.Break):
-            return "break"
+            return Flow.BREAK
         elif isinstance(node, ast.Raise):
-            return "raise"
+            return Flow.RAISE
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             frame.env[node.name] = FunctionValue(
                 frame.module,
@@ -304,7 +363,7 @@ class _Evaluator:
             frame.env[node.name] = ClassValue(frame.module, node, scope=frame.env)
         elif isinstance(node, ast.Try):
             status = self._exec_block(frame, node.body)
-            if not status:
+            if status is None:
                 status = self._exec_block(frame, node.orelse)
             return self._exec_block(frame, node.finalbody) or status
         elif isinstance(node, ast.With | ast.AsyncWith):
@@ -329,8 +388,8 @@ class _Evaluator:
             return ModuleRef(sub) if sub else Unknown(name)
         return self._global(mod, name)
 
-    def _exec_if(self, frame: _Frame, node: ast.If) -> Any:
-        truth = _truth(self._eval(frame, node.test))
+    def _exec_if(self, frame: _Frame, node: ast.If) -> Flow | OnlyIf | None:
+        truth = truth_of(self._eval(frame, node.test))
         if truth is True:
             return self._exec_block(frame, node.body)
         if truth is False:
@@ -338,14 +397,16 @@ class _Evaluator:
         atom = frame.module.segment(node.test)
         return self._branches(frame, atom, node.body, node.orelse)
 
-    def _branches(self, frame: _Frame, atom: str, body: list[ast.stmt], orelse: list[ast.stmt]) -> Any:
+    def _branches(
+        self, frame: _Frame, atom: str, body: list[ast.stmt], orelse: list[ast.stmt]
+    ) -> Flow | OnlyIf | None:
         saved, base_env = self.conds, frame.env
-        results = []
+        results: list[tuple[Flow | None, Cond | None, dict[str, Any]]] = []
         for branch_atom, stmts in ((atom, body), (negate(atom), orelse)):
             frame.env = dict(base_env)
             cond = merge_conds(saved, (branch_atom,))
-            if cond is None:
-                results.append(("return", None, frame.env))
+            if cond is None:  # the branch cannot run: it counts as one that left
+                results.append((Flow.RETURN, None, frame.env))
                 continue
             self.conds = cond
             try:
@@ -359,10 +420,10 @@ class _Evaluator:
             return s_body
         if s_body:
             frame.env = env_else
-            return ("rest", negate(atom))
+            return OnlyIf(negate(atom))
         if s_else:
             frame.env = env_body
-            return ("rest", atom)
+            return OnlyIf(atom)
         merged: dict[str, Any] = {}
         for name in env_body.keys() | env_else.keys():
             vb, ve = env_body.get(name, _MISSING), env_else.get(name, _MISSING)
@@ -374,7 +435,7 @@ class _Evaluator:
         frame.env = merged
         return None
 
-    def _exec_for(self, frame: _Frame, node: ast.For | ast.AsyncFor) -> Any:
+    def _exec_for(self, frame: _Frame, node: ast.For | ast.AsyncFor) -> Flow | None:
         iterable = self._eval(frame, node.iter)
         elements = self._iterate(iterable)
         if elements is None:  # a loop over a runtime value: run the body once, its variable unknown
@@ -383,7 +444,7 @@ class _Evaluator:
             cond = merge_conds(self.conds, (atom,))
             saved, self.conds = self.conds, cond or self.conds
             try:
-                status = self._exec_block(frame, node.body)
+                self._exec_block(frame, node.body)
             finally:
                 self.conds = saved
             return None  # the body may run zero times: a return inside does not end the function
@@ -405,14 +466,14 @@ class _Evaluator:
                 status = self._exec_block(frame, node.body)
             finally:
                 self.conds = saved
-            if status == "break":
+            if status is Flow.BREAK:
                 return None
-            if status in ("return", "raise"):
+            if status in (Flow.RETURN, Flow.RAISE):
                 return status
         return self._exec_block(frame, node.orelse)
 
-    def _exec_while(self, frame: _Frame, node: ast.While) -> Any:
-        if _truth(self._eval(frame, node.test)) is False:
+    def _exec_while(self, frame: _Frame, node: ast.While) -> Flow | None:
+        if truth_of(self._eval(frame, node.test)) is False:
             return self._exec_block(frame, node.orelse)
         atom = f"while {frame.module.segment(node.test)}"
         saved = self.conds
@@ -459,7 +520,7 @@ class _Evaluator:
                 else:
                     part = lift(
                         lambda v, i=i: (
-                            v[i] if isinstance(v, tuple | list) and len(v) == n else _unknown_part(v, i)
+                            v[i] if isinstance(v, tuple | list) and len(v) == n else unknown_part(v, i)
                         ),
                         value,
                     )
@@ -499,7 +560,7 @@ class _Evaluator:
         if isinstance(node.op, ast.BitOr) and isinstance(current, dict):
             self._update(current, value)
             return
-        self._assign(frame, node.target, lift(lambda a, b: _binop(node.op, a, b), current, value))
+        self._assign(frame, node.target, lift(lambda a, b: binop(node.op, a, b), current, value))
 
     # ------------------------------------------------------------------ containers
     def _extend(self, target: list, value: Any) -> None:
@@ -556,7 +617,7 @@ class _Evaluator:
             if isinstance(node, ast.Tuple):
                 return tuple(items)
             if isinstance(node, ast.Set):
-                return set(items) if all(isinstance(i, _PLAIN) for i in items) else items
+                return set(items) if all(isinstance(i, PLAIN) for i in items) else items
             return items
         if isinstance(node, ast.Dict):
             out: dict[Any, Any] = {}
@@ -571,7 +632,7 @@ class _Evaluator:
         if isinstance(node, ast.Subscript):
             obj = self._eval(frame, node.value)
             key = self._eval(frame, node.slice)
-            return lift(lambda o, k: _subscript(o, k, frame.module.segment(node)), obj, key)
+            return lift(lambda o, k: subscript(o, k, frame.module.segment(node)), obj, key)
         if isinstance(node, ast.Slice):
             parts = [
                 self._eval(frame, p) if p is not None else None for p in (node.lower, node.upper, node.step)
@@ -584,19 +645,19 @@ class _Evaluator:
         if isinstance(node, ast.BinOp):
             left, right = self._eval(frame, node.left), self._eval(frame, node.right)
             text = frame.module.segment(node)
-            return lift(lambda a, b: _binop(node.op, a, b, text), left, right)
+            return lift(lambda a, b: binop(node.op, a, b, text), left, right)
         if isinstance(node, ast.UnaryOp):
             operand = self._eval(frame, node.operand)
             if isinstance(node.op, ast.Not):
-                truth = _truth(operand)
+                truth = truth_of(operand)
                 return Unknown(frame.module.segment(node)) if truth is None else not truth
-            return lift(lambda v: _unary(node.op, v, frame.module.segment(node)), operand)
+            return lift(lambda v: unary(node.op, v, frame.module.segment(node)), operand)
         if isinstance(node, ast.BoolOp):
             return self._boolop(frame, node)
         if isinstance(node, ast.Compare):
             return self._compare(frame, node)
         if isinstance(node, ast.IfExp):
-            truth = _truth(self._eval(frame, node.test))
+            truth = truth_of(self._eval(frame, node.test))
             if truth is True:
                 return self._eval(frame, node.body)
             if truth is False:
@@ -661,7 +722,7 @@ class _Evaluator:
             ) -> Any:
                 if isinstance(v, Unknown) and v.template and s == "":
                     return v
-                if isinstance(v, Unknown) or not isinstance(v, _PLAIN) or not isinstance(s, str):
+                if isinstance(v, Unknown) or not isinstance(v, PLAIN) or not isinstance(s, str):
                     return Unknown("{" + (v.text if isinstance(v, Unknown) else text) + "}", template=True)
                 if conversion == ord("r"):
                     v = repr(v)
@@ -689,7 +750,7 @@ class _Evaluator:
         value: Any = None
         for operand in node.values:
             value = self._eval(frame, operand)
-            truth = _truth(value)
+            truth = truth_of(value)
             if truth is None:
                 return Unknown(frame.module.segment(node))
             if truth is not is_and:
@@ -702,8 +763,8 @@ class _Evaluator:
         result: Any = True
         for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = self._eval(frame, comparator)
-            step = lift(lambda a, b, op=op: _compare(op, a, b, text), left, right)
-            truth = _truth(step)
+            step = lift(lambda a, b, op=op: compare(op, a, b, text), left, right)
+            truth = truth_of(step)
             if truth is None:
                 return Unknown(text) if not isinstance(step, Choice) else step
             if not truth:
@@ -741,7 +802,7 @@ class _Evaluator:
                 self._assign(frame, gen.target, element)
                 keep = True
                 for test in gen.ifs:
-                    truth = _truth(self._eval(frame, test))
+                    truth = truth_of(self._eval(frame, test))
                     if truth is False:
                         keep = False
                         break
@@ -787,7 +848,7 @@ class _Evaluator:
         if real in mod.classes:
             return ClassValue(mod, mod.classes[real])
         if real in mod.functions:
-            return _function_value(mod, mod.functions[real], owner=None)
+            return function_value(mod, mod.functions[real], owner=None)
         key = (mod.path, real)
         if key in self._globals:
             return self._globals[key]
@@ -850,7 +911,7 @@ class _Evaluator:
             return _MISSING
         for stmt in cv.node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == attr:
-                fn = _function_value(cv.module, stmt, owner=cv)  # type: ignore[arg-type]
+                fn = function_value(cv.module, stmt, owner=cv)  # type: ignore[arg-type]
                 if fn.kind == "staticmethod":
                     return fn
                 if fn.kind == "classmethod":
@@ -975,17 +1036,17 @@ class _Evaluator:
                 kwargs.update(value)
             else:
                 unknown_kwargs = True
-        callee_name = _callee_name(node.func)
+        callee = callee_name(node.func)
         if isinstance(func, ClassValue):
             if func.name == REGISTRY_CLASS:
-                return RegistryValue([_snapshot(value) for _, value in args])
+                return RegistryValue([snapshot(value) for _, value in args])
             if self._is_mapping_class(func):
                 return self._construct(frame, node, func, func.name, args, kwargs)
             return Unknown(frame.module.segment(node))
-        if isinstance(func, Unknown) and callee_name in self.mapping_classes:
-            return self._construct(frame, node, None, callee_name, args, kwargs)
-        if isinstance(func, Unknown) and callee_name == REGISTRY_CLASS:
-            return RegistryValue([_snapshot(value) for _, value in args])
+        if isinstance(func, Unknown) and callee in self.mapping_classes:
+            return self._construct(frame, node, None, callee, args, kwargs)
+        if isinstance(func, Unknown) and callee == REGISTRY_CLASS:
+            return RegistryValue([snapshot(value) for _, value in args])
         positional = self._spread(args)
         if isinstance(func, FunctionValue):
             if positional is None or unknown_kwargs:
@@ -1070,6 +1131,7 @@ class _Evaluator:
             self._unresolve("helper calls nested too deep", module.segment(node), _loc(module, node))
             return Unknown(module.segment(node))
         self.depth += 1
+        self._ran(fn)
         call_conds = self.conds
         try:
             frame = self._make_frame(fn, args, kwargs, via=fn.node.name)
@@ -1079,7 +1141,13 @@ class _Evaluator:
             self.conds = call_conds
         if not frame.returns:
             return None
-        return make_choice([(cond, value) for cond, value, _ in frame.returns], base=call_conds)
+        return make_choice([(r.cond, r.value) for r in frame.returns], base=call_conds)
+
+    def _ran(self, fn: FunctionValue) -> None:
+        """Record a function the evaluation runs (one defined inside another is part of its definer)."""
+        if fn.closure is None:
+            name = f"{fn.owner.name}.{fn.node.name}" if fn.owner is not None else fn.node.name
+            self.functions.add(f"{fn.module.path}::{name}")
 
     def _construct(
         self,
@@ -1104,17 +1172,17 @@ class _Evaluator:
                 if key != "megatron_param" and not key.startswith("megatron") and _hf_like(value):
                     hf[key] = value
         else:
-            params, annotations, megatron_name, vararg, passed = signature
-            bound: dict[str, Any] = dict(zip(params, positional, strict=False))
-            for i, value in enumerate(positional[len(params) :], start=1):
-                bound[f"{vararg or 'arg'}{i}"] = value
+            bound: dict[str, Any] = dict(zip(signature.params, positional, strict=False))
+            for i, value in enumerate(positional[len(signature.params) :], start=1):
+                bound[f"{signature.vararg or 'arg'}{i}"] = value
             bound.update(kwargs)
-            megatron = bound.pop(megatron_name, None)
+            megatron = bound.pop(signature.megatron_name, None)
+            passed = signature.passed
             for key, value in bound.items():
-                annotation = annotations.get(key)
+                annotation = signature.annotations.get(key)
                 if key.startswith("megatron") or (annotation is not None and "str" not in annotation):
                     continue
-                if passed is not None and key in params and key not in passed:
+                if passed is not None and key in signature.params and key not in passed:
                     continue
                 if _hf_like(value):
                     hf[key] = value
@@ -1128,15 +1196,11 @@ class _Evaluator:
             source=frame.module.segment(node, 160),
         )
 
-    def _init_signature(
-        self, cls: ClassValue
-    ) -> tuple[list[str], dict[str, str], str, str | None, set[str] | None] | None:
-        """Parameters of the nearest ``__init__`` (without self), their annotations, and the megatron one."""
+    def _init_signature(self, cls: ClassValue) -> InitSignature | None:
+        """The signature of the nearest named ``__init__`` of `cls` or its bases (memoised per class)."""
         return self._memo(self._signatures, id(cls.node), lambda: self._find_signature(cls))
 
-    def _find_signature(
-        self, cls: ClassValue
-    ) -> tuple[list[str], dict[str, str], str, str | None, set[str] | None] | None:
+    def _find_signature(self, cls: ClassValue) -> InitSignature | None:
         init = None
         for candidate in self._mro(cls):
             init = next(
@@ -1151,18 +1215,7 @@ class _Evaluator:
             init = None
         if init is None:
             return None
-        spec = init.args
-        params = [p.arg for p in [*spec.posonlyargs, *spec.args][1:]]
-        every = [*spec.posonlyargs, *spec.args, *spec.kwonlyargs]
-        annotations = {p.arg: ast.unparse(p.annotation) for p in every if p.annotation is not None}
-        names = params + [p.arg for p in spec.kwonlyargs]
-        megatron_name = (
-            "megatron_param"
-            if "megatron_param" in names
-            else _super_megatron_arg(init) or (names[0] if names else "")
-        )
-        passed = _super_init_names(init)
-        return params, annotations, megatron_name, spec.vararg.arg if spec.vararg else None, passed
+        return read_init_signature(init)
 
     def _mro(self, cls: ClassValue) -> list[ClassValue]:
         out, queue, seen = [], [cls], set()
@@ -1218,7 +1271,7 @@ class _Evaluator:
 
     def _b_set(self, value: Any = ()) -> Any:
         result = self._b_list(value)
-        if isinstance(result, list) and all(isinstance(i, _PLAIN) for i in result):
+        if isinstance(result, list) and all(isinstance(i, PLAIN) for i in result):
             return set(result)
         return Unknown("set(...)")
 
@@ -1247,7 +1300,7 @@ class _Evaluator:
                     results.append(
                         self._is_subclass(own, option) if own is not None else v.mapping_class == option.name
                     )
-                elif isinstance(option, ClassValue) and isinstance(v, _PLAIN | list | dict | tuple):
+                elif isinstance(option, ClassValue) and isinstance(v, PLAIN | list | dict | tuple):
                     results.append(False)
                 else:
                     results.append(None)
@@ -1288,11 +1341,11 @@ class _Evaluator:
         return Unknown(f"hasattr(..., {name!r})")
 
     def _b_bool(self, value: Any = False) -> Any:
-        truth = _truth(value)
+        truth = truth_of(value)
         return Unknown("bool(...)") if truth is None else truth
 
     def _b_str(self, value: Any = "") -> Any:
-        return lift(lambda v: str(v) if isinstance(v, _PLAIN) else Unknown("str(...)"), value)
+        return lift(lambda v: str(v) if isinstance(v, PLAIN) else Unknown("str(...)"), value)
 
     def _b_int(self, value: Any = 0) -> Any:
         return lift(
@@ -1303,7 +1356,7 @@ class _Evaluator:
         items = self._iterate(value)
         if items is None:
             return Unknown("any(...)")
-        truths = [_truth(v) for c, v in items if not c]
+        truths = [truth_of(v) for c, v in items if not c]
         if any(t is want for t in truths):
             return want
         if len(truths) == len(items) and all(t is not None for t in truths):
@@ -1369,8 +1422,8 @@ def _plain_method(ev: _Evaluator, obj: Any, attr: str) -> Builtin | None:
                 n = len(args)
                 pos, kws = xs[:n], dict(zip(kwargs, xs[n:], strict=True))
                 if any(isinstance(x, Unknown) and x.template for x in xs) or isinstance(obj, Unknown):
-                    return _template_call(obj, attr, pos, kws)
-                if any(not isinstance(x, _PLAIN | list | tuple) for x in xs):
+                    return template_call(obj, attr, pos, kws)
+                if any(not isinstance(x, PLAIN | list | tuple) for x in xs):
                     return Unknown(f"{obj!r}.{attr}(...)")
                 if attr == "join" and not all(isinstance(x, str) for x in (pos[0] if pos else [])):
                     return Unknown(f"{obj!r}.join(...)")
@@ -1421,81 +1474,6 @@ def _plain_method(ev: _Evaluator, obj: Any, attr: str) -> Builtin | None:
     return None
 
 
-def _template_call(obj: Any, attr: str, pos: tuple, kws: dict) -> Any:
-    """A string method applied with placeholders standing for the unknown parts (a template out)."""
-    if attr not in ("replace", "removeprefix", "removesuffix", "strip", "lstrip", "rstrip", "lower", "upper"):
-        return Unknown(f"{getattr(obj, 'text', obj)}.{attr}(...)")
-    if attr == "replace" and isinstance(obj, str) and pos and isinstance(pos[0], str) and pos[0] not in obj:
-        return obj  # nothing to replace: the placeholders in the other arguments do not matter
-    text = lambda x: x.text if isinstance(x, Unknown) else x  # noqa: E731
-    if not all(isinstance(text(x), str | int) for x in (obj, *pos, *kws.values())):
-        return Unknown(f"{text(obj)}.{attr}(...)")
-    try:
-        result = getattr(text(obj), attr)(*(text(x) for x in pos), **{k: text(v) for k, v in kws.items()})
-    except (TypeError, ValueError):
-        return Unknown(f"{text(obj)}.{attr}(...)")
-    return Unknown(result, template=True)
-
-
-def _function_value(module: ModuleInfo, node: ast.FunctionDef, owner: ClassValue | None) -> FunctionValue:
-    kind = "method" if owner is not None else "function"
-    for decorator in node.decorator_list:
-        name = _callee_name(decorator)
-        if name in ("staticmethod", "classmethod", "property"):
-            kind = name
-        elif name in ("cached_property",):
-            kind = "property"
-    return FunctionValue(module, node, owner=owner, kind=kind)
-
-
-def _super_init_call(init: ast.FunctionDef) -> ast.Call | None:
-    for node in ast.walk(init):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "__init__"
-            and isinstance(node.func.value, ast.Call)
-            and _callee_name(node.func.value.func) == "super"
-        ):
-            return node
-    return None
-
-
-def _super_init_names(init: ast.FunctionDef) -> set[str] | None:
-    """Names an ``__init__`` passes on to ``super().__init__`` (None without such a call).
-
-    Only those can be parameter patterns: the others configure the mapping (``slice_name="text"``).
-    """
-    call = _super_init_call(init)
-    if call is None:
-        return None
-    parts = [*call.args, *(kw.value for kw in call.keywords)]
-    return {n.id for part in parts for n in ast.walk(part) if isinstance(n, ast.Name)}
-
-
-def _super_megatron_arg(init: ast.FunctionDef) -> str | None:
-    """The parameter an ``__init__`` passes on as ``megatron_param`` to ``super().__init__``."""
-    node = _super_init_call(init)
-    if node is None:
-        return None
-    for kw in node.keywords:
-        if kw.arg == "megatron_param" and isinstance(kw.value, ast.Name):
-            return kw.value.id
-    if node.args and isinstance(node.args[0], ast.Name):
-        return node.args[0].id
-    return None
-
-
-def _callee_name(node: ast.expr) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Call):
-        return _callee_name(node.func)
-    return ""
-
-
 def _hf_like(value: Any) -> bool:
     """Whether an argument value can be an HF name (not a flag, a number or a tuple of dims)."""
     for _, v in alternatives(value):
@@ -1508,145 +1486,8 @@ def _hf_like(value: Any) -> bool:
     return True
 
 
-def _truth(value: Any) -> bool | None:
-    if isinstance(value, Unknown | SelfValue | SuperValue):
-        return None if isinstance(value, Unknown) else True
-    if isinstance(value, Choice):
-        truths = {_truth(v) for _, v in alternatives(value)}
-        return truths.pop() if len(truths) == 1 else None
-    if isinstance(value, list | tuple | dict | set):
-        if any(isinstance(v, Choice) for v in (value.values() if isinstance(value, dict) else value)):
-            return True if any(not isinstance(v, Choice) for v in value) else None
-        return bool(value)
-    if isinstance(value, _PLAIN):
-        return bool(value)
-    return True
-
-
-def _binop(op: ast.operator, a: Any, b: Any, text: str = "<expr>") -> Any:
-    if isinstance(a, Unknown) or isinstance(b, Unknown):
-        return Unknown(text)
-    if isinstance(op, ast.Add) and isinstance(a, list) and isinstance(b, list):
-        return a + b
-    if isinstance(op, ast.Add) and isinstance(a, tuple) and isinstance(b, tuple):
-        return a + b
-    if isinstance(op, ast.BitOr) and isinstance(a, dict) and isinstance(b, dict):
-        return {**a, **b}
-    if not (isinstance(a, _PLAIN) and isinstance(b, _PLAIN | tuple)):
-        return Unknown(text)
-    import operator
-
-    table = {
-        ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Mod: operator.mod,
-        ast.FloorDiv: operator.floordiv, ast.Div: operator.truediv, ast.BitOr: operator.or_,
-    }  # fmt: skip
-    fn = table.get(type(op))
-    if fn is None:
-        return Unknown(text)
-    try:
-        result = fn(a, b)
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-        return Unknown(text)
-    if isinstance(result, str) and len(result) > 10_000:
-        return Unknown(text)
-    return result
-
-
-def _unary(op: ast.unaryop, v: Any, text: str) -> Any:
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        return -v if isinstance(op, ast.USub) else (+v if isinstance(op, ast.UAdd) else ~v)
-    return Unknown(text)
-
-
-def _compare(op: ast.cmpop, a: Any, b: Any, text: str) -> Any:
-    if isinstance(op, ast.Is | ast.IsNot):
-        if isinstance(a, Unknown) or isinstance(b, Unknown):
-            return Unknown(text)
-        if a is None or b is None:
-            same = a is None and b is None
-            return same if isinstance(op, ast.Is) else not same
-        return Unknown(text)
-    if isinstance(op, ast.In | ast.NotIn):
-        if isinstance(a, Unknown) or not isinstance(b, str | list | tuple | set | frozenset | dict):
-            return Unknown(text)
-        members = list(b)
-        if isinstance(b, str) and not isinstance(a, str):
-            return Unknown(text)
-        if any(isinstance(m, Unknown | Choice) for m in members) and a not in members:
-            return Unknown(text)
-        found = a in b if isinstance(b, str) else any(_same_value(a, m) for m in members)
-        return found if isinstance(op, ast.In) else not found
-    if not (isinstance(a, _PLAIN) and isinstance(b, _PLAIN)):
-        if (
-            isinstance(op, ast.Eq | ast.NotEq)
-            and isinstance(a, list | tuple | dict)
-            and isinstance(b, list | tuple | dict)
-        ):
-            pass
-        else:
-            return Unknown(text)
-    import operator
-
-    table = {
-        ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-        ast.Gt: operator.gt, ast.GtE: operator.ge,
-    }  # fmt: skip
-    try:
-        return table[type(op)](a, b)
-    except (TypeError, KeyError):
-        return Unknown(text)
-
-
-def _same_value(a: Any, b: Any) -> bool:
-    try:
-        return a is b or (isinstance(a, _PLAIN | tuple) and isinstance(b, _PLAIN | tuple) and a == b)
-    except Exception:
-        return False
-
-
-def _subscript(obj: Any, key: Any, text: str) -> Any:
-    if isinstance(obj, dict):
-        if isinstance(key, Unknown | list | dict):
-            return Unknown(text)
-        return obj[key] if key in obj else Unknown(text)
-    if isinstance(obj, list | tuple | str) and isinstance(key, int | slice) and not isinstance(key, bool):
-        try:
-            return obj[key]
-        except IndexError:
-            return Unknown(text)
-    return Unknown(text)
-
-
-def _unknown_part(value: Any, index: int) -> Unknown:
-    return Unknown(f"{value.text}[{index}]" if isinstance(value, Unknown) else "<unpack>")
-
-
-def _snapshot(value: Any) -> Any:
-    """The value as a call sees it: a list passed with `*` is copied, later appends do not reach it."""
-    return lift(lambda v: list(v) if isinstance(v, list) else v, value)
-
-
-def _either(a: Cond, b: Cond) -> Cond | str:
-    """The disjunction of two conditions, simplified where one implies the other or they differ by a negation."""
-    if not a or not b:
-        return ()
-    sa, sb = set(a), set(b)
-    if sa <= sb:
-        return a
-    if sb <= sa:
-        return b
-    only_a, only_b = sa - sb, sb - sa
-    if len(only_a) == 1 and len(only_b) == 1 and negate(next(iter(only_a))) == next(iter(only_b)):
-        return tuple(x for x in a if x in sb)
-    return f"({' and '.join(a)}) or ({' and '.join(b)})"
-
-
 def _loc(module: ModuleInfo, node: ast.AST) -> Location:
     return Location(module.path, getattr(node, "lineno", 1), getattr(node, "col_offset", 0))
-
-
-def item_loc(value: Unknown, fallback: Location) -> Location:
-    return value.location or fallback
 
 
 def _short(text: str, limit: int = 160) -> str:

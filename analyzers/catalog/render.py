@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from analyzers import envelope
 from analyzers.catalog.records import Catalog, FamilyRecord
 
 TABLE_COLUMNS = (
@@ -18,13 +19,59 @@ TABLE_COLUMNS = (
 )
 
 
+def summary(catalog: Catalog, family: str | None = None) -> dict[str, Any]:
+    """The counts every format prints, from one definition of a family (`Catalog.registered_families`)."""
+    bridges = [b for b in catalog.bridges if b.registrations and (not family or b.family == family)]
+    families = [f for f in catalog.registered_families() if not family or f.name == family]
+    counted = {f.name for f in families}
+    return {
+        "registered_bridges": len(bridges),
+        "diffusion_bridges": sum(1 for b in bridges if b.diffusion),
+        "registrations": sum(len(b.registrations) for b in bridges),
+        "families": len(families),
+        "diffusion_families": sum(1 for f in families if f.name.startswith("diffusion/")),
+        "packages_without_bridges": [
+            f.name for f in catalog.families if f.name not in counted and (not family or f.name == family)
+        ],
+    }
+
+
+def summary_line(catalog: Catalog, family: str | None = None) -> str:
+    counts = summary(catalog, family)
+    fams, diffusion = counts["families"], counts["diffusion_families"]
+    others = counts["packages_without_bridges"]
+    return (
+        f"{counts['registered_bridges']} registered bridge classes ({counts['diffusion_bridges']} diffusion), "
+        f"{counts['registrations']} registrations, {fams} families ({fams - diffusion} + {diffusion} diffusion)"
+        + (f"; not families (no registered bridge): {', '.join(others)}" if others else "")
+        + f"; tree: {catalog.tree_kind}; absent parts: "
+        + (", ".join(k for k, v in catalog.parts.items() if not v) or "none")
+    )
+
+
 def catalog_json(catalog: Catalog, family: str | None = None) -> dict[str, Any]:
-    """The versioned JSON document (schema: docs in README, `schema_version` bumps on change)."""
+    """The versioned `catalog --format json` document (README: "The catalog's JSON schema").
+
+    The records of `Catalog.to_json`, with `families[]` holding the families only (the packages that
+    register no bridge are `packages_without_bridges[]`, same shape) and `summary` the counts of every view.
+    """
     data = catalog.to_json()
+    del data["schema_version"], data["tool_version"]  # the records' own; the envelope says the document's
     if family:
         data["bridges"] = [b for b in data["bridges"] if b["family"] == family]
         data["families"] = [f for f in data["families"] if f["name"] == family]
-    return data
+    counts = summary(catalog, family)
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "bridges":
+            out["summary"] = counts
+        if key == "families":
+            others = set(counts["packages_without_bridges"])
+            out["families"] = [f for f in value if f["name"] not in others]
+            out["packages_without_bridges"] = [f for f in value if f["name"] in others]
+            continue
+        out[key] = value
+    return envelope.versioned("catalog", out)
 
 
 def _mark(value: object, checkout_only: bool, catalog: Catalog) -> str:
@@ -45,9 +92,12 @@ def family_row(catalog: Catalog, fam: FamilyRecord) -> list[str]:
             return str(len(value)) if value else "-"
         return "yes" if value else "-"
 
+    registered = {b.name for b in catalog.bridges if b.registrations}
+    count = sum(1 for name in fam.bridges if name in registered)
+    unregistered = len(fam.bridges) - count
     return [
         fam.name,
-        str(len(fam.bridges)) if fam.bridges else "-",
+        (str(count) if count else "-") + (f" (+{unregistered} unregistered)" if unregistered else ""),
         ",".join(fam.providers[:2]) + ("..." if len(fam.providers) > 2 else "") if fam.providers else "-",
         str(len(fam.modeling)) if fam.modeling else "-",
         ",".join(fam.recipes) if fam.recipes else "-",
@@ -60,11 +110,11 @@ def family_row(catalog: Catalog, fam: FamilyRecord) -> list[str]:
 
 def catalog_table(catalog: Catalog, family: str | None = None) -> str:
     rows = [["family", *TABLE_COLUMNS]]
-    rows += [family_row(catalog, f) for f in catalog.families if not family or f.name == family]
+    rows += [family_row(catalog, f) for f in catalog.registered_families() if not family or f.name == family]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return "\n".join([*lines, summary_line(catalog, family)])
 
 
 def catalog_text(catalog: Catalog, family: str | None = None) -> str:
@@ -102,14 +152,7 @@ def catalog_text(catalog: Catalog, family: str | None = None) -> str:
             )
         for u in reg.unresolved:
             out.append(f"      UNRESOLVED {u.location}: {u.reason}: {u.source}")
-    registered = [b for b in bridges if b.registrations]
-    regs = sum(len(b.registrations) for b in registered)
-    families = {b.family for b in registered}
-    out.append(
-        f"{len(registered)} registered bridge classes ({sum(1 for b in registered if b.diffusion)} diffusion), "
-        f"{regs} registrations, {len(families)} families; tree: {catalog.tree_kind}; absent parts: "
-        + (", ".join(k for k, v in catalog.parts.items() if not v) or "none")
-    )
+    out.append(summary_line(catalog, family))
     for p in catalog.problems:
         out.append(f"{p.location}: {p.message}")
     return "\n".join(out)

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, print_json
 from analyzers.commands.inspect import add_config_arguments, load_spec_and_names
 from analyzers.coverage import coverage
+from analyzers.envelope import versioned
 from analyzers.errors import ConfigError, ResolveError
 
 HELP = (
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         data = asdict(report)
         data["share"] = round(report.share, 4)
-        print_json(data)
+        print_json(versioned("coverage", data))
         return 0
     print(f"{bridge.name} vs {spec.source}: {report.matched}/{report.total} HF names matched ({report.share:.1%}), "
           f"{report.patterns} patterns, names from {names.source}")  # fmt: skip

@@ -10,6 +10,7 @@ from typing import Any
 from analyzers.catalog.records import Catalog
 from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, print_json
 from analyzers.coverage import group_names
+from analyzers.envelope import versioned
 from analyzers.errors import BridgesmithError
 from analyzers.hf_config import (
     ModelSpec,
@@ -21,7 +22,7 @@ from analyzers.hf_config import (
     vision_fields,
 )
 from analyzers.hf_names import HFNames, NamesUnavailable, collect_hf_names
-from analyzers.nearest import _dequant_formats, model_format
+from analyzers.nearest import model_format
 from analyzers.safetensors_header import find_safetensors, read_header, summarize
 
 HELP = "read a model's HF config (file, model dir, hub id or --from-transformers): fields, blocks, quantization, HF names"
@@ -71,6 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_format_argument(parser)
     parser.add_argument(
         "--all-names", action="store_true", help="text output: list every HF name, not one line per group"
+    )
+    parser.add_argument(
+        "--bridge",
+        metavar="BRIDGE",
+        help="a bridge's provider settings (every style, with the HF fields each reads); with CONFIG, "
+        "what each comes to for that config",
     )
 
 
@@ -156,11 +163,8 @@ def quantization_report(spec: ModelSpec, names: HFNames | None, catalog: Catalog
     fmt = model_format(spec, checkpoint["dtypes"] if checkpoint else None)
     out: dict[str, Any] = {"config": config_quantization(spec), "checkpoint": checkpoint, "format": fmt}
     if catalog is not None:
-        root = Path(catalog.root)
         out["dequantizing_bridges"] = [
-            {"bridge": b.name, "formats": sorted(_dequant_formats(b, root))}
-            for b in catalog.bridges
-            if "maybe_modify_loaded_hf_weight" in b.hooks
+            {"bridge": b.name, "formats": b.dequant_formats} for b in catalog.bridges if b.dequant_formats
         ]
     if fmt:
         able = [d["bridge"] for d in out.get("dequantizing_bridges", []) if fmt in d["formats"]]
@@ -234,13 +238,35 @@ def render_text(report: dict[str, Any], all_names: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bridge and not args.config and not args.from_transformers:
+        from analyzers.provider_inspect import bridge_report, render_bridge
+
+        report = bridge_report(load_catalog(args), args.bridge, None)
+        print_json(report) if args.format == "json" else print(render_bridge(report))
+        return 0
     spec, names, names_note = load_spec_and_names(args)
     catalog, catalog_note = try_catalog(args)
     report = inspect_report(spec, names, names_note, catalog, catalog_note)
+    if catalog is not None:
+        from analyzers.provider_inspect import bridge_report, provider_section
+
+        report.update(provider_section(spec, names, catalog))
+        if args.bridge:
+            report["bridge"] = bridge_report(catalog, args.bridge, spec)
+    elif args.bridge:
+        raise BridgesmithError(catalog_note or "catalog unavailable")
     if args.format == "json":
-        print_json(report)
+        print_json(versioned("inspect", report))
     else:
         print(render_text(report, args.all_names))
+        if "implied_settings" in report:
+            from analyzers.provider_inspect import render_provider_section
+
+            print(render_provider_section(report))
+        if "bridge" in report:
+            from analyzers.provider_inspect import render_bridge
+
+            print("\n" + render_bridge(report["bridge"]))
     if names_note and args.format == "json":
         print(f"note: {names_note}", file=sys.stderr)
     return 0

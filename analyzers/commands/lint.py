@@ -183,8 +183,8 @@ def _use_color(choice: str, stream) -> bool:
 
 
 def list_rules(fmt: str) -> str:
+    from analyzers.lint.engine import ALL_RULES
     from analyzers.lint.output import dumps, rule_json, versioned
-    from analyzers.rules import ALL_RULES
 
     if fmt == "json":
         return dumps(versioned("rules", rules=[rule_json(r) for r in ALL_RULES]))
@@ -219,6 +219,12 @@ def _run(args: argparse.Namespace, out) -> int:
     from analyzers.lint.engine import lint_tree
     from analyzers.repo import find_repo
 
+    if args.format in ("sarif", "github"):
+        for flag in ("list_rules", "statistics", "diff"):
+            if getattr(args, flag):
+                raise UsageError(
+                    f"--{flag.replace('_', '-')} prints text or json, not --format {args.format}"
+                )
     if args.list_rules:
         out.write(list_rules(args.format))
         return 0
@@ -241,8 +247,8 @@ def _run(args: argparse.Namespace, out) -> int:
     deleted: list[str] = []
     if args.pre_commit:
         deleted = _staged_deletions(repo.root)
-        if not paths and not deleted:
-            return 0  # nothing the lint reads is staged
+        if not paths and not deleted and args.format not in ("json", "sarif"):
+            return 0  # nothing the lint reads is staged (json and sarif still print their empty document)
         paths = [*(paths or []), *deleted]
     result = lint_tree(repo.root, config, paths=paths, use_cache=not args.no_cache)
     findings = result.findings
@@ -373,9 +379,9 @@ def _run(args: argparse.Namespace, out) -> int:
         else:
             out.write(statistics(findings))
     elif fmt in ("json", "sarif"):
+        from analyzers.lint.engine import BY_CODE
         from analyzers.lint.output import Report, as_json, sarif
         from analyzers.lint.ranges import Ends
-        from analyzers.rules import BY_CODE
 
         ends = Ends(repo.root)
         memo: dict[int, list | None] = {}
@@ -398,8 +404,8 @@ def _run(args: argparse.Namespace, out) -> int:
         )
         out.write(as_json(findings, report) if fmt == "json" else sarif(findings, report))
     elif fmt == "github":
+        from analyzers.lint.engine import BY_CODE
         from analyzers.lint.output import github
-        from analyzers.rules import BY_CODE
 
         out.write(github(findings, {c: r.level() for c, r in BY_CODE.items()}))
     else:

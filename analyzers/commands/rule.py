@@ -20,15 +20,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzers.lint.engine import ALL_RULES
     from analyzers.lint.output import dumps, rule_json, rule_markdown, versioned
-    from analyzers.rules import ALL_RULES
 
     wanted = args.code.strip()
     rule = next((r for r in ALL_RULES if wanted.upper() == r.CODE or wanted.lower() == r.NAME), None)
     if rule is None:
         raise ResolveError(f"unknown rule '{wanted}' (`bridgesmith-lint --list-rules` lists them)")
     if args.format == "json":
-        sys.stdout.write(dumps(versioned("rule", rule=rule_json(rule))))
+        sys.stdout.write(dumps(versioned("rule", command="rule", rule=rule_json(rule))))
     else:
         sys.stdout.write(rule_markdown(rule))
     return 0

@@ -7,6 +7,7 @@ import sys
 
 from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, print_json
 from analyzers.commands.inspect import add_config_arguments
+from analyzers.envelope import versioned
 from analyzers.errors import ConfigError
 from analyzers.hf_config import MTP_FIELDS, ModelSpec, load_spec
 from analyzers.hf_names import NamesUnavailable, collect_hf_names
@@ -59,7 +60,7 @@ def synthesize_spec(args: argparse.Namespace) -> Synthesis:
 def run(args: argparse.Namespace) -> int:
     result = synthesize_spec(args)
     if args.format == "json":
-        print_json(render_json(result))
+        print_json(versioned("synthesize", render_json(result)))
     elif args.format == "python":
         sys.stdout.write(render_python(result))
     else:

@@ -165,9 +165,13 @@ class LintConfig:
             raise ConfigError("the selection is empty: select/ignore leave no rule to run", source)
         return state
 
+    def excludes(self, path: str) -> bool:
+        """Whether `path` is excluded (not checked at all)."""
+        return any(excluded_by(pattern, path) for pattern in self.exclude)
+
     def ignored_in(self, path: str, code: str) -> bool:
         """Whether `code` is not reported in `path` (per-file-ignores or exclude)."""
-        if any(excluded_by(pattern, path) for pattern in self.exclude):
+        if self.excludes(path):
             return True
         for pattern, codes in self.per_file_ignores.items():
             negated = pattern.startswith("!")

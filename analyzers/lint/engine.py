@@ -1,5 +1,8 @@
 """One pass over the tree: the catalog parsed once, each raw file parsed at most once, every rule run.
 
+The engine reports its own diagnostics (MBR000 for a file that does not parse, MBR900 for a suppression
+that hides nothing) and runs the rules of `analyzers.rules`; `ALL_RULES` lists every code of both.
+
 Whole-tree results (before selection and suppression) are cached per tree, keyed by the content of
 every scanned file, so a warm run stats the files (their digests come from the stat index) and applies
 config and suppressions; only changed files are read.
@@ -14,22 +17,31 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from analyzers import __version__
+from analyzers.catalog.build import build_catalog, is_source
 from analyzers.catalog.modules import ModuleInfo, build_module_info
 from analyzers.catalog.records import Catalog, Location
 from analyzers.errors import ParseError
 from analyzers.lint.config import LintConfig
+from analyzers.lint.mbr000_unparsable_file import UnparsableFile
+from analyzers.lint.mbr900_unused_suppression import UnusedSuppression
 from analyzers.lint.memo import ContentMemo
 from analyzers.lint.rule import Finding, LintRule, RuleUnavailable
 from analyzers.lint.suppressions import Suppression, might_have_suppressions, parse_suppressions, suppressing
 from analyzers.pickle_store import code_stamp, dump_atomic, load_dict, tree_cache_path
 from analyzers.repo import BRIDGE_PKG, Repo, find_repo
+from analyzers.rules import RULES
+from analyzers.rules._hf_model_types import INDEX_PATH
+from analyzers.transformers_source import transformers_dir
 from analyzers.tree_snapshot import TreeSnapshot, scan_indexed
 
 CACHE_FORMAT = f"lint-{__version__}-6"
 #: top-level folders of a checkout whose file listing the checkout-only rules read
 LISTED_PARTS = ("src", "docs", "examples", "scripts", "tests", "skills", "tutorials")
-PARSE_ERROR = "MBR000"
-UNUSED_NOQA = "MBR900"
+#: what the engine itself reports, besides what the rules find
+DIAGNOSTICS: list[type[LintRule]] = [UnparsableFile, UnusedSuppression]
+#: every code the lint knows, in code order
+ALL_RULES: list[type[LintRule]] = sorted([*DIAGNOSTICS, *RULES], key=lambda rule: rule.CODE)
+BY_CODE = {rule.CODE: rule for rule in ALL_RULES}
 
 
 def _is_read(rel: str) -> bool:
@@ -45,7 +57,8 @@ def _scan_tree(repo: Repo, use_cache: bool) -> TreeSnapshot:
 
 
 class LintContext:
-    """What rules see: the catalog, the tree's files, parsed modules (each parsed at most once)."""
+    """What rules see (a `RuleContext`): the catalog, the tree's files, parsed modules (each parsed at most
+    once); and what the engine gathers while they run."""
 
     def __init__(
         self, repo: Repo, catalog: Catalog, files: TreeSnapshot, memo: ContentMemo | None = None
@@ -117,8 +130,6 @@ class LintContext:
 
 
 def _parse_problem(rel: str, data: bytes) -> ModuleInfo | Finding:
-    from analyzers.rules.mbr000_unparsable_file import UnparsableFile
-
     try:
         source = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -225,8 +236,6 @@ def _run_rules(ctx: LintContext, rules: list[type[LintRule]], only_files: set[st
 
 def _parse_failures(ctx: LintContext, only_files: set[str] | None) -> list[Finding]:
     """MBR000 for every unparsable .py under src/megatron/bridge (the catalog's problems, then the rest)."""
-    from analyzers.rules.mbr000_unparsable_file import UnparsableFile
-
     found: dict[str, Finding] = {}
     for problem in ctx.catalog.problems:
         found.setdefault(problem.location.path, UnparsableFile.make(problem.location, problem.message))
@@ -260,8 +269,6 @@ def _compiles(ctx: LintContext, rel: str) -> bool:
 
 def _catalog_files(ctx: LintContext) -> set[str]:
     """Files the catalog parsed without a problem (no need to parse them again for MBR000)."""
-    from analyzers.catalog.build import is_source
-
     bad = {p.location.path for p in ctx.catalog.problems}
     return {p for p in ctx.files.data if is_source(p) and p not in bad}
 
@@ -298,9 +305,6 @@ class LintCache:
 def _environment_key() -> str:
     """What besides the tree changes results: the tool (its rule and engine sources, by stat) and the
     installed transformers or the shipped index of its model types (MBR013)."""
-    from analyzers.rules._hf_model_types import INDEX_PATH
-    from analyzers.transformers_source import transformers_dir
-
     code = code_stamp("lint", "rules", "catalog")
     tdir = transformers_dir()
     version = ""
@@ -326,17 +330,12 @@ def collect_raw(
     repo: Repo, files: TreeSnapshot, only_files: set[str] | None, cache: LintCache | None, memo: ContentMemo
 ) -> RawResult:
     """Every rule's findings before selection and suppression (whole-tree results come from the cache)."""
-    from analyzers.rules import ALL_RULES
-
     key = files.key(_environment_key())
     if cache is not None and only_files is None and (hit := cache.load(key)) is not None:
         return hit
-    from analyzers.catalog import build_catalog
-
     catalog = build_catalog(repo.root, use_cache=cache is not None, snapshot=files)
     ctx = LintContext(repo, catalog, files, memo)
-    rules = [r for r in ALL_RULES if r.CODE not in (PARSE_ERROR, UNUSED_NOQA)]
-    findings = _run_rules(ctx, rules, only_files)
+    findings = _run_rules(ctx, RULES, only_files)
     findings.extend(_parse_failures(ctx, only_files))
     raw = RawResult(findings, ctx.notes, ctx.unavailable, ctx.errors)
     if cache is not None and only_files is None and not ctx.errors:
@@ -361,8 +360,6 @@ def lint_tree(
     >>> sorted({f.code for f in result.findings})  # doctest: +SKIP
     ['MBR002', 'MBR004', ...]
     """
-    from analyzers.rules import ALL_RULES
-
     repo = find_repo(root)
     config = config or LintConfig()
     selected = config.selected({r.CODE: r.DEFAULT for r in ALL_RULES})
@@ -381,11 +378,14 @@ def lint_tree(
     findings, suppressed, sups = _apply_suppressions(raw, selected, config, files, memo)
     if cache is not None and memo.changed:
         cache.save(None, None, memo.live())
-    if UNUSED_NOQA in selected:
+    if UnusedSuppression.CODE in selected:
         not_run = {n.split(" ", 1)[0] for n in notes + warnings + errors}
         findings.extend(_unused_suppressions(sups, selected, only_files, not_run))
     findings.sort(key=Finding.sort_key)
-    checked = len(only_files) if only_files is not None else sum(1 for p in files.data if p.endswith(".py"))
+    counted = only_files if only_files is not None else (p for p in files.data if p.endswith(".py"))
+    checked = sum(1 for p in counted if not config.excludes(p))
+    if only_files and not checked:
+        warnings.append(f"every file given is excluded ({config.source}: `exclude`): nothing was checked")
     return LintResult(findings, suppressed, notes, checked, sorted(selected), warnings, errors)
 
 
@@ -406,7 +406,7 @@ def _apply_suppressions(
         if ident in seen:
             continue
         seen.add(ident)
-        if finding.code != PARSE_ERROR and finding.path in sups:
+        if finding.code != UnparsableFile.CODE and finding.path in sups:
             hit = suppressing(sups[finding.path], finding.code, finding.location.line, finding.end_line)
             if hit is not None:
                 hit.used.add(finding.code)
@@ -429,10 +429,7 @@ def _suppressions_in(rel: str, data: bytes) -> list[Suppression]:
 def _unused_suppressions(
     sups: dict[str, list[Suppression]], selected: set[str], only_files: set[str] | None, not_run: set[str]
 ) -> Iterator[Finding]:
-    from analyzers.rules import ALL_RULES
-    from analyzers.rules.mbr900_unused_suppression import UnusedSuppression
-
-    known = {r.CODE for r in ALL_RULES}
+    known = set(BY_CODE)
     for rel, items in sorted(sups.items()):
         if only_files is not None and rel not in only_files:
             continue

@@ -2,7 +2,7 @@
 
 Imported only when fixes are rendered (`--fix`, `--diff`, `--show-fixes`, JSON and SARIF), so plain lint
 runs never import libcst. `apply_edit` is the thin adapter between the lint's `Edit` intents and the
-libcst edits of `codemods.registrations` (which want an anchor import to place a new import beside; the
+libcst edits of `analyzers.cst_edits` (which want an anchor import to place a new import beside; the
 adapter picks the neighbour). Everything after that is text: the files a fix touches are run through
 the tree's own ruff configuration (isort, then the formatter; nothing else in the file moves when the
 tree is ruff-formatted already), and a change is described as line-range text edits (path, range,
@@ -18,14 +18,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analyzers.catalog.modules import package_of
+from analyzers.cst_edits import (
+    add_all_entries,
+    add_import,
+    add_wildcard_import,
+    imported_modules,
+    remove_duplicate_all_entries,
+)
 from analyzers.errors import BridgesmithError
 from analyzers.lint.rule import Edit, Finding
+from analyzers.ruff_binary import ruff_binary
 
 
 def _anchor(source: str, module: str, path: str, star: bool) -> str | None:
     """The imported module to place `module` beside: the longest shared dotted prefix, ties to the last."""
-    from codemods.registrations import imported_modules, package_of
-
     modules = imported_modules(source, package_of(path), path)
     if star:
         stars = [m for m, names in modules.items() if names is None]
@@ -46,14 +53,12 @@ def _anchor(source: str, module: str, path: str, star: bool) -> str | None:
 
 def apply_edit(source: str, edit: Edit) -> str:
     """`source` with one edit applied (unchanged when it is already there)."""
-    from codemods import registrations as reg
-
     if edit.kind == "add-import":
         anchor = _anchor(source, edit.module or "", edit.path, star=False)
         if anchor is None:
             text = source if source.endswith("\n") or not source else source + "\n"
             return text + f"from {edit.module} import {', '.join(edit.names)}\n"
-        return reg.add_import(
+        return add_import(
             source, module=edit.module or "", names=list(edit.names), anchor=anchor, path=edit.path
         )
     if edit.kind == "add-star-import":
@@ -61,11 +66,11 @@ def apply_edit(source: str, edit: Edit) -> str:
         if anchor is None:
             text = source if source.endswith("\n") or not source else source + "\n"
             return text + f"from {edit.module} import *\n"
-        return reg.add_wildcard_import(source, module=edit.module or "", anchor=anchor, path=edit.path)
+        return add_wildcard_import(source, module=edit.module or "", anchor=anchor, path=edit.path)
     if edit.kind == "add-all-entry":
-        return reg.add_all_entries(source, [(None, n) for n in edit.names], path=edit.path)
+        return add_all_entries(source, [(None, n) for n in edit.names], path=edit.path)
     if edit.kind == "remove-duplicate-all-entry":
-        return reg.remove_duplicate_all_entries(source, path=edit.path)
+        return remove_duplicate_all_entries(source, path=edit.path)
     raise ValueError(f"unknown edit kind {edit.kind!r}")
 
 
@@ -201,21 +206,10 @@ def has_ruff_config(root: Path) -> bool:
         return False
 
 
-def _ruff() -> str | None:
-    try:
-        from ruff.__main__ import find_ruff_bin
-
-        return os.fsdecode(find_ruff_bin())
-    except (ImportError, FileNotFoundError):
-        import shutil
-
-        return shutil.which("ruff")
-
-
 def format_like_the_tree(root: Path, texts: dict[str, str], warnings: list[str]) -> dict[str, str]:
     """`texts` of .py files through the tree's own ruff configuration: import sorting (I001), then the
     formatter. ruff finds the configuration from each file's path, as the tree's own hooks do."""
-    ruff = _ruff()
+    ruff = ruff_binary()
     if ruff is None:
         warnings.append("fixed files are not formatted: ruff is not installed")
         return texts

@@ -8,10 +8,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+from analyzers.lint.mbr000_unparsable_file import UnparsableFile
 from analyzers.lint.rule import Finding
 from analyzers.lint.suppressions import NOQA_RE
-
-PARSE_ERROR = "MBR000"
 
 
 def _string_lines(text: str) -> set[int]:
@@ -47,7 +46,7 @@ def plan_noqa(root: Path, findings: Iterable[Finding]) -> tuple[dict[str, tuple[
     by_line: dict[str, dict[int, list[Finding]]] = defaultdict(lambda: defaultdict(list))
     skipped: list[Finding] = []
     for finding in findings:
-        if finding.code == PARSE_ERROR or not finding.path.endswith((".py", ".md")):
+        if finding.code == UnparsableFile.CODE or not finding.path.endswith((".py", ".md")):
             skipped.append(finding)
         else:
             by_line[finding.path][finding.location.line].append(finding)

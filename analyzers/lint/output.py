@@ -1,7 +1,7 @@
 """Render findings: ruff-like text, versioned JSON, SARIF 2.1.0, GitHub Actions annotations, statistics.
 
-Every JSON document carries `schema_version` (of its own shape, bumped on incompatible changes) and
-`tool_version`. Rows count lines and columns from 1; `end_location` is exclusive, as ruff's.
+Every JSON document carries the envelope of `analyzers.envelope` (`schema_version` of its own shape,
+bumped on incompatible changes, `tool_version`, `command`) and a `kind`. Rows count lines and columns from 1; `end_location` is exclusive, as ruff's.
 """
 
 from __future__ import annotations
@@ -13,26 +13,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analyzers import __version__
+from analyzers import __version__, envelope
 from analyzers.lint.rule import Finding, LintRule
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-JSON_SCHEMA_VERSION = 1
 TOOL_NAME = "bridgesmith-lint"
 INFORMATION_URI = "https://github.com/NVIDIA-NeMo/Megatron-Bridge"
 #: SGR colours for --color (ruff's palette: bold path, red code, cyan [*])
 BOLD, RED, CYAN, DIM, RESET = "\033[1m", "\033[31m", "\033[36m", "\033[2m", "\033[0m"
 
 
-def versioned(kind: str, **payload: object) -> dict:
-    """The envelope of every lint JSON document."""
-    return {
-        "schema_version": JSON_SCHEMA_VERSION,
-        "tool": TOOL_NAME,
-        "tool_version": __version__,
-        "kind": kind,
-        **payload,
-    }
+def versioned(kind: str, command: str = "lint", **payload: object) -> dict:
+    """A lint JSON document: the shared envelope (tool `bridgesmith-lint`), then `kind` and `payload`."""
+    return envelope.versioned(command, {"kind": kind, **payload}, tool=TOOL_NAME)
 
 
 def dumps(doc: object) -> str:

@@ -1,19 +1,45 @@
-"""The lint rule contract: `LintRule` subclasses yield `Finding`s; `Invalid` examples double as tests."""
+"""The lint rule contract: `LintRule` subclasses yield `Finding`s from what a `RuleContext` shows them;
+`Invalid` examples double as tests. The engine depends on this module, never the other way round."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
-from analyzers.catalog.records import BridgeRecord, FamilyRecord, Location, RecipeFamily
+from analyzers.catalog.records import BridgeRecord, Catalog, FamilyRecord, Location, RecipeFamily
 
 if TYPE_CHECKING:
-    from analyzers.lint.engine import LintContext
+    from analyzers.catalog.modules import ModuleInfo
+    from analyzers.tree_snapshot import TreeSnapshot
+
+T = TypeVar("T")
 
 #: A rule example: one source text (placed at the rule's EXAMPLE_PATH) or a mini tree {relative path: text}.
 Example = str | dict[str, str | bytes]
+
+
+class RuleContext(Protocol):
+    """What a rule sees of one run (the engine's `LintContext` is one): the catalog, the tree's files and
+    their parsed modules, each parsed at most once."""
+
+    catalog: Catalog
+    files: TreeSnapshot
+
+    def module(self, rel: str) -> ModuleInfo | None:
+        """The parsed module at `rel`; None when it is absent or does not parse (MBR000 reports that)."""
+        ...
+
+    def text(self, rel: str) -> str | None:
+        """The text of `rel`; None when it is absent, unreadable or not UTF-8."""
+        ...
+
+    def exists(self, rel: str) -> bool: ...
+
+    def fact(self, name: str, rel: str, compute: Callable[[], T]) -> T:
+        """`compute()` for file `rel`, memoised across runs by the file's content."""
+        ...
 
 
 class RuleUnavailable(Exception):  # noqa: N818 (a signal, like StopIteration, not an error)
@@ -99,7 +125,7 @@ class LintRule:
     #: and MBR9xx rules, else "error"
     LEVEL: ClassVar[str | None] = None
 
-    def __init__(self, ctx: LintContext) -> None:
+    def __init__(self, ctx: RuleContext) -> None:
         self.ctx = ctx
 
     # -- hooks -------------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
-"""Every lint rule, one module each (named after the rule class, with its code); `ALL_RULES` in code order."""
+"""Every lint rule, one module each (named after the rule class, with its code); `RULES` in code order.
+
+The engine's own diagnostics (MBR000, MBR900) are not here: `analyzers.lint.engine` reports them itself and
+lists every code in its `ALL_RULES`.
+"""
 
 from __future__ import annotations
 
 from analyzers.lint.rule import LintRule
-from analyzers.rules.mbr000_unparsable_file import UnparsableFile
 from analyzers.rules.mbr001_bridge_not_imported_by_family import BridgeNotImportedByFamily
 from analyzers.rules.mbr002_bridge_missing_from_family_all import BridgeMissingFromFamilyAll
 from analyzers.rules.mbr003_family_not_imported_by_models_init import FamilyNotImportedByModelsInit
@@ -31,10 +34,8 @@ from analyzers.rules.mbr050_family_without_unit_tests import FamilyWithoutUnitTe
 from analyzers.rules.mbr051_test_folder_without_init import TestFolderWithoutInit
 from analyzers.rules.mbr052_family_without_docs_page import FamilyWithoutDocsPage
 from analyzers.rules.mbr053_docs_link_to_missing_file import DocsLinkToMissingFile
-from analyzers.rules.mbr900_unused_suppression import UnusedSuppression
 
-ALL_RULES: list[type[LintRule]] = [
-    UnparsableFile,
+RULES: list[type[LintRule]] = [
     BridgeNotImportedByFamily,
     BridgeMissingFromFamilyAll,
     FamilyNotImportedByModelsInit,
@@ -62,8 +63,6 @@ ALL_RULES: list[type[LintRule]] = [
     TestFolderWithoutInit,
     FamilyWithoutDocsPage,
     DocsLinkToMissingFile,
-    UnusedSuppression,
 ]
-BY_CODE = {rule.CODE: rule for rule in ALL_RULES}
 
-__all__ = ["ALL_RULES", "BY_CODE"]
+__all__ = ["RULES"]

@@ -14,11 +14,6 @@ RECIPES_INIT = f"{RECIPES_DIR}/__init__.py"
 CONVERSION_DIR = f"{MODELS_DIR}/conversion/"
 
 
-def package_of(path: str) -> str:
-    """Dotted package of a folder path relative to the root: src/megatron/bridge/models/qwen -> megatron.bridge.models.qwen."""
-    return path.removeprefix("src/").replace("/", ".")
-
-
 def init_path(family: FamilyRecord) -> str:
     return f"{family.path}/__init__.py"
 
@@ -93,6 +88,5 @@ __all__ = [
     "is_bridge_file",
     "is_vlm",
     "llm_bridge",
-    "package_of",
     "start",
 ]

@@ -15,27 +15,17 @@ import re
 import sys
 from pathlib import Path
 
-from analyzers.transformers_source import class_folders, transformers_dir
+from analyzers.transformers_source import (
+    auto_model_types,
+    class_folders,
+    config_model_types,
+    package_version,
+    transformers_dir,
+)
 
 INDEX_PATH = Path(__file__).with_name("hf_model_types.json")
-_PAIR = re.compile(r'\(\s*"([\w\-.]+)"\s*,\s*"(\w+)"\s*\)')
-_MODEL_TYPE = re.compile(r'^\s+model_type\s*(?::\s*\w+\s*)?=\s*"([\w\-.]+)"', re.MULTILINE)
-_VERSION = re.compile(r'^__version__\s*=\s*"([^"]+)"', re.MULTILINE)
 #: classes worth indexing besides the auto mappings' (a registration's source is a model class)
 _MODEL_CLASS = re.compile(r"(For[A-Z]\w*|Model)$")
-
-
-@functools.cache
-def _auto_pairs(tdir: Path) -> dict[str, frozenset[str]]:
-    """HF class name -> model types it is mapped from, read from `models/auto/modeling_auto.py`."""
-    out: dict[str, set[str]] = {}
-    try:
-        text = (tdir / "models/auto/modeling_auto.py").read_text(encoding="utf-8")
-    except OSError:
-        return {}
-    for model_type, cls in _PAIR.findall(text):
-        out.setdefault(cls, set()).add(model_type)
-    return {k: frozenset(v) for k, v in out.items()}
 
 
 def source_model_types(tdir: Path, source: str) -> set[str] | None:
@@ -44,35 +34,23 @@ def source_model_types(tdir: Path, source: str) -> set[str] | None:
     The auto mappings first; for classes not listed there, the `model_type = "..."` of the
     `configuration_*.py` files in the class's folder. None when transformers does not know the class.
     """
-    types = set(_auto_pairs(tdir).get(source, ()))
-    name = class_folders(tdir).get(source) if not types else None
-    if name:
-        for conf in (tdir / "models" / name).glob("configuration_*.py"):
-            try:
-                types.update(_MODEL_TYPE.findall(conf.read_text(encoding="utf-8")))
-            except (OSError, UnicodeDecodeError):
-                continue
+    types = set(auto_model_types(tdir).get(source, ()))
+    folder = class_folders(tdir).get(source) if not types else None
+    if folder:
+        types.update(config_model_types(tdir, folder))
     return types or None
-
-
-def transformers_version(tdir: Path) -> str:
-    try:
-        match = _VERSION.search((tdir / "__init__.py").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return "unknown"
-    return match.group(1) if match else "unknown"
 
 
 def build_index(tdir: Path) -> dict:
     """The index of the transformers package at `tdir`: its version and class -> sorted model types."""
-    names = set(_auto_pairs(tdir)) | {
+    names = set(auto_model_types(tdir)) | {
         n for n in class_folders(tdir) if _MODEL_CLASS.search(n) and not n.endswith("PreTrainedModel")
     }
     classes = {}
     for name in sorted(names):
         if types := source_model_types(tdir, name):
             classes[name] = sorted(types)
-    return {"transformers_version": transformers_version(tdir), "classes": classes}
+    return {"transformers_version": package_version(tdir), "classes": classes}
 
 
 def render_index(index: dict) -> str:
@@ -96,7 +74,7 @@ class ModelTypes:
         self._classes: dict[str, list[str]] | None = index["classes"] if index else None
         #: for messages: "transformers 5.12.1 (installed)" or "transformers 5.12.1 (shipped index)"
         self.origin = (
-            f"transformers {transformers_version(self.tdir)} (installed)"
+            f"transformers {package_version(self.tdir)} (installed)"
             if self.tdir is not None
             else f"transformers {index['transformers_version']} (shipped index)"
         )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from analyzers.catalog.modules import module_name
 from analyzers.catalog.records import FamilyRecord
 from analyzers.lint.rule import Edit, Finding, Invalid, LintRule
-from analyzers.rules._common import MODELS_INIT, imported_names, package_of, start
+from analyzers.rules._common import MODELS_INIT, imported_names, start
 
 _BRIDGE = """from megatron.bridge.models.conversion.model_bridge import MegatronModelBridge
 
@@ -75,7 +76,7 @@ class FamilyNotImportedByModelsInit(LintRule):
         init = f"{family.path}/__init__.py"
         exported = imported_names(family.init) if family.init else set()
         names = tuple(b for b in family.bridges if b in exported)
-        fix = Edit("add-import", MODELS_INIT, module=package_of(family.path), names=names) if names else None
+        fix = Edit("add-import", MODELS_INIT, module=module_name(family.path), names=names) if names else None
         where = init if family.init is not None else family.path
         yield self.finding(
             start(where),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from analyzers.catalog.modules import module_name
 from analyzers.catalog.records import BridgeRecord
 from analyzers.lint.rule import Edit, Finding, Invalid, LintRule
-from analyzers.rules._common import MODELS_INIT, imported_names, package_of
+from analyzers.rules._common import MODELS_INIT, imported_names
 
 _BRIDGE = """from megatron.bridge.models.conversion.model_bridge import MegatronModelBridge
 
@@ -79,7 +80,7 @@ class BridgeMissingFromModelsAll(LintRule):
         if bridge.name not in imported_names(models):
             family = self.ctx.catalog.family(bridge.family)
             via_family = family is not None and bridge.name in imported_names(family.init)
-            module = package_of(family.path) if via_family and family else bridge.module
+            module = module_name(family.path) if via_family and family else bridge.module
             edits.append(Edit("add-import", MODELS_INIT, module=module, names=(bridge.name,)))
         edits.append(Edit("add-all-entry", MODELS_INIT, names=(bridge.name,)))
         yield self.finding(bridge.location, fix=tuple(edits), related=[MODELS_INIT], bridge=bridge.name)

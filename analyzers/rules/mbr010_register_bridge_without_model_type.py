@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 
 from analyzers.catalog.records import BridgeRecord
@@ -65,30 +64,5 @@ class RegisterBridgeWithoutModelType(LintRule):
 
     def _sets_model_type(self, bridge: BridgeRecord) -> bool:
         return any(
-            self.ctx.fact(
-                f"{self.CODE}.sets:{record.name}", record.path, lambda r=record: self._class_sets(r)
-            )
-            for record in [bridge, *bridge_ancestors(self.ctx.catalog, bridge)]
+            record.writes_model_type for record in [bridge, *bridge_ancestors(self.ctx.catalog, bridge)]
         )
-
-    def _class_sets(self, record: BridgeRecord) -> bool:
-        for _ in (0,):
-            module = self.ctx.module(record.path)
-            if module is None:
-                continue
-            cls = next(
-                (n for n in ast.walk(module.tree) if isinstance(n, ast.ClassDef) and n.name == record.name),
-                None,
-            )
-            if cls is None:
-                continue
-            for node in ast.walk(cls):
-                if isinstance(node, ast.Assign) and any(
-                    isinstance(t, ast.Name) and t.id == "MODEL_TYPE" for t in node.targets
-                ):
-                    return True
-                if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
-                    key = node.slice
-                    if isinstance(key, ast.Constant) and key.value == "model_type":
-                        return True
-        return False

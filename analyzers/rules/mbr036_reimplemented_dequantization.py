@@ -5,23 +5,11 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from analyzers.catalog.quantization import MARKERS, UNCOVERED, first_marker
 from analyzers.catalog.records import Location
 from analyzers.lint.rule import Finding, Invalid, LintRule
 
 HELPERS_MODULE = "megatron.bridge.models.conversion.quantization_utils"
-#: markers of quantized formats the helpers cover (FP8 block-wise / per-tensor, MXFP4, INT4)
-FORMAT_MARKERS = (
-    "float8_e4m3fn",
-    "scale_inv",
-    "weight_scale",
-    "e2m1",
-    "mxfp4",
-    "_blocks",
-    "_scales",
-    "int4",
-    "fp8",
-)
-UNCOVERED = ("nvfp4", "float4_e2m1fn_x2")
 
 
 def _text(node: ast.AST) -> str:
@@ -82,7 +70,7 @@ class ReimplementedDequantization(LintRule):
 
     def check_file(self, path: str) -> Iterator[Finding]:
         source = (self.ctx.text(path) or "").lower()
-        if not any(m in source for m in FORMAT_MARKERS):
+        if not any(m.text in source for m in MARKERS):
             return  # no quantized format named anywhere in the module
         module = self.ctx.module(path)
         if module is None:
@@ -94,11 +82,11 @@ class ReimplementedDequantization(LintRule):
         for fn in ast.walk(module.tree):
             if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
-            if not any(m in module.segment(fn, limit=10**9).lower() for m in FORMAT_MARKERS):
+            if not any(m.text in module.segment(fn, limit=10**9).lower() for m in MARKERS):
                 continue  # the cheap check first: the source text holds every name the unparsed text does
             text = ast.unparse(fn).lower()
-            fmt = next((m for m in FORMAT_MARKERS if m in text), None)
-            if fmt is None or any(u in text for u in UNCOVERED):
+            marker = first_marker(text)
+            if marker is None or any(u in text for u in UNCOVERED):
                 continue
             if "dequant" not in fn.name.lower() and "scale_inv" not in text and "float8" not in text:
                 continue
@@ -118,10 +106,4 @@ class ReimplementedDequantization(LintRule):
             )
             if calls_helper:
                 continue
-            label = {
-                "float8_e4m3fn": "FP8",
-                "scale_inv": "FP8 block-wise",
-                "weight_scale": "FP8",
-                "fp8": "FP8",
-            }.get(fmt, fmt.strip("_").upper())
-            yield self.finding(Location(path, fn.lineno, fn.col_offset), function=fn.name, fmt=label)
+            yield self.finding(Location(path, fn.lineno, fn.col_offset), function=fn.name, fmt=marker.label)

@@ -6,11 +6,11 @@ Only reads the tree.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path, PurePosixPath
 
 from analyzers.repo import MODELS_DIR, RECIPES_DIR
+from analyzers.walk import OWN_FILES, iter_files
 from codemods.clone_family._spec import ClonedFiles, CloneSpec, Pair, Targets
 from codemods.naming import DOCS_DIR, EXAMPLES_DIR, Renamer, functional_tests_dir, unit_tests_dir
 from codemods.resolve import ResolvedSource
@@ -48,13 +48,8 @@ def belongs_to(name: str, stem: str, others: set[str] | frozenset[str]) -> bool:
 
 
 def walk(root: Path, rel_dir: str) -> list[str]:
-    """Every file under `rel_dir`, sorted, as paths relative to `root` (caches and dot-folders left out)."""
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root / rel_dir):
-        dirnames[:] = sorted(d for d in dirnames if d not in {"__pycache__"} and not d.startswith("."))
-        rel = Path(dirpath).relative_to(root).as_posix()
-        out.extend(f"{rel}/{f}" for f in sorted(filenames) if not f.endswith((".pyc", ".tmp")))
-    return out
+    """Every file of the tree's own under `rel_dir` (`OWN_FILES`), sorted, as paths relative to `root`."""
+    return [p.relative_to(root).as_posix() for p in iter_files(root / rel_dir, skip=OWN_FILES)]
 
 
 def entries(root: Path, rel_dir: str) -> list[str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import stat
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from analyzers.errors import PlanConflictError
+from analyzers.ruff_binary import ruff_binary
 from codemods.clone_family._spec import CloneResult, CloneSpec, Staging
 from codemods.clone_family._templates import TODO
 from codemods.plan import Plan, Todo
@@ -95,7 +95,7 @@ def format_python(root: Path, texts: dict[str, str]) -> dict[str, str]:
     """Each text formatted by `ruff format` with the tree's own ruff configuration (found from the path)."""
     if not texts:
         return {}
-    ruff = _ruff()
+    ruff = ruff_binary() or "ruff"  # absent: the run fails with the name in the error
 
     def run(item: tuple[str, str]) -> tuple[str, str]:
         rel, text = item
@@ -113,15 +113,3 @@ def format_python(root: Path, texts: dict[str, str]) -> dict[str, str]:
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(pool.map(run, texts.items()))
-
-
-def _ruff() -> str:
-    candidate = Path(sys.executable).with_name("ruff")
-    if candidate.is_file():
-        return str(candidate)
-    try:
-        from ruff.__main__ import find_ruff_bin
-
-        return str(find_ruff_bin())
-    except (ImportError, FileNotFoundError):
-        return "ruff"

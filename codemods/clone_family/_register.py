@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import re
 
-from analyzers.catalog.modules import module_path
+from analyzers.catalog.modules import module_path, package_of
+from analyzers.cst_edits import add_dict_entry, add_set_member, all_entries, imported_modules
 from analyzers.errors import PlanConflictError
+from analyzers.lint.fixes import apply_edit
+from analyzers.lint.rule import Edit
 from analyzers.repo import MODELS_DIR
 from codemods.clone_family._spec import CloneSpec, Staging, Targets
 from codemods.clone_family._templates import license_header
-from codemods.registrations import (
-    add_dict_entry,
-    add_set_member,
-    all_entries,
-    imported_modules,
-    package_of,
-    register_clone,
-)
+from codemods.registrations import register_clone
 
 __all__ = ["register"]
 
@@ -91,9 +87,6 @@ def _imports_name(source: str, path: str, name: str, module: str) -> bool:
 def _lint_registrations(spec: CloneSpec, staging: Staging) -> None:
     """Register each new bridge everywhere the lint expects (MBR001/002/004), also where SRC is not:
     the clone mirrors SRC's registrations, not its gaps."""
-    from analyzers.lint.fixes import apply_edit
-    from analyzers.lint.rule import Edit
-
     family_init = f"{MODELS_DIR}/{spec.family}/__init__.py"
     models_init = f"{MODELS_DIR}/__init__.py"
     family_pkg = f"megatron.bridge.models.{spec.family}"

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from analyzers.catalog.modules import module_name
 from analyzers.catalog.records import BridgeRecord, Catalog, MappingRecord, MappingRegistry
 from analyzers.coverage import PatternUse, coverage, group_names, match_names, pattern_regex
 from analyzers.hf_names import HFNames
@@ -191,7 +192,7 @@ def plan_registry(
                 )
                 continue
             plan.adds.append(key)
-            plan.classes[sm.mapping_class] = _module_of(shared[sm.mapping_class])
+            plan.classes[sm.mapping_class] = module_name(shared[sm.mapping_class])
             final_megatron.add(sm.megatron_param)
             taken |= found
             plan.report.append(
@@ -267,10 +268,6 @@ def _doubles(
         for d in report.doubles
         if not d.alternative
     ]
-
-
-def _module_of(path: str) -> str:
-    return path.removeprefix("src/").removesuffix(".py").replace("/", ".")
 
 
 # ------------------------------------------------------------------------------------------ editing

@@ -7,8 +7,11 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from analyzers.catalog.modules import module_name
 from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, load_repo, print_json
+from analyzers.envelope import versioned
 from analyzers.errors import ConfigError
 from codemods.clone_family import CloneRequest, CloneResult, plan_clone
 
@@ -38,7 +41,7 @@ def run_clone_smoke(result: CloneResult, args: argparse.Namespace) -> int:
     from codemods.smoke import SmokeOptions, run_smoke_subprocess
 
     bridge_file = next(new for new, old in result.files.items() if old == result.source.bridge.path)
-    module = bridge_file.removeprefix("src/").removesuffix(".py").replace("/", ".")
+    module = module_name(bridge_file)
     model = args.config or result.source.model_type
     if model is None:
         raise ConfigError(
@@ -50,7 +53,7 @@ def run_clone_smoke(result: CloneResult, args: argparse.Namespace) -> int:
     log = Path(tempfile.mkdtemp(prefix="bridgesmith-smoke-logs-")) / "smoke.log"
     report = run_smoke_subprocess(opts, log)
     if args.format == "json":
-        print_json({"smoke": report.to_dict()})
+        print_json(clone_document(result, applied=True, smoke=report.to_dict()))
     else:
         print(report.summary())
         if report.traceback:
@@ -58,8 +61,9 @@ def run_clone_smoke(result: CloneResult, args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
-#: Called with (result, args) after a successful apply when --smoke is given; returns the smoke run's
-#: exit code. Replaceable (tests, other runners).
+#: Called with (result, args) after a successful apply when --smoke is given; prints the smoke verdict (with
+#: `--format json`, the one document: the plan's and `smoke`) and returns the smoke run's exit code.
+#: Replaceable (tests, other runners).
 SMOKE_HOOK: Callable[[CloneResult, argparse.Namespace], int] = run_clone_smoke
 
 
@@ -124,6 +128,12 @@ def _summary(result: CloneResult, applied: bool) -> list[str]:
     return lines
 
 
+def clone_document(result: CloneResult, applied: bool, already_applied: bool = False, **extra: Any) -> dict:
+    """The `--format json` document: the plan's change set, whether it was applied, then `extra`."""
+    payload = {**result.plan.to_json(), "applied": applied, "already_applied": already_applied, **extra}
+    return versioned("clone-family", payload)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.smoke and not args.dry_run and SMOKE_HOOK is run_clone_smoke:
         check_smoke_environment()  # before anything is written
@@ -135,22 +145,22 @@ def run(args: argparse.Namespace) -> int:
             f"nothing to do: {result.names.bridge_class} is already cloned from {result.source.bridge.name}"
         )
         if args.format == "json":
-            print_json({**result.plan.to_json(), "applied": False, "already_applied": True})
+            print_json(clone_document(result, applied=False, already_applied=True))
         else:
             print(message)
         return 0
     if args.dry_run:
         if args.format == "json":
-            print_json({**result.plan.to_json(), "applied": False, "already_applied": False})
+            print_json(clone_document(result, applied=False))
         else:
             sys.stdout.write(result.plan.preview())
             print("\n".join(_summary(result, applied=False)), file=sys.stderr)
         return 0
     result.plan.apply()
-    if args.format == "json":
-        print_json({**result.plan.to_json(), "applied": True, "already_applied": False})
-    else:
+    if args.format != "json":
         print("\n".join(_summary(result, applied=True)))
     if args.smoke:
         return SMOKE_HOOK(result, args)
+    if args.format == "json":
+        print_json(clone_document(result, applied=True))
     return 0

@@ -10,9 +10,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analyzers.cli_common import add_format_argument
+from analyzers.envelope import versioned
 from analyzers.errors import ConfigError
+
+if TYPE_CHECKING:
+    from codemods.smoke import SmokeReport
 
 HELP = "toy-model HF -> Megatron -> HF roundtrip: mapping, export, logits and dequantization checks"
 
@@ -156,6 +161,13 @@ def run(args: argparse.Namespace) -> int:
     return _run_all(args) if args.all else _run_one(args)
 
 
+def report_document(report: SmokeReport) -> str:
+    """One smoke run as the `smoke` JSON document (kind report): the envelope, then the report's fields."""
+    return (
+        json.dumps(versioned("smoke", {"kind": "report", **report.to_dict()}), indent=2, default=str) + "\n"
+    )
+
+
 def _run_one(args: argparse.Namespace) -> int:
     from codemods.smoke import run_smoke_subprocess
 
@@ -166,10 +178,9 @@ def _run_one(args: argparse.Namespace) -> int:
     if args.verbose and report.log:
         sys.stderr.write(Path(report.log).read_text(errors="replace"))
     if args.report:
-        report.write(Path(args.report))
+        Path(args.report).write_text(report_document(report))
     if args.format == "json":
-        json.dump(report.to_dict(), sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
+        sys.stdout.write(report_document(report))
     else:
         print(report.summary())
         if report.traceback:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from analyzers.cli_common import add_format_argument, add_repo_argument, print_json
+from analyzers.envelope import versioned
 from codemods.plan import Plan
 
 
@@ -22,10 +23,13 @@ def emit(plan: Plan, args: argparse.Namespace) -> int:
     if not args.dry_run:
         plan.apply()
     if args.format == "json":
-        data = plan.to_json()
-        data["applied"] = not args.dry_run
-        data["diff"] = plan.preview()
-        print_json(data)
+        data = {
+            **plan.to_json(),
+            "applied": not args.dry_run,
+            "already_applied": False,
+            "diff": plan.preview(),
+        }
+        print_json(versioned(args.command, data))
         return 0
     if args.dry_run:
         sys.stdout.write(plan.preview())

@@ -1,28 +1,11 @@
-"""Import arithmetic shared by the refactors: resolve relative imports, rebuild them relative, keep the style."""
+"""Import arithmetic of the refactors: rebuild an import relative, keep the style (resolving one is
+`analyzers.cst_edits.absolute_module`)."""
 
 from __future__ import annotations
 
 import libcst as cst
 
-from codemods._cst import dotted, dotted_expr
-
-__all__ = ["dotted", "dotted_expr"]
-
-
-def package_of(module: str, is_package: bool) -> str:
-    """The package a module's relative imports start from."""
-    return module if is_package else module.rpartition(".")[0]
-
-
-def resolve_from(node: cst.ImportFrom, package: str) -> str:
-    """Absolute module an ImportFrom reads from, given the importing module's package."""
-    level = len(node.relative)
-    name = dotted(node.module)
-    if level == 0:
-        return name
-    parts = package.split(".") if package else []
-    base = parts[: len(parts) - (level - 1)] if level > 1 else parts
-    return ".".join([*base, name] if name else base)
+from analyzers.cst_edits import dotted_expr
 
 
 def relative_parts(package: str, target: str) -> tuple[int, str]:

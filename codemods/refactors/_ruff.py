@@ -5,18 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from analyzers.ruff_binary import ruff_binary
+
 CONFIG_FILES = ("pyproject.toml", "ruff.toml", ".ruff.toml")
-
-
-def _ruff() -> str | None:
-    local = Path(sys.executable).with_name("ruff")
-    return str(local) if local.exists() else shutil.which("ruff")
 
 
 @contextmanager
@@ -60,7 +56,7 @@ def sort_changed_imports(cwd: Path, path: str, before: str, after: str) -> str:
     """`after` with its imports re-sorted by ruff (I001), only when the tree's config asks for sorted imports
     and `before` was sorted; otherwise `after` unchanged. A rewritten module path can change the order.
     `cwd` is a `workspace`."""
-    ruff = _ruff()
+    ruff = ruff_binary()
     if (
         ruff is None
         or "I001" not in _codes(ruff, cwd, path, after)

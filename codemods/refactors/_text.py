@@ -12,10 +12,9 @@ import tokenize
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-#: folders never walked (VCS data, caches, virtual environments, the empty Megatron-LM submodule)
-SKIP_DIRS = frozenset(
-    {".git", "__pycache__", ".venv", "venv", ".tox", "node_modules", "3rdparty", ".ruff_cache"}
-)
+from analyzers import walk
+from analyzers.errors import ParseError
+
 MARKDOWN_SUFFIXES = (".md", ".mdx")
 
 #: a replacement callback: (text, start, end) of one match -> replacement, or None to leave it
@@ -37,29 +36,13 @@ def dotted_pattern(dotted: str) -> re.Pattern[str]:
 
 
 def iter_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
-    """Every file under `root` ending in one of `suffixes`, skipping caches and VCS folders, sorted."""
-    stack = [root]
-    found: list[Path] = []
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(folder.iterdir())
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_dir():
-                if entry.name not in SKIP_DIRS and not entry.is_symlink():
-                    stack.append(entry)
-            elif entry.name.endswith(suffixes):
-                found.append(entry)
-    yield from sorted(found)
+    """Every file under `root` ending in one of `suffixes`, sorted; VCS data and caches left out."""
+    return walk.iter_files(root, suffixes, skip=walk.BUT_CACHES)
 
 
 def read_source(path: Path, root: Path) -> str:
     """The file's text; ParseError naming it when it cannot be read or is not UTF-8 (a refactor never
     skips a file it must read: the name could be in it)."""
-    from analyzers.errors import ParseError
-
     rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
     try:
         return path.read_text(encoding="utf-8")

@@ -17,12 +17,14 @@ from pathlib import Path
 
 import libcst as cst
 
+from analyzers import cst_edits
+from analyzers.catalog.modules import module_name, package_of
 from analyzers.errors import ParseError, PlanConflictError, ResolveError
 from analyzers.repo import BRIDGE_PKG
 from codemods.plan import Plan
 from codemods.refactors import _imports, _ruff, _text
 from codemods.refactors._done import AlreadyGone
-from codemods.refactors.rename_symbol import FROZEN_DOCS, check_compiles, module_name
+from codemods.refactors.rename_symbol import FROZEN_DOCS, check_compiles
 
 #: text files outside Python whose dotted paths and file paths follow a move
 TEXT_SUFFIXES = (".md", ".mdx", ".rst", ".txt", ".yaml", ".yml", ".toml", ".json", ".sh", ".cfg", ".ini")
@@ -72,7 +74,7 @@ class _ImportMover(cst.CSTTransformer):
         self._plain_imports = False
 
     def _resolve(self, node: cst.ImportFrom) -> str:
-        return _imports.resolve_from(node, self.self_package or self.package)
+        return cst_edits.absolute_module(node, self.self_package or self.package)
 
     def leave_SimpleStatementLine(
         self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
@@ -111,18 +113,18 @@ class _ImportMover(cst.CSTTransformer):
         return cst.FlattenSentinel([kept, added])
 
     def leave_ImportAlias(self, original: cst.ImportAlias, updated: cst.ImportAlias) -> cst.ImportAlias:
-        if _imports.dotted(original.name) != self.old:
+        if cst_edits.dotted(original.name) != self.old:
             return updated
         self.changed += 1
         if original.asname is None:
             self._plain_imports = True
-        return updated.with_changes(name=_imports.dotted_expr(self.new))
+        return updated.with_changes(name=cst_edits.dotted_expr(self.new))
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
         # `import a.b.mod` binds `a`; its uses spell the full dotted path
-        if _imports.dotted(original) == self.old:
+        if cst_edits.dotted(original) == self.old:
             self.changed += 1
-            return _imports.dotted_expr(self.new).with_changes(lpar=updated.lpar, rpar=updated.rpar)
+            return cst_edits.dotted_expr(self.new).with_changes(lpar=updated.lpar, rpar=updated.rpar)
         return updated
 
 
@@ -193,9 +195,8 @@ def _plan_python(
     py_sources.setdefault(old_path, original)
     for path, text in sorted(py_sources.items()):
         is_self = path == old_path
-        module = new if is_self else module_name(path)
-        package = _imports.package_of(module, path.endswith("__init__.py"))
-        self_package = _imports.package_of(old, False) if is_self else None
+        package = package_of(new_path if is_self else path)
+        self_package = package_of(old_path) if is_self else None
         try:
             tree = cst.parse_module(text)
         except cst.ParserSyntaxError as exc:

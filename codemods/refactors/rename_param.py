@@ -9,12 +9,14 @@ modeling code is left alone and listed in the report.
 A `*` segment in OLD is a wildcard: it matches `*`, a layer index or an f-string field (`{mtp_layer}`), and
 NEW must carry the same number of `*` segments, which keep the matched text.
 
->>> plan = plan_rename_param(root, "mtp.layers.*.mtp_model_layer.", "mtp.layers.*.transformer_layer.")  # doctest: +SKIP
+>>> pattern = ParamPattern("mtp.layers.*.mtp_model_layer.", "mtp.layers.*.transformer_layer.")
+>>> pattern.in_source.sub(pattern.substitute, 'f"mtp.layers.{i}.mtp_model_layer.mlp.weight"')
+'f"mtp.layers.{i}.transformer_layer.mlp.weight"'
+>>> plan = plan_rename_param(root, build_catalog(root), pattern.old, pattern.new)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,7 @@ from analyzers.repo import MODELS_DIR
 from codemods.plan import Plan
 from codemods.refactors import _text
 from codemods.refactors._done import AlreadyGone, refuse_unreadable
-from codemods.refactors.rename_symbol import check_compiles, module_path
+from codemods.refactors.rename_symbol import check_compiles
 
 SIDES = ("megatron", "hf")
 _WILDCARD = r"(\*|\d+|\{[^{}]*\})"
@@ -231,112 +233,10 @@ class _Rewriter(cst.CSTTransformer):
         return self._rewrite(original, updated)
 
 
-def _function_table(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
-    """`func` and `Class.method` -> definition, for a module's top level."""
-    table: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            table[node.name] = node
-        elif isinstance(node, ast.ClassDef):
-            for item in node.body:
-                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    table[f"{node.name}.{item.name}"] = item
-    return table
-
-
-def _imported(tree: ast.Module) -> dict[str, str]:
-    """name -> absolute module it is imported from (`from m import name`)."""
-    return {
-        a.asname or a.name: node.module
-        for node in tree.body
-        if isinstance(node, ast.ImportFrom) and node.module and not node.level
-        for a in node.names
-    }
-
-
-def _class_bases(tree: ast.Module, cls: str) -> list[str]:
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == cls:
-            return [b.id for b in node.bases if isinstance(b, ast.Name)]
-    return []
-
-
-class _Modules:
-    """Parsed `src/` modules by path, cached for one plan."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._trees: dict[str, ast.Module | None] = {}
-
-    def tree(self, path: str) -> ast.Module | None:
-        if path not in self._trees:
-            if not (self.root / path).is_file():
-                self._trees[path] = None
-                return None
-            try:
-                text = _text.read_source(self.root / path, self.root)
-                self._trees[path] = ast.parse(text, filename=path)
-            except SyntaxError as exc:
-                raise ParseError(f"cannot parse: {exc.msg} (line {exc.lineno})", path) from None
-        return self._trees[path]
-
-
-def registry_scope(modules: _Modules, path: str, cls: str, depth: int = 4) -> set[tuple[str, str]]:
-    """(path, qualified function) of a bridge's `mapping_registry` and every helper it calls, transitively:
-    `self.m()` (the class or its bases), module functions and functions imported from the tree."""
-    seen: set[tuple[str, str]] = set()
-    todo = [(path, f"{cls}.mapping_registry", cls, depth)]
-    while todo:
-        where, name, owner, left = todo.pop()
-        tree = modules.tree(where)
-        if tree is None or (where, name) in seen:
-            continue
-        table = _function_table(tree)
-        if name not in table:
-            # a method the class inherits: look in its bases (same module or imported)
-            method = name.rpartition(".")[2]
-            imported = _imported(tree)
-            for base in _class_bases(tree, owner):
-                base_path = (
-                    where if f"{base}.{method}" in table else _module_file(modules.root, imported.get(base))
-                )
-                if base_path:
-                    todo.append((base_path, f"{base}.{method}", base, left))
-            continue
-        seen.add((where, name))
-        if left == 0:
-            continue
-        imported = _imported(tree)
-        for node in ast.walk(table[name]):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            if (
-                isinstance(func, ast.Attribute)
-                and isinstance(func.value, ast.Name)
-                and func.value.id in ("self", "cls")
-            ):
-                todo.append((where, f"{owner}.{func.attr}", owner, left - 1))
-            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-                # `Class.helper(...)`: a class of this module or one imported from the tree
-                other = func.value.id
-                if any(key.startswith(f"{other}.") for key in table):
-                    todo.append((where, f"{other}.{func.attr}", other, left - 1))
-                elif other in imported and (target := _module_file(modules.root, imported[other])):
-                    todo.append((target, f"{other}.{func.attr}", other, left - 1))
-            elif isinstance(func, ast.Name) and func.id in table:
-                todo.append((where, func.id, owner, left - 1))
-            elif isinstance(func, ast.Name) and func.id in imported:
-                target = _module_file(modules.root, imported[func.id])
-                if target:
-                    todo.append((target, func.id, owner, left - 1))
-    return seen
-
-
-def _module_file(root: Path, module: str | None) -> str | None:
-    if not module or not module.startswith("megatron.bridge"):
-        return None
-    return module_path(root, module)
+def registry_scope(bridge: BridgeRecord) -> set[tuple[str, str]]:
+    """(path, qualified function) of the bridge's `mapping_registry` and every helper it runs, as the
+    catalog's registry evaluator recorded them."""
+    return {(path, name) for path, _, name in (entry.partition("::") for entry in bridge.registry.functions)}
 
 
 def plan_rename_param(
@@ -359,12 +259,11 @@ def plan_rename_param(
     refuse_unreadable(catalog, f"{MODELS_DIR}/", "rename-param")
     touched = find_touched(catalog, pattern, side, family)
     reverse = ParamPattern(new, old)
-    modules = _Modules(root)
     scopes: dict[str, set[str]] = {}
     bridge_scopes: dict[str, set[tuple[str, str]]] = {}
     for bridge in catalog.bridges:
         if family is None or bridge.family == family:
-            bridge_scopes[bridge.name] = registry_scope(modules, bridge.path, bridge.name)
+            bridge_scopes[bridge.name] = registry_scope(bridge)
             for path, name in bridge_scopes[bridge.name]:
                 scopes.setdefault(path, set()).add(name)
     plan = Plan(root)
@@ -422,10 +321,7 @@ def plan_rename_param(
         )
     if family is not None:
         for bridge in catalog.bridges:
-            if (
-                bridge.family != family
-                and registry_scope(modules, bridge.path, bridge.name) & edited_functions
-            ):
+            if bridge.family != family and registry_scope(bridge) & edited_functions:
                 plan.report.append(
                     f"also changes {bridge.name} (family {bridge.family}): it calls a helper edited for {family}"
                 )

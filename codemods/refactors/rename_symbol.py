@@ -19,6 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from analyzers.catalog.modules import module_name
 from analyzers.errors import ParseError, PlanConflictError, ResolveError
 from codemods.plan import Plan
 from codemods.refactors import _rope, _text
@@ -40,25 +41,6 @@ class Definition:
     kind: str  #: "class" | "function" | "assignment"
 
 
-def module_name(path: str) -> str:
-    """Dotted module of a relative path under `src/` (`src/a/b/__init__.py` -> `a.b`)."""
-    parts = Path(path).with_suffix("").parts
-    if parts and parts[0] == "src":
-        parts = parts[1:]
-    if parts and parts[-1] == "__init__":
-        parts = parts[:-1]
-    return ".".join(parts)
-
-
-def module_path(root: Path, module: str) -> str | None:
-    """Relative path of dotted `module` under `src/` (a module file or a package `__init__.py`), if present."""
-    base = Path("src", *module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if (root / candidate).is_file():
-            return candidate.as_posix()
-    return None
-
-
 def _offset(text: str, line: int, col: int) -> int:
     lines = text.splitlines(keepends=True)
     return sum(len(x) for x in lines[: line - 1]) + col
@@ -69,14 +51,29 @@ def find_definitions(root: Path, name: str, sources: dict[str, str] | None = Non
     if sources is None:
         sources = _text.files_mentioning(root / "src", _text.word_pattern(name), PY, name)
         sources = {f"src/{k}": v for k, v in sources.items()}
-    found: list[Definition] = []
+    return _definitions(
+        name, sources, parse_sources({p: t for p, t in sources.items() if p.startswith("src/")})
+    )
+
+
+def parse_sources(sources: dict[str, str]) -> dict[str, ast.Module]:
+    """Each Python file of `sources` parsed once; ParseError naming the first that does not parse."""
+    trees: dict[str, ast.Module] = {}
     for path, text in sorted(sources.items()):
-        if not path.startswith("src/") or not path.endswith(".py"):
+        if path.endswith(".py"):
+            try:
+                trees[path] = ast.parse(text, filename=path)
+            except SyntaxError as exc:
+                raise ParseError(f"cannot parse: {exc.msg} (line {exc.lineno})", path) from None
+    return trees
+
+
+def _definitions(name: str, sources: dict[str, str], trees: dict[str, ast.Module]) -> list[Definition]:
+    found: list[Definition] = []
+    for path, tree in sorted(trees.items()):
+        if not path.startswith("src/"):
             continue
-        try:
-            tree = ast.parse(text, filename=path)
-        except SyntaxError as exc:
-            raise ParseError(f"cannot parse: {exc.msg} (line {exc.lineno})", path) from None
+        text = sources[path]
         for node in tree.body:
             if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
                 line_start = _offset(text, node.lineno, 0)
@@ -98,15 +95,11 @@ def find_definitions(root: Path, name: str, sources: dict[str, str] | None = Non
     return found
 
 
-def _reexporters(sources: dict[str, str], name: str) -> set[str]:
+def _reexporters(trees: dict[str, ast.Module], name: str) -> set[str]:
     """Modules under src/ that import `name` by that name (so `that.module.name` is a valid dotted path)."""
     modules: set[str] = set()
-    for path, text in sources.items():
+    for path, tree in trees.items():
         if not path.startswith("src/"):
-            continue
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
             continue
         for node in tree.body:
             if isinstance(node, ast.ImportFrom) and any(
@@ -116,11 +109,7 @@ def _reexporters(sources: dict[str, str], name: str) -> set[str]:
     return modules
 
 
-def _module_bindings(text: str) -> set[str]:
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return set()
+def _module_bindings(tree: ast.Module) -> set[str]:
     names: set[str] = set()
     for node in tree.body:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -147,8 +136,11 @@ def check_identifier(name: str, what: str) -> str:
 
 def resolve_definition(root: Path, old: str, sources: dict[str, str]) -> Definition:
     """The one definition `old` (a bare name or a dotted path) names; ResolveError when none or several."""
+    return _the_definition(old, find_definitions(root, old.rpartition(".")[2], sources))
+
+
+def _the_definition(old: str, definitions: list[Definition]) -> Definition:
     module, _, name = old.rpartition(".")
-    definitions = find_definitions(root, name, sources)
     if module:
         definitions = [d for d in definitions if d.module == module]
     if not definitions:
@@ -173,13 +165,10 @@ def plan_rename_symbol(root: Path, old: str, new: str, *, narrow: bool = True) -
         raise ResolveError(f"'{old}' already has the name '{new}'")
     pattern = _text.word_pattern(name)
     py_sources = _text.files_mentioning(root, pattern, PY, name)
-    for path, text in sorted(py_sources.items()):
-        try:
-            ast.parse(text, filename=path)
-        except SyntaxError as exc:
-            raise ParseError(f"cannot parse: {exc.msg} (line {exc.lineno})", path) from None
+    trees = parse_sources(py_sources)
+    definitions = _definitions(name, py_sources, trees)
     try:
-        definition = resolve_definition(root, old, py_sources)
+        definition = _the_definition(old, definitions)
     except ResolveError as exc:
         done = find_definitions(root, new) if "no module-level" in exc.message else []
         if done:
@@ -192,8 +181,8 @@ def plan_rename_symbol(root: Path, old: str, new: str, *, narrow: bool = True) -
     if existing:
         listed = ", ".join(f"{d.path}:{d.line}" for d in existing)
         raise PlanConflictError(f"target already exists: '{new}' is defined at {listed}", existing[0].path)
-    for path, text in py_sources.items():
-        if new in _module_bindings(text):
+    for path in py_sources:
+        if new in _module_bindings(trees[path]):
             raise PlanConflictError(f"target already exists: '{new}' is already bound in this module", path)
 
     files = sorted(py_sources) if narrow else None
@@ -203,10 +192,10 @@ def plan_rename_symbol(root: Path, old: str, new: str, *, narrow: bool = True) -
     plan.report.append(
         f"rename {definition.kind} {definition.module}.{name} -> {new} ({definition.path}:{definition.line})"
     )
-    accepted = {definition.module} | _reexporters(py_sources, name)
+    accepted = {definition.module} | _reexporters(trees, name)
     skipped: list[str] = []
 
-    unique = len(find_definitions(root, name, py_sources)) == 1
+    unique = len(definitions) == 1
 
     def replace(text: str, start: int, end: int, path: str) -> str | None:
         # a dotted path must name the defining module or a re-exporter; a bare word counts only where the

@@ -18,7 +18,7 @@ from typing import Any
 
 from codemods.smoke._cpu import scoped_patches
 
-__all__ = ["absent_kernel_patches", "hybrid_te_free_spec"]
+__all__ = ["absent_kernel_patches", "hybrid_te_free_spec", "te_shaped_local_backend"]
 
 _FUSED_NORM = "fused norm + linear (TELayerNormColumnParallelLinear) -> local norm + ColumnParallelLinear"
 
@@ -237,10 +237,12 @@ def _lazy_local(original: Any, default: Any) -> Any:
 
 
 @functools.cache
-def _te_shaped_local_backend() -> type:
+def te_shaped_local_backend() -> type:
     """Megatron-Core's LocalSpecProvider shaped as TE's: norm + column linear fused (TE's parameter names),
-    TENorm's zero-centred gamma; what `TESpecProvider()` answers while the experimental spec is built."""
+    TENorm's zero-centred gamma, a plain linear for `TELinear`; what `TESpecProvider()` answers while the
+    experimental spec is built."""
     from megatron.core.models.backends import LocalSpecProvider
+    from megatron.core.post_training.modelopt.layers import Linear
 
     local_norm, local_ln_linear = _locals()
 
@@ -255,7 +257,9 @@ def _te_shaped_local_backend() -> type:
             return local_norm
 
         def linear(self) -> Any:
-            return _missing_te("TELinear")
+            # TESpecProvider's TELinear (the DSA indexer and MLA down-projections build it duplicated):
+            # Megatron-Core's local Linear, what its own TE-free MLA spec uses in TELinear's place.
+            return Linear
 
     return TEShapedLocalSpecProvider
 
@@ -266,7 +270,7 @@ def _experimental_block_spec_local(config: Any, vp_stage: Any = None, pp_rank: A
     from megatron.core.models.gpt import experimental_attention_variant_module_specs as eav
     from megatron.core.models.gpt import gpt_layer_specs
 
-    backend = _te_shaped_local_backend()
+    backend = te_shaped_local_backend()
     with scoped_patches([(eav, "TESpecProvider", backend), (gpt_layer_specs, "TESpecProvider", backend)]):
         return eav.get_transformer_block_with_experimental_attention_variant_spec(
             config, vp_stage=vp_stage, pp_rank=pp_rank

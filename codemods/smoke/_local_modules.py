@@ -11,7 +11,8 @@ computes (read against `megatron/core/extensions/transformer_engine.py`, megatro
   `layer_norm_weight` / `layer_norm_bias`, eps `config.layernorm_epsilon`) then `ColumnParallelLinear`.
 - `LocalDotProductAttention` for `TEDotProductAttention`: Megatron-Core's `DotProductAttention`, which
   reads the same `softmax_scale`, `window_size` / `window_attn_skip_freq` and `softmax_type`, and also
-  accepts the TE-only keyword arguments (`k_channels`, `v_channels`, `num_splits`).
+  accepts the TE-only keyword arguments (`k_channels`, `v_channels`, `num_splits`) and TE's post-scale
+  `attention_bias`.
 - `ColumnParallelGroupedLinear` / `RowParallelGroupedLinear` for `TEColumnParallelGroupedLinear` /
   `TERowParallelGroupedLinear` (experts' fc1 / fc2 under Megatron-Core's `TEGroupedMLP`): one
   `weight{i}` per local expert applied to that expert's rows, sharded by the expert TP group only.
@@ -208,6 +209,40 @@ class LocalDotProductAttention(DotProductAttention):
             heads = self.hidden_size_per_partition // self.hidden_size_per_attention_head
             self.hidden_size_per_attention_head = v_channels
             self.hidden_size_per_partition = v_channels * heads
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        attn_mask_type: Any = None,
+        attention_bias: torch.Tensor | None = None,
+        packed_seq_params: Any = None,
+    ) -> torch.Tensor:
+        if attention_bias is None:
+            return super().forward(query, key, value, attention_mask, attn_mask_type, None, packed_seq_params)
+        # TE's post-scale bias (Gemma 3 VL's causal text + bidirectional image visibility): added to the
+        # scaled scores before the mask and softmax. The parent computes the scores inside one method, so its
+        # softmax module sees them biased for this call only.
+        softmax = self.scale_mask_softmax
+        self.scale_mask_softmax = _PostScaleBias(softmax, attention_bias)
+        try:
+            return super().forward(query, key, value, attention_mask, attn_mask_type, None, packed_seq_params)
+        finally:
+            self.scale_mask_softmax = softmax
+
+
+class _PostScaleBias(torch.nn.Module):
+    """A softmax module whose input scores get `bias` added first."""
+
+    def __init__(self, softmax: torch.nn.Module, bias: torch.Tensor) -> None:
+        super().__init__()
+        self.softmax = softmax
+        self.bias = bias
+
+    def forward(self, scores: torch.Tensor, mask: torch.Tensor | None, *rest: Any) -> torch.Tensor:
+        return self.softmax(scores + self.bias.to(scores.dtype), mask, *rest)
 
 
 class _GroupedLinear(torch.nn.Module):

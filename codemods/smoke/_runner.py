@@ -20,11 +20,13 @@ from typing import Any
 
 from analyzers.errors import SmokeTestFailure
 from codemods.smoke._cpu import cuda_calls_on_cpu, kernel_references
-from codemods.smoke._logits import check_logits
+from codemods.smoke._dsa import local_linear_mapped
+from codemods.smoke._logits import BATCH, SEQ_LEN, check_logits
 from codemods.smoke._quantize import QuantizedCheckpoint, quantize_state_dict
 from codemods.smoke._report import DEQUANT_HINT, Check, SmokeReport
 from codemods.smoke._te_free import match_hf_rope, te_free_spec
 from codemods.smoke._toy_config import load_source_config, toy_config_dict
+from codemods.smoke._vision_logits import logits_inputs
 
 __all__ = ["SmokeOptions", "run_smoke"]
 
@@ -371,12 +373,7 @@ def _dev_bridge_registered(spec: str | None, architecture: str) -> Iterator[None
             bridge_cls = getattr(importlib.import_module(module_name), cls_name)
         except (ImportError, AttributeError) as exc:
             raise SmokeSetupError(f"--bridge {spec}: cannot import it ({type(exc).__name__}: {exc})") from exc
-        target = GPTModel
-        for key, impl in mb.stream_weights_megatron_to_hf._exact_types.items():
-            cells = [c.cell_contents for c in (getattr(impl, "__closure__", None) or ())]
-            if isinstance(key, tuple) and len(key) == 2 and bridge_cls in cells:
-                target = key[1]  # the Megatron model class its own decorator named
-                break
+        target = _registered_target(mb, bridge_cls) or GPTModel
         for source in {architecture, getattr(transformers, architecture, architecture)}:
             mb.register_bridge_implementation(source=source, target=target, bridge_class=bridge_cls)
         yield
@@ -385,6 +382,17 @@ def _dev_bridge_registered(spec: str | None, architecture: str) -> Iterator[None
             table._exact_types.clear()
             table._exact_types.update(entries)
             table._dispatch_cache.clear()
+
+
+def _registered_target(mb: Any, bridge_cls: type) -> Any:
+    """The Megatron model class the decorator of `bridge_cls`, or of the nearest registered base, named (a
+    subclass of a VLM bridge converts the same VLM model class), else None."""
+    for cls in bridge_cls.__mro__:
+        for key, impl in mb.stream_weights_megatron_to_hf._exact_types.items():
+            cells = [c.cell_contents for c in (getattr(impl, "__closure__", None) or ())]
+            if isinstance(key, tuple) and len(key) == 2 and cls in cells:
+                return key[1]
+    return None
 
 
 def _roundtrip(opts: SmokeOptions, report: SmokeReport, work: Path, timings: dict[str, float]) -> None:
@@ -476,7 +484,21 @@ def _convert_and_check(
             for param in chunk.parameters():
                 param.fill_(math.nan)  # whatever the import does not write stays NaN
     timings["build_megatron"] = time.perf_counter() - t0
+    with local_linear_mapped(model) as notes:
+        report.adjustments.extend(notes)
+        _check_conversion(opts, report, prepared, timings, bridge, model)
 
+
+def _check_conversion(
+    opts: SmokeOptions,
+    report: SmokeReport,
+    prepared: dict[str, Any],
+    timings: dict[str, float],
+    bridge: Any,
+    model: list[Any],
+) -> None:
+    """Mapping, import, export and logits checks of the built Megatron `model`."""
+    model_bridge = bridge._model_bridge
     t0 = time.perf_counter()
     tasks = bridge.get_conversion_tasks(model)
     unwrapped_names = sorted(
@@ -509,6 +531,12 @@ def _convert_and_check(
     vocab = int(
         report.toy_config.get("vocab_size") or report.toy_config.get("text_config", {}).get("vocab_size")
     )
+    hf_config = bridge.hf_pretrained.config
+    inputs = logits_inputs(
+        hf_config, report.architecture, report.bridge, model[0], vocab, BATCH, SEQ_LEN, opts.seed, opts.device
+    )
+    if inputs is not None:
+        report.adjustments.append(inputs.note)
     report.checks.extend(
         check_logits(
             model,
@@ -519,6 +547,7 @@ def _convert_and_check(
             tp=opts.tp,
             pp=opts.pp,
             seed=opts.seed,
+            inputs=inputs,
         )
     )
     timings["logits"] = time.perf_counter() - t0

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from analyzers.envelope import versioned
 from analyzers.errors import ConfigError
 from codemods.smoke._cases import SmokeCase
 from codemods.smoke._report import SmokeReport
@@ -23,7 +24,6 @@ from codemods.smoke._runner import SmokeOptions, run_smoke_subprocess
 
 __all__ = [
     "COLUMNS",
-    "MATRIX_SCHEMA_VERSION",
     "MatrixRow",
     "compare_expected",
     "expected_json",
@@ -31,7 +31,6 @@ __all__ = [
     "run_sweep",
 ]
 
-MATRIX_SCHEMA_VERSION = 1
 #: The check columns of a row, in order.
 COLUMNS = ("mapping", "filled", "export", "logits", "dequantization")
 #: One case may not take longer than this (a hang is a failure with a reason, not a stuck sweep).
@@ -156,10 +155,10 @@ def _cell(row: MatrixRow, column: str) -> str:
 
 
 def render(rows: list[MatrixRow], fmt: str, meta: dict[str, Any]) -> str:
-    """The matrix as text (aligned columns), markdown (a table) or json (versioned)."""
+    """The matrix as text (aligned columns), markdown (a table) or json (the `smoke` document, kind matrix)."""
     if fmt == "json":
         return json.dumps(
-            {"schema_version": MATRIX_SCHEMA_VERSION, **meta, "rows": [asdict(r) for r in rows]}, indent=2
+            versioned("smoke", {"kind": "matrix", **meta, "rows": [asdict(r) for r in rows]}), indent=2
         )
     bf16 = any(r.bf16_max_diff is not None for r in rows)
     header = ["family", "model_type", "bridge", *COLUMNS, *(["bf16 max/mean"] if bf16 else []), "s", "reason"]
@@ -203,6 +202,7 @@ _VOLATILE = ("log", "seconds")
 def expected_json(rows: list[MatrixRow], meta: dict[str, Any]) -> str:
     """The matrix as an expected one: what each case must do, without the run's logs and timings."""
     data = json.loads(render(rows, "json", {k: meta[k] for k in ("device", "tp", "ep") if k in meta}))
+    data.pop("tool_version")  # an expected matrix outlives a release
     for row in data["rows"]:
         for key in _VOLATILE:
             row.pop(key, None)

@@ -10,6 +10,8 @@ whose provider asks for a TE layer spec is built with the local spec of the same
   twin from `_local_modules` (one for one, same parameter names), and a bridge class whose base is a
   TE wrapper (Gemma3's core attention, the shared post-norm row-parallel linear) is rebuilt from its own
   class body on the twin, so Megatron-Bridge's code runs unchanged on a TE-free base;
+- Megatron-Core's experimental-attention spec with DeepSeek Sparse Attention (GLM-5) is built on a local
+  backend with the same indexer and sparse top-k attention (`_dsa`);
 - the norms TE would build implicitly (Attention's q/k `TENorm` default, TE's zero-centred gamma in
   every norm and the final norm) are built as `TEFreeNorm`, which computes TENorm's function.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import inspect
 import types
 from collections.abc import Callable, Iterator
@@ -47,36 +50,54 @@ def te_free_spec(provider: Any) -> list[str]:
     if not te_is_stubbed():
         return []
     from codemods.smoke._hybrid import hybrid_te_free_spec
+    from codemods.smoke._te_free_vision import te_free_provide
 
+    # VLMs: a provide() that builds TE modules itself; the language model may still use the layer spec.
+    vision = te_free_provide(provider)
     hybrid = hybrid_te_free_spec(provider)
     if hybrid is not None:
-        return hybrid
+        return (vision or []) + hybrid
     from megatron.bridge.models import gpt_provider
 
-    _refuse_te_inside_provide(provider)
+    if vision is None:
+        _refuse_te_inside_provide(provider)
     spec = provider.transformer_layer_spec
     notes: list[str] = []
     keywords = getattr(spec, "keywords", None) or {}
     own = False
-    if "use_transformer_engine" in keywords:
-        spec = partial(spec.func, **{**keywords, "use_transformer_engine": False})
-    elif getattr(provider, "multi_latent_attention", False) or isinstance(
-        getattr(provider, "moe_layer_freq", 1), list
-    ):
-        from megatron.core.models.gpt.gpt_layer_specs import get_gpt_decoder_block_spec
+    from codemods.smoke import _dsa
 
-        spec = partial(get_gpt_decoder_block_spec, use_transformer_engine=False)
-    elif spec in (
+    dsa = _dsa.is_dsa_spec(provider)
+    stock = (
         gpt_provider.default_layer_spec,
         gpt_provider.transformer_engine_layer_spec,
         gpt_provider.transformer_engine_full_layer_spec,
-    ):
+    )
+    if dsa:
+        spec = _dsa.dsa_block_spec_local
+        notes.extend(_dsa.NOTES)
+    elif "use_transformer_engine" in keywords:
+        spec = partial(spec.func, **{**keywords, "use_transformer_engine": False})
+    elif (
+        getattr(provider, "multi_latent_attention", False)
+        or (
+            # A per-layer MoE pattern needs the decoder-block spec; a list of zeros without experts (EXAONE
+            # 4.5's provider sets one) says nothing, and the bridge's own layer spec stays.
+            isinstance(getattr(provider, "moe_layer_freq", 1), list)
+            and getattr(provider, "num_moe_experts", None)
+        )
+    ) and (vision is None or spec in stock):
+        # (A VLM's own block spec, ERNIE 4.5-VL's dual-pool text / vision MoE, is kept: swapped one for one.)
+        from megatron.core.models.gpt.gpt_layer_specs import get_gpt_decoder_block_spec
+
+        spec = partial(get_gpt_decoder_block_spec, use_transformer_engine=False)
+    elif spec in stock:
         spec = gpt_provider.local_layer_spec
     else:
         own = True  # the bridge's own spec: its TE parts are swapped below, one for one
-    if not own:
+    if not own and not notes:
         notes.append("Transformer Engine absent: layer spec -> Megatron-Core local spec")
-    if getattr(provider, "multi_latent_attention", False):
+    if getattr(provider, "multi_latent_attention", False) and not dsa:  # DSA's core attention is its own
         spec = _with_mla_core_attention(spec)
     # Read before the run turns moe_grouped_gemm off: TE builds grouped experts (TEGroupedMLP) then.
     grouped = bool(
@@ -92,7 +113,7 @@ def te_free_spec(provider: Any) -> list[str]:
             f"TE-free substitutions not listed: the layer spec cannot be built before the model ({type(exc).__name__})"
         )
     provider.transformer_layer_spec = te_free
-    return notes + te_free.notes
+    return (vision or []) + notes + te_free.notes
 
 
 #: Megatron-Core's TE spec builders; a provider's own provide() that calls one builds TE modules itself.
@@ -611,6 +632,7 @@ def _with_mla_core_attention(spec_fn: Any) -> Any:
                 subs.core_attention = MLADotProductAttention
         return spec
 
+    @functools.wraps(spec_fn)  # keeps spec_fn's signature visible (the dry build passes pp_rank by it)
     def wrapped(config: Any, *args: Any, **kwargs: Any) -> Any:
         return patch(spec_fn(config, *args, **kwargs))
 
@@ -659,6 +681,7 @@ def sliding_window_mask(sq: int, skv: int, window_size: tuple[int, int]) -> Any:
     `get_sliding_window_causal_mask` and Gemma 2's `get_swa`, on the CPU.
 
     Example:
+        >>> import pytest; torch = pytest.importorskip("torch")
         >>> sliding_window_mask(3, 3, (1, 0)).int().tolist()
         [[0, 1, 1], [0, 0, 1], [1, 0, 0]]
     """

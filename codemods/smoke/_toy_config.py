@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.errors import ConfigError
+from codemods.smoke._toy_vision import shrink_vision_language
 
 __all__ = ["TOY_SIZES", "load_source_config", "toy_config_dict", "toy_layer_count"]
 
@@ -73,6 +74,7 @@ _VISION_SIZES: dict[str, int] = {
     "hidden_size": 64,
     "intermediate_size": 128,
     "num_attention_heads": 2,
+    "num_heads": 2,  # the Qwen-VL towers' name for it
     "num_hidden_layers": 1,
     "depth": 1,
     "out_hidden_size": 256,
@@ -129,6 +131,10 @@ _PUBLISHED_OVERRIDES: dict[str, dict[str, Any]] = {
         "mlp_multipliers": [0.8838834764831844, 0.5859375],
         "ssm_multipliers": [0.3535533905932738, 0.25, 0.3535533905932738, 0.5, 0.3535533905932738],
     },
+    # Gemma4Config() has no vision tower (vision_config None: "Gemma4Model.vision_tower will not be
+    # initialized"); the published Gemma 4 image-text checkpoints carry one, and Gemma4VLBridge builds it.
+    # An empty dict is Gemma4VisionConfig's defaults.
+    "gemma4": {"vision_config": {}},
     # DeepSeek-V4 checkpoints apply YaRN (factor 16 over 65536 positions, beta 32/1) on the compressed
     # layers; DeepseekV4Config's defaults give them plain RoPE (its own docstring says "yarn factor=16").
     "deepseek_v4": {
@@ -363,6 +369,7 @@ def toy_config_dict(source: dict[str, Any], num_layers: int | None = None) -> di
         toy["text_config"] = _shrink(source["text_config"], TOY_SIZES, layers)
     if isinstance(source.get("vision_config"), dict):
         toy["vision_config"] = _shrink(source["vision_config"], _VISION_SIZES, 1)
+    shrink_vision_language(source, toy)
     for key, derive in _PUBLISHED_FIELDS.get(str(source.get("model_type")), {}).items():
         if key not in toy:
             toy[key] = derive(toy)

@@ -8,12 +8,23 @@ from typing import Any
 from analyzers.errors import ConfigError
 from codemods.smoke._hybrid import randomize_ssm_head_vectors, rename_to_published
 
-__all__ = ["architecture_for", "build_toy_checkpoint", "randomize_norms_and_biases", "read_safetensors"]
+__all__ = [
+    "architecture_for",
+    "build_toy_checkpoint",
+    "randomize_norms_and_biases",
+    "randomize_zero_weights",
+    "read_safetensors",
+    "shrink_latent_norm_inputs",
+]
 
 #: Norm weights get N(0, NORM_STD) added (1 -> about 1 +- 0.3; a zero-centred gamma 0 -> +- 0.3).
 NORM_STD = 0.3
 #: Biases (and expert-score correction biases) are drawn from N(0, BIAS_STD).
 BIAS_STD = 0.1
+#: MLA's latent down-projections are scaled by this before their RMSNorm (see `shrink_latent_norm_inputs`).
+LATENT_INPUT_SCALE = 0.1
+#: (down-projection, the norm it feeds) in MLA attentions (DeepSeek-V2/V3, GLM-4.7-Flash, GLM-5).
+_LATENT_NORMS = (("q_a_proj", "q_a_layernorm"), ("kv_a_proj_with_mqa", "kv_a_layernorm"))
 
 
 def architecture_for(config: Any) -> str:
@@ -63,7 +74,9 @@ def build_toy_checkpoint(
     torch.manual_seed(seed)
     model = cls(config)
     randomize_norms_and_biases(model, seed)
+    randomize_zero_weights(model, seed, std=float(getattr(config, "initializer_range", 0.02) or 0.02))
     randomize_ssm_head_vectors(model, seed)
+    shrink_latent_norm_inputs(model)
     model = model.to(torch.bfloat16)
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -97,6 +110,54 @@ def randomize_norms_and_biases(model: Any, seed: int) -> list[str]:
             else:
                 continue
             changed.append(name)
+    return changed
+
+
+def randomize_zero_weights(model: Any, seed: int, std: float = 0.02) -> list[str]:
+    """Give every weight matrix transformers leaves at zero N(0, std) values; returns the names changed.
+
+    Some models initialise a projection to zero (ERNIE 4.5's MoE router): on such a toy every expert gets
+    the same score, so a bridge that routes by sigmoid where HF routes by softmax, or that drops the
+    router, computes the same function as a correct one.
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(seed + 11)
+    changed = []
+    with torch.no_grad():
+        for name, tensor in model.named_parameters():
+            if tensor.is_floating_point() and tensor.ndim >= 2 and not tensor.any():
+                tensor.copy_((torch.randn(tensor.shape, generator=gen) * std).to(tensor.dtype))
+                changed.append(name)
+    return changed
+
+
+def shrink_latent_norm_inputs(model: Any, scale: float = LATENT_INPUT_SCALE) -> list[str]:
+    """Scale the rows of each MLA latent down-projection that feed its RMSNorm; returns the names changed.
+
+    An RMSNorm computes x / sqrt(mean(x^2) + eps): at transformers' init the latents have a mean square
+    of about 0.1, where eps 1e-5 and 1e-6 differ by 5e-5 relative, under the logits tolerance; a bridge
+    that gives the latent norms the wrong eps would pass. Scaled by 0.1 (mean square about 1e-3) the same
+    difference is 5e-3 relative, while the norm's output, and so every other part of the function, stays
+    as it was. Only the latent rows scale: `kv_a_proj_with_mqa`'s last rows are the RoPE key, which no
+    norm sees.
+    """
+    import torch
+
+    modules = dict(model.named_modules())
+    changed = []
+    with torch.no_grad():
+        for name, module in modules.items():
+            owner, _, leaf = name.rpartition(".")
+            norm_name = dict(_LATENT_NORMS).get(leaf)
+            norm = modules.get(f"{owner}.{norm_name}" if owner else str(norm_name))
+            if norm is None or getattr(module, "weight", None) is None:
+                continue
+            rows = norm.weight.numel()
+            module.weight[:rows] *= scale
+            if getattr(module, "bias", None) is not None:
+                module.bias[:rows] *= scale
+            changed.append(f"{name}.weight")
     return changed
 
 

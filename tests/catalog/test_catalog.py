@@ -240,7 +240,7 @@ def test_repo_found_from_current_directory(real_tree):
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2 and data["command"] == "catalog"
     assert {b["name"] for b in data["bridges"]} >= {"Qwen3Bridge", "Qwen2Bridge"}
     assert {b["family"] for b in data["bridges"]} == {"qwen"}
 
@@ -260,6 +260,48 @@ def test_table_view(real_tree):
     assert result.returncode == 0
     row = next(line for line in result.stdout.splitlines() if line.startswith("qwen "))
     assert row.split()[1] == "6" and "absent" in row
+
+
+#: the counts of the pinned tree, as every view and the README state them
+COUNTS = (
+    "60 registered bridge classes (4 diffusion), 61 registrations, 39 families (35 + 4 diffusion); "
+    "not families (no registered bridge): gpt, hybrid, mamba, megatron_mimo"
+)
+
+
+def test_every_view_counts_the_same_families(real_tree):
+    # A family is a package with at least one registered bridge class: models/gpt, hybrid and mamba hold
+    # providers others build on and megatron_mimo registers none, so none of them is counted, in any view.
+    text = run_cli("catalog", "--repo", str(real_tree)).stdout.splitlines()
+    table = run_cli("catalog", "--repo", str(real_tree), "--format", "table").stdout.splitlines()
+    doc = json.loads(run_cli("catalog", "--repo", str(real_tree), "--format", "json").stdout)
+    assert any(line.startswith(COUNTS + "; tree: wheel") for line in text)
+    assert table[-1].startswith(COUNTS + "; tree: wheel")
+    rows = [line.split()[0] for line in table[2:-1]]
+    assert rows == [f["name"] for f in doc["families"]] and len(rows) == 39
+    assert doc["summary"] == {
+        "registered_bridges": 60,
+        "diffusion_bridges": 4,
+        "registrations": 61,
+        "families": 39,
+        "diffusion_families": 4,
+        "packages_without_bridges": ["gpt", "hybrid", "mamba", "megatron_mimo"],
+    }
+    assert [f["name"] for f in doc["packages_without_bridges"]] == doc["summary"]["packages_without_bridges"]
+    assert sum(len(f["bridges"]) for f in doc["families"]) == 60
+    assert "39 families (35 + 4 diffusion)" in (PROJECT / "README.md").read_text()
+
+
+def test_family_filter_keeps_the_counts_consistent(real_tree):
+    doc = json.loads(
+        run_cli("catalog", "--repo", str(real_tree), "--family", "gpt", "--format", "json").stdout
+    )
+    assert doc["families"] == [] and [f["name"] for f in doc["packages_without_bridges"]] == ["gpt"]
+    assert doc["summary"]["families"] == 0 and doc["bridges"] == []
+    qwen = run_cli("catalog", "--repo", str(real_tree), "--family", "qwen", "--format", "table").stdout
+    assert qwen.splitlines()[-1].startswith(
+        "6 registered bridge classes (0 diffusion), 6 registrations, 1 families"
+    )
 
 
 def test_static_catalog_never_imports_heavy_packages(real_tree):

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from analyzers.catalog.records import Catalog
+from analyzers.cst_edits import imported_modules
 from codemods.clone_family import CloneRequest, belongs_to, plan_clone
-from codemods.registrations import imported_modules
 
 BRIDGE = "src/megatron/bridge"
 RUFF = str(Path(sys.executable).with_name("ruff"))

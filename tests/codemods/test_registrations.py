@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.errors import PlanConflictError
-from codemods.registrations import (
+from analyzers.cst_edits import (
     add_all_entries,
     add_dict_entry,
     add_import,
@@ -16,9 +15,10 @@ from codemods.registrations import (
     add_set_member,
     add_wildcard_import,
     natural_key,
-    register_clone,
     remove_duplicate_all_entries,
 )
+from analyzers.errors import PlanConflictError
+from codemods.registrations import register_clone
 
 FAMILY_INIT = "src/megatron/bridge/models/qwen/__init__.py"
 

@@ -137,6 +137,8 @@ def test_pre_commit_sees_a_staged_deletion(tree: Path, tmp_path: Path) -> None:
     _git(tree, "add", "-A")
     _git(tree, "commit", "-qm", "base")
     assert _cli("--pre-commit", cwd=tree, cache=cache).returncode == 0  # nothing staged
+    empty = _cli("--pre-commit", "--format", "json", cwd=tree, cache=cache)  # still one document
+    assert empty.returncode == 0 and json.loads(empty.stdout)["findings"] == [], empty.stderr
     (tree / "NOTES.md").write_text("x\n")
     _git(tree, "add", "NOTES.md")
     _git(tree, "commit", "-qm", "notes")

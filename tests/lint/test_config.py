@@ -9,8 +9,7 @@ import pytest
 
 from analyzers.errors import ConfigError
 from analyzers.lint.config import LintConfig, excluded_by, load_config, override, path_matches
-from analyzers.lint.engine import lint_tree
-from analyzers.rules import ALL_RULES
+from analyzers.lint.engine import ALL_RULES, lint_tree
 
 DEFAULTS = {r.CODE: r.DEFAULT for r in ALL_RULES}
 
@@ -124,3 +123,22 @@ def test_malformed_keys_are_errors(tmp_path: Path, table: str, message: str) -> 
     (tmp_path / "pyproject.toml").write_text(f"[tool.bridgesmith.lint]\n{table}\n")
     with pytest.raises(ConfigError, match=message):
         load_config(tmp_path)
+
+
+def test_excluded_files_are_not_counted_as_checked(real_tree: Path, tmp_path: Path) -> None:
+    # ruff with --force-exclude: a file named but excluded is not checked, and says so, exit 0.
+    root = tmp_path / "tree"
+    shutil.copytree(real_tree / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    config = LintConfig(exclude=["src/megatron/bridge/models/qwen"], source="pyproject.toml")
+    qwen3 = "src/megatron/bridge/models/qwen/qwen3_bridge.py"
+    only = lint_tree(root, config, paths=[qwen3], use_cache=False)
+    assert only.findings == [] and only.files_checked == 0
+    assert only.warnings == ["every file given is excluded (pyproject.toml: `exclude`): nothing was checked"]
+    both = lint_tree(
+        root, config, paths=[qwen3, "src/megatron/bridge/models/llama/llama_bridge.py"], use_cache=False
+    )
+    assert both.files_checked == 1 and both.warnings == []
+    whole = lint_tree(root, config, use_cache=False)
+    every = lint_tree(root, LintConfig(), use_cache=False)
+    qwen_files = len(list((root / "src/megatron/bridge/models/qwen").rglob("*.py")))
+    assert whole.files_checked == every.files_checked - qwen_files and qwen_files > 5

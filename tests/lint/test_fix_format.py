@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.lint.fixes import _ruff
+from analyzers.ruff_binary import ruff_binary
 
 PROJECT = Path(__file__).resolve().parents[2]
 MODELS_INIT = "src/megatron/bridge/models/__init__.py"
@@ -55,7 +55,7 @@ def tree(real_tree: Path, tmp_path: Path) -> Path:
 
 
 def test_fixed_files_pass_the_trees_own_ruff(tree: Path, tmp_path: Path) -> None:
-    ruff = _ruff()
+    ruff = ruff_binary()
     assert ruff is not None
     fixed = _cli("--fix", cwd=tree, cache=tmp_path / "cache")
     assert "Fixed " in fixed.stderr, fixed.stderr

@@ -88,6 +88,15 @@ def test_statistics_list_rules_and_diff_honour_json(tree: Path, cache: Path) -> 
     assert (tree / MODELS_INIT).read_text() == before  # --diff writes nothing
 
 
+@pytest.mark.parametrize("flag", ["--statistics", "--list-rules", "--diff"])
+@pytest.mark.parametrize("fmt", ["sarif", "github"])
+def test_text_or_json_only_modes_refuse_other_formats(tree: Path, cache: Path, flag: str, fmt: str) -> None:
+    # ruff prints these as text whatever the format; a SARIF consumer would get a table instead.
+    out = _cli(flag, "--format", fmt, cwd=tree, cache=cache)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == f"error: {flag} prints text or json, not --format {fmt}\n"
+
+
 def test_sarif_validates_against_the_official_schema(tree: Path, cache: Path) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     out = _cli("--format", "sarif", "--select", "ALL", cwd=tree, cache=cache)
@@ -98,7 +107,7 @@ def test_sarif_validates_against_the_official_schema(tree: Path, cache: Path) ->
     assert not errors, errors[0]
     run = doc["runs"][0]
     rules = run["tool"]["driver"]["rules"]
-    from analyzers.rules import ALL_RULES
+    from analyzers.lint.engine import ALL_RULES
 
     assert [r["id"] for r in rules] == sorted(r.CODE for r in ALL_RULES)  # every selected rule, fired or not
     mbr010 = next(r for r in rules if r["id"] == "MBR010")

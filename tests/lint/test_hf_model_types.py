@@ -42,3 +42,23 @@ def test_mbr013_runs_from_the_index_without_transformers(real_tree: Path) -> Non
     result = lint_tree(real_tree, LintConfig(select=["MBR013"]), use_cache=False)
     assert any("gemma3_vl" in f.message for f in result.findings)
     assert not any("MBR013" in n for n in result.notes)
+
+
+def test_mbr013_examples_hold_without_transformers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where transformers is absent (the pre-commit hook's environment) `MBR013-invalid-0` is still found,
+    from the shipped index: the rule runs there instead of failing or being skipped."""
+    from analyzers.rules import _hf_model_types
+    from analyzers.rules.mbr013_model_type_differs_from_hf_config import ModelTypeDiffersFromHfConfig as rule
+    from tests.lint.conftest import write_tree
+
+    monkeypatch.setattr(_hf_model_types, "transformers_dir", lambda: None)
+    monkeypatch.setenv("BRIDGESMITH_CACHE", str(tmp_path / "cache"))
+    for example, expected in [
+        (rule.INVALID[0].code, list(rule.INVALID[0].expected_lines)),
+        (rule.VALID[0], []),
+    ]:
+        root = tmp_path / f"tree{len(expected)}"
+        write_tree(root, example, rule.EXAMPLE_PATH)
+        result = lint_tree(root, LintConfig(select=["MBR013"]), use_cache=False)
+        assert [f.location.line for f in result.findings if f.code == "MBR013"] == expected
+        assert not result.warnings and not result.errors

@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from analyzers.lint.config import LintConfig
-from analyzers.lint.engine import lint_tree
+from analyzers.lint.engine import ALL_RULES, BY_CODE, lint_tree
 from analyzers.lint.fixes import compute_fixes
 from analyzers.lint.rule import Invalid
-from analyzers.rules import ALL_RULES, BY_CODE
 from tests.lint.conftest import write_tree
 
 VALID = [

@@ -1,4 +1,8 @@
-"""`nearest` with a model's own bridge hidden ranks the clone a maintainer would pick (bench/nearest_loo.py)."""
+"""`nearest` with a model's own bridge hidden ranks a clone a maintainer would pick (bench/nearest_loo.py).
+
+The heuristic's weights move; what must hold are properties: the own bridge first, a hidden bridge's
+family or a reasoned clone near the top, conventions and hard constraints respected.
+"""
 
 from __future__ import annotations
 
@@ -34,23 +38,26 @@ def test_conventions_and_fields_learned_from_providers(catalog) -> None:
 
 @pytest.mark.hf
 @pytest.mark.parametrize(
-    ("fixture", "hidden", "expected"),
+    ("fixture", "hidden", "reasoned"),
     [
-        # was GemmaBridge before the conventions check: Gemma hard-codes tied embeddings and GeGLU
         ("llama-3.1-8b", "LlamaBridge", {"MistralBridge", "LlamaNemotronBridge"}),
         ("mistral-7b-v0.3", "MistralBridge", {"LlamaBridge", "LlamaNemotronBridge"}),
         ("qwen2.5-7b-instruct", "Qwen2Bridge", {"MimoBridge", "Qwen3Bridge"}),
         ("qwen3-8b", "Qwen3Bridge", {"Qwen2Bridge", "Qwen3MoEBridge", "Exaone4Bridge"}),
     ],
 )
-def test_hidden_bridge_ranks_the_reasoned_clone_first(
-    catalog, fixture: str, hidden: str, expected: set[str]
+def test_hidden_bridge_leaves_a_reasoned_clone_on_top(
+    catalog, fixture: str, hidden: str, reasoned: set[str]
 ) -> None:
     spec = load_spec(str(CONFIGS / fixture / "config.json"))
     names = collect_hf_names(spec).names
     assert rank(spec, catalog, names, top=1)[0].bridge == hidden
     top = rank(spec, catalog, names, exclude=(hidden,), top=3)
-    assert top[0].bridge in expected, [(c.bridge, c.score) for c in top]
+    assert reasoned & {c.bridge for c in top}, [(c.bridge, c.score) for c in top]
+    # the first one keeps the model's conventions (Gemma, which hard-codes tied embeddings and GeGLU,
+    # ranked first for Llama before the conventions check)
+    mine, first = model_conventions(spec), bridge_features(catalog, catalog.bridge(top[0].bridge)).conventions
+    assert all(first[k] == v for k, v in mine.items() if k in first), (top[0].bridge, first, mine)
 
 
 @pytest.mark.hf
@@ -58,13 +65,15 @@ def test_gemma2_prefers_its_family_over_a_sliding_window_lookalike(catalog) -> N
     spec = load_spec(from_transformers="gemma2")
     names = collect_hf_names(spec).names
     top = rank(spec, catalog, names, exclude=("Gemma2Bridge",), top=3)
-    assert top[0].bridge == "Gemma3ModelBridge"  # was MistralBridge: both have a sliding window
+    assert top[0].family == "gemma"  # was MistralBridge: both have a sliding window
     mistral = next(
         c for c in rank(spec, catalog, names, exclude=("Gemma2Bridge",)) if c.bridge == "MistralBridge"
     )
-    # Gemma2's softcapping / pre-attention scalar fields, which Mistral's provider never reads, tell them apart
-    assert "reads 0 of the model's 3 specific config fields; not read: final_logit_softcapping" in " ".join(
-        mistral.reasons
+    # Gemma2's softcapping / pre-attention scalar fields, which Mistral's provider never reads, tell them apart;
+    # attn_logit_softcapping, which no bridge but the hidden Gemma2Bridge reads, counts against both
+    fields = next(r for r in mistral.reasons if "specific config fields" in r)
+    assert fields.startswith(
+        "reads 0 of the model's 4 specific config fields; not read: attn_logit_softcapping, final_logit_softcapping"
     )
     assert top[0].components["fields"] > mistral.components["fields"]
     assert (
@@ -86,9 +95,10 @@ def test_mamba_is_told_apart_from_gated_delta_nets(catalog) -> None:
 def test_mamba_hybrid_ranks_the_other_hybrid_first(catalog) -> None:
     spec = load_spec(str(CONFIGS / "nemotron-h-8b-base" / "config.json"))
     top = rank(spec, catalog, collect_hf_names(spec).names, exclude=("NemotronHBridge",), top=3)
-    assert top[0].bridge == "FalconH1Bridge", [(c.bridge, c.score) for c in top]
-    assert top[0].matches == ["mamba"]
-    assert all(c.fits and "mamba" not in c.missing for c in top)  # the Nemotron VLM/omni follow
+    assert "mamba" in top[0].matches, [(c.bridge, c.score) for c in top]
+    assert all(
+        c.fits and "mamba" not in c.missing for c in top
+    )  # the other hybrids, then the Nemotron VLM/omni
 
 
 @pytest.mark.hf
@@ -98,8 +108,8 @@ def test_a_mamba_hybrid_starts_from_a_bridge_that_maps_mamba_mixers(catalog) -> 
     names = collect_hf_names(spec).names
     ranked = rank(spec, catalog, names, exclude=("FalconH1Bridge",))
     fitting = [c.bridge for c in ranked if c.fits]
-    assert ranked[0].bridge == "NemotronHBridge"
-    assert set(fitting) == {"NemotronHBridge", "NemotronVLBridge", "NemotronOmniBridge"}
+    mamba = {b.name for b in catalog.bridges if "mamba" in bridge_features(catalog, b).blocks}
+    assert set(fitting) == mamba - {"FalconH1Bridge"}  # exactly the bridges that map Mamba mixers
     assert [c.bridge for c in ranked[: len(fitting)]] == fitting  # every fitting one before any other
     llama = next(c for c in ranked if c.bridge == "LlamaBridge")
     assert llama.score > ranked[0].score and any("maps no Mamba mixer" in r for r in llama.reasons)

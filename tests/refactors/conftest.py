@@ -1,8 +1,14 @@
-"""Trees and golden-diff checks for the refactor tests."""
+"""Trees and golden cases for the refactor tests.
+
+A case is `fixtures/refactors/<case>/`: `before/` (our tests, docs and examples in Megatron-Bridge's shape,
+laid over the real tree), `plan.diff` (the plan's preview) and `after.sha256` (the digest of every file the
+plan writes, as `sha256sum` prints them: most are Megatron-Bridge sources, which the repository never holds
+copies of). `pytest --update-golden` rewrites `plan.diff` and `after.sha256` from the plans of the run.
+"""
 
 from __future__ import annotations
 
-import os
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -11,21 +17,26 @@ from pathlib import Path
 import pytest
 
 from codemods.plan import Plan
+from tests.golden import check_golden
 
 PROJECT = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT / "fixtures" / "refactors"
-#: our own tests/docs/examples in Megatron-Bridge's shape, laid over the real wheel src
-OVERLAY = FIXTURES / "overlay"
 RUFF = Path(sys.executable).with_name("ruff")
 
 
+def lay_before(case: str, root: Path) -> Path:
+    """`root` with the case's `before/` copied over it."""
+    shutil.copytree(FIXTURES / case / "before", root, dirs_exist_ok=True)
+    return root
+
+
 @pytest.fixture
-def tree(real_tree: Path, tmp_path: Path) -> Path:
-    """A writable copy of the real wheel src plus the refactor overlay (tests, docs, examples)."""
+def tree(real_tree: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """A writable copy of the real wheel src with the `before/` of the golden case the test module names
+    (its `CASE`) laid over it."""
     dest = tmp_path / "tree"
     shutil.copytree(real_tree / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(OVERLAY, dest, dirs_exist_ok=True)
-    return dest
+    return lay_before(request.module.CASE, dest)
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -36,14 +47,39 @@ def snapshot(root: Path) -> dict[str, str]:
     }
 
 
-def assert_golden(plan: Plan, case: str) -> None:
-    """`plan.preview()` equals fixtures/refactors/<case>/plan.diff (BRIDGESMITH_UPDATE_GOLDEN=1 rewrites it)."""
-    golden = FIXTURES / case / "plan.diff"
-    actual = plan.preview()
-    if os.environ.get("BRIDGESMITH_UPDATE_GOLDEN"):
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(actual, encoding="utf-8")
-    assert actual == golden.read_text(encoding="utf-8")
+def _files(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes().decode("utf-8")
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _digests(texts: dict[str, str]) -> str:
+    """`sha256sum` lines of `texts` (path -> text), sorted by path."""
+    return "".join(
+        f"{hashlib.sha256(t.encode('utf-8')).hexdigest()}  {p}\n" for p, t in sorted(texts.items())
+    )
+
+
+def assert_golden(plan: Plan, root: Path, case: str, *, update: bool) -> None:
+    """The plan is the case's: its preview is `plan.diff` and the digests of what it writes `after.sha256`;
+    `apply()` writes exactly those bytes (and removes what the plan deletes); `undo()` puts `before/` back.
+    With `update`, `plan.diff` and `after.sha256` are rewritten."""
+    folder = FIXTURES / case
+    check_golden(plan.preview(), folder / "plan.diff", update=update)
+    written = {e.path: e.after for e in plan.changes if e.after is not None}
+    check_golden(_digests(written), folder / "after.sha256", update=update)
+    plan.apply()
+    try:
+        on_disk = {path: (root / path).read_bytes().decode("utf-8") for path in written}
+        assert _digests(on_disk) == _digests(written), "apply() wrote other bytes than the plan holds"
+        for edit in plan.changes:
+            assert edit.after is not None or not (root / edit.path).exists(), f"{edit.path} not deleted"
+    finally:
+        plan.undo()
+    for path, text in _files(folder / "before").items():
+        assert (root / path).read_bytes().decode("utf-8") == text, f"{path} differs from before/{path}"
 
 
 def ruff_failures(root: Path, paths: list[str]) -> list[str]:

@@ -11,6 +11,9 @@ from analyzers.catalog import build_catalog
 from analyzers.lint.engine import lint_tree
 from codemods.refactors import plan_move_module, plan_rename_family, plan_rename_param, plan_rename_symbol
 
+#: the golden case whose before/ (tests, docs, examples naming Qwen3) the `tree` fixture lays over the real src
+CASE = "rename_symbol_qwen3"
+
 
 def finding_counts(root: Path) -> Counter:
     """Findings per rule code (messages name the renamed things, so codes are what must not grow)."""

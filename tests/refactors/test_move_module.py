@@ -10,13 +10,14 @@ from analyzers.errors import PlanConflictError, ResolveError
 from codemods.refactors.move_module import plan_move_module
 from tests.refactors.conftest import assert_apply_undo, assert_golden
 
+CASE = "move_module_qwen3_next"
 SRC = "megatron.bridge.models.qwen.qwen3_next_bridge"
 DST = "megatron.bridge.models.qwen3_next.qwen3_next_bridge"
 
 
-def test_move_bridge_into_new_family_golden(tree: Path) -> None:
+def test_move_bridge_into_new_family_golden(tree: Path, update_golden: bool) -> None:
     plan = plan_move_module(tree, SRC, DST)
-    assert_golden(plan, "move_module_qwen3_next")
+    assert_golden(plan, tree, CASE, update=update_golden)
     test = plan.current("tests/unit_tests/models/qwen/test_qwen3_next_bridge.py")
     # each import keeps its style: aliased plain import, from-package import of the module, from-import
     assert "import megatron.bridge.models.qwen3_next.qwen3_next_bridge as next_module\n" in test

@@ -12,17 +12,16 @@ from analyzers.catalog import build_catalog
 from analyzers.errors import PlanConflictError, ResolveError
 from codemods.cli import main
 from codemods.refactors.rename_family import plan_rename_family
-from tests.refactors.conftest import FIXTURES, assert_golden, compiles, ruff_failures, snapshot
+from tests.refactors.conftest import assert_golden, compiles, lay_before, ruff_failures, snapshot
 
-OVERLAY = FIXTURES / "rename_family_overlay"
+CASE = "rename_family_minimax_m2"
 MODELS = "src/megatron/bridge/models"
 
 
 @pytest.fixture
 def family_tree(writable_checkout: Path) -> Path:
     """The checkout-shaped tree plus MiniMax-M2 tests, docs and examples (incl. a frozen release page)."""
-    shutil.copytree(OVERLAY, writable_checkout, dirs_exist_ok=True)
-    return writable_checkout
+    return lay_before(CASE, writable_checkout)
 
 
 def _counts(catalog, family: str) -> tuple[list[str], int, list[tuple]]:
@@ -58,9 +57,9 @@ def _apply_check_undo(plan, root: Path, old: str, new: str) -> object:
     return catalog
 
 
-def test_minimax_m2_golden_keeps_minimax_m3_and_hf_names(family_tree: Path) -> None:
+def test_minimax_m2_golden_keeps_minimax_m3_and_hf_names(family_tree: Path, update_golden: bool) -> None:
     plan = plan_rename_family(family_tree, "minimax_m2", "minimax_m25")
-    assert_golden(plan, "rename_family_minimax_m2")
+    assert_golden(plan, family_tree, CASE, update=update_golden)
     changed = "".join(
         line
         for line in plan.preview().splitlines(True)

@@ -11,6 +11,7 @@ from analyzers.errors import ResolveError
 from codemods.refactors.rename_param import ParamPattern, plan_rename_param
 from tests.refactors.conftest import assert_apply_undo, assert_golden
 
+CASE = "rename_param_mtp"
 OLD = "mtp.layers.*.mtp_model_layer."
 NEW = "mtp.layers.*.transformer_layer."
 
@@ -30,9 +31,9 @@ def test_pattern_matches_whole_segments_only() -> None:
         ParamPattern(OLD, "mtp.layers.transformer_layer.")
 
 
-def test_rename_mtp_prefix_golden(tree: Path, real_catalog) -> None:
+def test_rename_mtp_prefix_golden(tree: Path, real_catalog, update_golden: bool) -> None:
     plan = plan_rename_param(tree, real_catalog, OLD, NEW)
-    assert_golden(plan, "rename_param_mtp")
+    assert_golden(plan, tree, CASE, update=update_golden)
     changed = {e.path for e in plan.changes}
     # the registries that spell it (also through helpers: deepseek/common.py, Qwen3.5 VL via Qwen35Bridge)
     assert "src/megatron/bridge/models/deepseek/common.py" in changed

@@ -11,10 +11,12 @@ from codemods.cli import main
 from codemods.refactors.rename_symbol import find_definitions, plan_rename_symbol
 from tests.refactors.conftest import assert_apply_undo, assert_golden
 
+CASE = "rename_symbol_qwen3"
 
-def test_rename_bridge_class_golden(tree: Path) -> None:
+
+def test_rename_bridge_class_golden(tree: Path, update_golden: bool) -> None:
     plan = plan_rename_symbol(tree, "Qwen3Bridge", "Qwen3DenseBridge")
-    assert_golden(plan, "rename_symbol_qwen3")
+    assert_golden(plan, tree, CASE, update=update_golden)
     diff = plan.preview()
     # prefix names and other words stay: Qwen3MoEBridge, MegatronQwen3Bridge, TestMegatronQwen3Bridge
     assert "-from megatron.bridge.models.qwen import Qwen3MoEBridge" not in diff

@@ -161,31 +161,6 @@ def test_undo_refuses_after_a_later_edit(tmp_path: Path, own_cache: Path) -> Non
     assert (root / "a.py").read_text() == "a = 9\n"
 
 
-def test_the_change_set_and_reliability_modules_never_import_codemods() -> None:
-    import ast
-
-    import analyzers
-
-    base = Path(analyzers.__file__).parent
-    for name in (
-        "changes",
-        "json_limits",
-        "pickle_store",
-        "tree_snapshot",
-        "hf_config",
-        "hf_names",
-        "safetensors_header",
-    ):
-        tree = ast.parse((base / f"{name}.py").read_text())
-        imported = {
-            n.module if isinstance(n, ast.ImportFrom) else a.name
-            for n in ast.walk(tree)
-            if isinstance(n, ast.Import | ast.ImportFrom)
-            for a in n.names
-        }
-        assert not any(m and m.split(".")[0] == "codemods" for m in imported), name
-
-
 def test_real_crlf_family_init_stays_crlf_with_only_the_new_lines_added(
     writable_checkout: Path, own_cache: Path
 ) -> None:

@@ -56,6 +56,9 @@ def test_json_output_is_only_json_and_names_the_log() -> None:
     out = smoke_cli("qwen3", "--num-layers", "2", "--format", "json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)  # nothing but the report on stdout
+    assert (data["schema_version"], data["command"], data["kind"]) == (1, "smoke", "report") and data[
+        "tool_version"
+    ]
     assert data["passed"] is True and Path(data["log"]).is_file()
     assert "FP8GlobalStateManager" not in out.stdout + out.stderr  # library noise went to the log
     assert "FP8GlobalStateManager" in Path(data["log"]).read_text()
@@ -66,3 +69,22 @@ def test_repo_is_not_an_abbreviation_of_report(tmp_path: Path) -> None:
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.strip() == f"error: {tmp_path}: not a Megatron-Bridge tree (no src/megatron/bridge/)"
     assert "--rep" in smoke_cli("qwen3", "--rep", str(tmp_path)).stderr  # no prefix matching
+
+
+def test_minimax_m2s_cuda_device_is_the_cpu_inside_the_run_only() -> None:
+    # _FullDimQKNormMapping (TP > 1) moves the HF q/k norm to torch.device("cuda", current_device()) before
+    # broadcasting it over the TP group; on CPU that device is the CPU, inside the run and nowhere else.
+    from codemods.smoke._te_shim import import_megatron
+
+    import_megatron()
+    import torch
+    from megatron.bridge.models.minimax_m2 import minimax_m2_bridge as mm
+
+    from codemods.smoke._cpu import cuda_calls_on_cpu
+
+    with cuda_calls_on_cpu():
+        device = mm.torch.device("cuda", mm.torch.cuda.current_device())
+        assert device == torch.device("cpu") and isinstance(device, mm.torch.device)
+        assert mm.torch.device("cpu", 0) == torch.device("cpu", 0) and mm.torch.float32 is torch.float32
+        assert torch.device("cuda", 0).type == "cuda"  # torch itself is untouched
+    assert mm.torch is torch

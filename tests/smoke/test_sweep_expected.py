@@ -3,7 +3,8 @@
 A family that passed and now fails breaks the build; a change that makes one pass must update the file
 on purpose (`python -m codemods smoke --all --jobs 2 --write-expected tests/smoke/expected_matrix_cpu.json`).
 TP=2 with EP=2 runs on a subset covering every mapping class in use (QKV with GQA, gated MLP, experts and
-shared experts, MLA, replicated / row / column splits, vocab padding).
+shared experts, MLA, replicated / row / column splits, vocab padding, MiniMax-M2's full-dimension q/k norm
+broadcast over the TP group).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = Path(__file__).with_name("expected_matrix_cpu.json")
 EXPECTED_TP2 = Path(__file__).with_name("expected_matrix_cpu_tp2.json")
-TP2_CASES = "qwen2,qwen3,qwen3_moe,deepseek_v3,ernie4_5_moe,glm4_moe_lite,gpt_oss,nemotron_h"
+TP2_CASES = "qwen2,qwen3,qwen3_moe,deepseek_v3,ernie4_5_moe,glm4_moe_lite,gpt_oss,minimax_m2,nemotron_h"
 
 pytestmark = pytest.mark.smoke
 

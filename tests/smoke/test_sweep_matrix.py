@@ -47,6 +47,9 @@ def test_render_formats(tmp_path: Path) -> None:
     assert md.splitlines()[1] == "|" + "---|" * (len(COLUMNS) + 5)
     data = json.loads(render(rows, "json", {"device": "cpu"}))
     assert data["schema_version"] == 1 and data["rows"][0]["architecture"] == "Qwen3ForCausalLM"
+    assert (data["command"], data["kind"], data["device"]) == ("smoke", "matrix", "cpu") and data[
+        "tool_version"
+    ]
     path = tmp_path / "expected.json"
     path.write_text(render(rows, "json", {}))
     assert set(load_expected(path)) == {"Qwen3ForCausalLM"}
@@ -81,6 +84,6 @@ def test_expected_matrix_leaves_out_what_changes_between_runs() -> None:
     row = _row(CASE, report(), None)
     row.log = "/tmp/bridgesmith-smoke-logs-x/Qwen3ForCausalLM.log"
     data = json.loads(expected_json([row], {"device": "cpu", "tp": 1, "ep": 1, "wall_s": 3.0}))
-    assert (data["device"], data["tp"], "wall_s" in data) == ("cpu", 1, False)
+    assert (data["device"], data["tp"], "wall_s" in data, "tool_version" in data) == ("cpu", 1, False, False)
     assert "log" not in data["rows"][0] and "seconds" not in data["rows"][0]
     assert data["rows"][0]["checks"]["logits"] == "pass"

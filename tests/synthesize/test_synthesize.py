@@ -241,7 +241,10 @@ def test_unknown_names_and_mtp_are_listed(real_catalog):
     ast.parse(python)
     assert "# TODO(bridgesmith): unmapped HF model.layers.*.self_attn.wobble_proj.weight" in python
     assert "TODO(bridgesmith): config has MTP layers (num_nextn_predict_layers=1)" in python
-    rows = render_json(result)
+    doc = render_json(result)
+    assert doc["names_total"] == len(names) and doc["mapped_names"] == len(names) - 2
+    assert [t["block"] for t in doc["todos"]] == ["unknown", "mtp"]
+    rows = doc["mappings"]
     assert all({"megatron_param", "hf_params", "mapping_class"} <= set(r) for r in rows)
     assert rows[-1]["unmapped"] is True and rows[-1]["mapping_class"] is None
     assert "unmapped HF names:" in render_text(result)
@@ -283,7 +286,11 @@ def test_cli_json_from_transformers(real_tree, real_catalog):
             ]
         )
     assert code == 0
-    rows = json.loads(out.getvalue())
+    doc = json.loads(out.getvalue())
+    assert (
+        doc["schema_version"] == 1 and doc["command"] == "synthesize" and doc["excluded"] == ["Qwen3Bridge"]
+    )
+    rows = doc["mappings"]
     got = {(r["megatron_param"], frozenset(r["hf_params"])) for r in rows}
     names = [n for r in rows for n in r["hf_names"]]
     assert got == truth(real_catalog, "Qwen3Bridge", names)

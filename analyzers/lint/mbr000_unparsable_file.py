@@ -1,4 +1,5 @@
-"""MBR000: a file the lint cannot parse (syntax error, not UTF-8, null bytes)."""
+"""MBR000, an engine diagnostic (the engine reports it, no rule runs): a file the lint cannot parse (syntax
+error, not UTF-8, null bytes)."""
 
 from __future__ import annotations
 

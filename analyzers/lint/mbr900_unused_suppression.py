@@ -1,4 +1,5 @@
-"""MBR900: a `# noqa: MBRxxx` (or file-level `# bridgesmith: noqa`) that suppresses nothing."""
+"""MBR900, an engine diagnostic (the engine reports it, no rule runs): a `# noqa: MBRxxx` (or file-level
+`# bridgesmith: noqa`) that suppresses nothing."""
 
 from __future__ import annotations
 

@@ -1,0 +1,194 @@
+"""What a transformers modeling file computes that its config does not say, read as source (never imported).
+
+Four facts decide whether Megatron-Core's GPT layer computes the same function, and none has a config flag:
+
+- interleaved RoPE: `rotate_half` pairs even and odd channels (``x[..., 0::2]``) instead of halves;
+- q/k norm after RoPE: the attention's forward applies the rotary embedding before the q/k norm;
+- q/k norm over the whole projection: the norm is built over ``num_attention_heads * head_dim`` (or
+  ``hidden_size``), not per head;
+- parallel residual: the decoder layer adds attention and MLP outputs of the same input to the residual.
+
+>>> modeling_facts("cohere").parallel_residual  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ModelingFacts:
+    path: str  #: the modeling file read
+    interleaved_rope: bool
+    qk_norm_after_rope: bool
+    qk_norm_whole_projection: bool
+    parallel_residual: bool
+    #: how the MoE router scores experts ("sigmoid" | "softmax"), None for a dense model
+    router_scoring: str | None = None
+    #: the norm scales by ``1 + weight`` (Gemma's RMSNorm, Nemotron's LayerNorm1P): Megatron's zero-centred gamma
+    zero_centered_norm: bool = False
+    #: the test under which the attention applies RoPE, when only some layers do (NoPE layers)
+    rope_condition: str | None = None
+
+
+def modeling_path(model_type: str) -> Path | None:
+    from analyzers.transformers_source import transformers_dir
+
+    tdir = transformers_dir()
+    if tdir is None:
+        return None
+    path = tdir / "models" / model_type / f"modeling_{model_type}.py"
+    return path if path.is_file() else None
+
+
+@functools.lru_cache(maxsize=64)
+def modeling_facts(model_type: str) -> ModelingFacts | None:
+    """The facts of `transformers/models/<model_type>/modeling_<model_type>.py`; None when there is none."""
+    path = modeling_path(model_type)
+    if path is None:
+        return None
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
+    attention = [c for c in classes if c.name.endswith("Attention")]
+    layers = [c for c in classes if c.name.endswith("DecoderLayer")]
+    return ModelingFacts(
+        path=str(path),
+        interleaved_rope="rotate_half" in functions and _step_two_slices(functions["rotate_half"]),
+        qk_norm_after_rope=any(_norm_after_rope(c) for c in attention),
+        qk_norm_whole_projection=any(_whole_projection_norm(c) for c in attention),
+        parallel_residual=any(_parallel_residual(c) for c in layers),
+        router_scoring=_router_scoring(classes),
+        rope_condition=next((c for a in attention if (c := _rope_condition(a))), None),
+        zero_centered_norm=any(
+            _one_plus_weight(c) for c in classes if c.name.endswith(("RMSNorm", "LayerNorm1P", "Norm"))
+        ),
+    )
+
+
+def _rope_condition(cls: ast.ClassDef) -> str | None:
+    forward = _method(cls, "forward")
+    if forward is None:
+        return None
+    for node in ast.walk(forward):
+        if isinstance(node, ast.If):
+            calls = [n for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.Call)]
+            if any(getattr(c.func, "id", "").startswith("apply_rotary_pos_emb") for c in calls):
+                return ast.unparse(node.test)
+    return None
+
+
+def _one_plus_weight(cls: ast.ClassDef) -> bool:
+    for node in ast.walk(cls):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            sides = [ast.unparse(node.left), ast.unparse(node.right)]
+            if any(s in ("1", "1.0") for s in sides) and any("self.weight" in s for s in sides):
+                return True
+    return False
+
+
+_ROUTERS = ("Router", "TopkRouter", "Gate", "MoeGate", "SparseMoeBlock", "MoeBlock", "MoE", "Moe")
+
+
+def _router_scoring(classes: list[ast.ClassDef]) -> str | None:
+    """sigmoid or softmax, as the router (else the MoE block) scores the experts, in any of its methods;
+    a shared expert's sigmoid gate is not routing."""
+    for suffixes in (_ROUTERS[:4], _ROUTERS[4:]):
+        found: set[str] = set()
+        for cls in classes:
+            if not cls.name.endswith(suffixes):
+                continue
+            for node in ast.walk(cls):
+                if isinstance(node, ast.Call) and "shared" not in ast.unparse(node):
+                    func = node.func
+                    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                    if name in ("sigmoid", "softmax"):
+                        found.add(name)
+        if found:
+            return "sigmoid" if "sigmoid" in found else "softmax"
+    return None
+
+
+def _method(cls: ast.ClassDef, name: str) -> ast.FunctionDef | None:
+    return next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+
+
+def _step_two_slices(fn: ast.FunctionDef) -> bool:
+    return any(
+        isinstance(n, ast.Slice) and isinstance(n.step, ast.Constant) and n.step.value == 2
+        for n in ast.walk(fn)
+    )
+
+
+_QK_NORMS = ("q_norm", "query_layernorm", "q_layernorm", "q_ln")
+
+
+def _calls(fn: ast.FunctionDef) -> list[tuple[int, str]]:
+    out = []
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = (
+                func.attr
+                if isinstance(func, ast.Attribute)
+                else func.id
+                if isinstance(func, ast.Name)
+                else ""
+            )
+            out.append((node.lineno, name))
+    return sorted(out)
+
+
+def _norm_after_rope(cls: ast.ClassDef) -> bool:
+    forward = _method(cls, "forward")
+    if forward is None:
+        return False
+    calls = _calls(forward)
+    rope = next((line for line, name in calls if name.startswith("apply_rotary_pos_emb")), None)
+    norm = next((line for line, name in calls if name in _QK_NORMS), None)
+    return rope is not None and norm is not None and rope < norm
+
+
+def _whole_projection_norm(cls: ast.ClassDef) -> bool:
+    init = _method(cls, "__init__")
+    if init is None:
+        return False
+    for node in ast.walk(init):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Attribute)
+            and node.targets[0].attr in _QK_NORMS
+            and isinstance(node.value, ast.Call)
+            and node.value.args
+        ):
+            size = ast.unparse(node.value.args[0])
+            if "num_attention_heads" in size or size.endswith("hidden_size"):
+                return True
+    return False
+
+
+def _parallel_residual(cls: ast.ClassDef) -> bool:
+    """``hidden_states = residual + attn_out + mlp_out``: one sum of three or more terms with a residual."""
+    forward = _method(cls, "forward")
+    if forward is None:
+        return False
+    for node in ast.walk(forward):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.BinOp):
+            terms = _sum_terms(node.value)
+            if len(terms) >= 3 and any("residual" in t for t in terms):
+                return True
+    return False
+
+
+def _sum_terms(node: ast.expr) -> list[str]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _sum_terms(node.left) + _sum_terms(node.right)
+    return [ast.unparse(node)]
