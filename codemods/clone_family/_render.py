@@ -7,13 +7,13 @@ cloned tests its values. Reports what was kept and how each new bridge registers
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 from codemods.clone_family._clone_module import ClonedModule, clone_module
-from codemods.clone_family._config_edits import update_config_dicts
-from codemods.clone_family._resolve import bridge_edits
+from codemods.clone_family._config_edits import apply_bridge_edits, update_config_dicts
 from codemods.clone_family._spec import CloneJob, CloneSpec, Staging
 from codemods.clone_family._transformers_index import transformers_has
 from codemods.rename_engine import dotted_module
@@ -26,7 +26,7 @@ PARALLEL_LINES = 2500
 
 def render(spec: CloneSpec, staging: Staging) -> None:
     """Stage every cloned file of `spec.files` (in pair order) and report what the clone kept."""
-    edits = bridge_edits(spec)
+    edits = _bridge_edits(spec)
     recipes = {old for old, _ in spec.files.recipes}
     texts: dict[str, str] = {}
     jobs: list[CloneJob] = []
@@ -52,6 +52,15 @@ def render(spec: CloneSpec, staging: Staging) -> None:
         )
     if spec.files.dedicated:
         staging.report.append(f"recipes: cloned the recipe families {', '.join(spec.files.dedicated)} whole")
+
+
+def _bridge_edits(spec: CloneSpec) -> functools.partial | None:
+    """The config-driven edits of the cloned bridge module (None without `--config`); picklable, for the pool."""
+    if spec.decisions is None:
+        return None
+    return functools.partial(
+        apply_bridge_edits, bridge_class=spec.names.bridge_class, decisions=spec.decisions
+    )
 
 
 def _clone(job: CloneJob, year: int) -> ClonedModule:

@@ -7,7 +7,6 @@ and clone contexts from them.
 
 from __future__ import annotations
 
-import functools
 import re
 from pathlib import Path, PurePosixPath
 
@@ -17,7 +16,7 @@ from analyzers.errors import ConfigError, ParseError, PlanConflictError, Resolve
 from analyzers.hf_config import ModelSpec
 from analyzers.repo import MODELS_DIR
 from codemods.clone_family._clone_module import CloneContext, Registration
-from codemods.clone_family._config_edits import apply_bridge_edits, decide
+from codemods.clone_family._config_edits import decide
 from codemods.clone_family._discover import find_cloned_files
 from codemods.clone_family._registry_edits import RegistryPlan, edit_registry, plan_registry
 from codemods.clone_family._spec import ClonedFiles, CloneRequest, CloneSpec
@@ -37,7 +36,7 @@ from codemods.naming import (
 )
 from codemods.resolve import ResolvedSource, other_model_spellings, other_stems, resolve_source
 
-__all__ = ["bridge_edits", "resolve"]
+__all__ = ["resolve"]
 
 
 def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> CloneSpec:
@@ -114,15 +113,6 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
         exports=exports,
         decisions=decisions,
         report=tuple(report),
-    )
-
-
-def bridge_edits(spec: CloneSpec) -> functools.partial | None:
-    """The config-driven edits of the cloned bridge module (None without `--config`)."""
-    if spec.decisions is None:
-        return None
-    return functools.partial(
-        apply_bridge_edits, bridge_class=spec.names.bridge_class, decisions=spec.decisions
     )
 
 
