@@ -7,6 +7,7 @@ Only reads the tree.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from analyzers.repo import MODELS_DIR, RECIPES_DIR
@@ -181,34 +182,36 @@ def vendor_dirs(root: Path, base: str, family: str) -> list[str]:
 
 def discover(spec: CloneSpec) -> Targets:
     """The package `__init__`s, test tables, docs pages and example folders the clone is added to."""
-    root, source = spec.root, spec.source
-    docs_vendors = examples_vendors = None
-    docs_pages: list[Pair] = []
-    example_folders: list[Pair] = []
-    if (root / DOCS_DIR).is_dir():
-        docs_vendors = vendor_dirs(root, DOCS_DIR, source.family.name)
-        docs_pages = [
-            (v, p)
-            for v in docs_vendors
-            for p in entries(root, v)
-            if p != "index.md" and belongs_to(p, source.stem, spec.others)
-        ]
-    if (root / EXAMPLES_DIR).is_dir():
-        examples_vendors = vendor_dirs(root, EXAMPLES_DIR, source.family.name)
-        example_folders = [
-            (v, f)
-            for v in examples_vendors
-            for f in entries(root, v)
-            if (root / v / f).is_dir() and belongs_to(f, source.stem, spec.others)
-        ]
+    root = spec.root
+    docs_vendors, docs_pages = _in_vendor_dirs(spec, DOCS_DIR, lambda vendor, entry: entry != "index.md")
+    example_vendors, example_folders = _in_vendor_dirs(
+        spec, EXAMPLES_DIR, lambda vendor, entry: (root / vendor / entry).is_dir()
+    )
     return Targets(
         package_inits=tuple(_package_inits(spec)),
         tables=tuple(_tables(spec)),
-        docs_vendors=None if docs_vendors is None else tuple(docs_vendors),
-        docs_pages=tuple(docs_pages),
-        example_vendors=None if examples_vendors is None else tuple(examples_vendors),
-        example_folders=tuple(example_folders),
+        docs_vendors=docs_vendors,
+        docs_pages=docs_pages,
+        example_vendors=example_vendors,
+        example_folders=example_folders,
     )
+
+
+def _in_vendor_dirs(
+    spec: CloneSpec, base: str, wanted: Callable[[str, str], bool]
+) -> tuple[tuple[str, ...] | None, tuple[Pair, ...]]:
+    """The vendor folders of `base` that hold SRC's family (None without `base`), and the (vendor, entry)
+    of SRC's own entries there that are `wanted`."""
+    if not (spec.root / base).is_dir():
+        return None, ()
+    vendors = vendor_dirs(spec.root, base, spec.source.family.name)
+    own = tuple(
+        (vendor, entry)
+        for vendor in vendors
+        for entry in entries(spec.root, vendor)
+        if wanted(vendor, entry) and belongs_to(entry, spec.source.stem, spec.others)
+    )
+    return tuple(vendors), own
 
 
 def _read(root: Path, rel: str) -> str | None:
