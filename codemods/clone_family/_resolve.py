@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from analyzers.catalog.modules import build_module_info, module_name, module_path
 from analyzers.catalog.records import Catalog
 from analyzers.errors import ConfigError, ParseError, PlanConflictError, ResolveError
-from analyzers.hf_config import ModelSpec
+from analyzers.hf_config import ModelSpec, load_spec
 from analyzers.repo import MODELS_DIR
 from codemods.clone_family._clone_module import CloneContext, Registration
 from codemods.clone_family._config_edits import decide
@@ -50,10 +50,9 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
     names = _names(root, request, source, config)
     family = request.family_dir or source.family.name
     report: list[str] = []
-    protected = other_model_spellings(
-        catalog, {b.name for b in source.module_bridges}, source.family, source.stem
-    )
-    others = frozenset(other_stems(catalog, {b.name for b in source.module_bridges}))
+    own = {b.name for b in source.module_bridges}
+    protected = other_model_spellings(catalog, own, source.family, source.stem)
+    others = frozenset(other_stems(catalog, own))
     paths = Renamer(
         [Variant(source.stem, names.stem), Variant(source.stem.replace("_", "-"), names.hyphen)],
         protected=protected,
@@ -132,11 +131,7 @@ def _source(catalog: Catalog, src: str) -> ResolvedSource:
 
 
 def _load_config(config: str | None) -> ModelSpec | None:
-    if not config:
-        return None
-    from analyzers.hf_config import load_spec
-
-    return load_spec(config)
+    return load_spec(config) if config else None
 
 
 def _names(root: Path, req: CloneRequest, src: ResolvedSource, config: ModelSpec | None) -> ModelNames:

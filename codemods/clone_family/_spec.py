@@ -17,7 +17,16 @@ from codemods.naming import ModelNames, Renamer
 from codemods.plan import Plan
 from codemods.resolve import ResolvedSource
 
-__all__ = ["CloneJob", "CloneRequest", "CloneResult", "CloneSpec", "ClonedFiles", "Staging", "Targets"]
+__all__ = [
+    "CloneJob",
+    "CloneRequest",
+    "CloneResult",
+    "CloneSpec",
+    "ClonedFiles",
+    "Pair",
+    "Staging",
+    "Targets",
+]
 
 #: (source path, clone path)
 Pair = tuple[str, str]
