@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from analyzers.errors import ConfigError, ResolveError
 
 __all__ = [
+    "DOCS_DIR",
+    "EXAMPLES_DIR",
     "ModelNames",
     "Renamer",
     "Variant",
@@ -28,9 +30,12 @@ __all__ = [
     "camel_case",
     "check_class_prefix",
     "check_stem",
+    "class_prefix_of",
+    "functional_tests_dir",
     "hf_suffix",
     "rename_camel",
     "transfer_case",
+    "unit_tests_dir",
 ]
 
 _STEM = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -46,6 +51,19 @@ HF_SUFFIXES = (
 )
 #: suffixes of the bridge-side classes that carry the model's CamelCase prefix
 CLASS_SUFFIXES = ("ModelBridge", "Bridge", "ModelProvider", "Provider", "Model")
+#: checkout folders holding one folder per vendor (`docs/models/qwen/`, `examples/models/qwen/qwen3_vl/`)
+DOCS_DIR = "docs/models"
+EXAMPLES_DIR = "examples/models"
+
+
+def unit_tests_dir(family: str) -> str:
+    """`tests/unit_tests/models/<family>`: the family's bridge and provider tests."""
+    return f"tests/unit_tests/models/{family}"
+
+
+def functional_tests_dir(family: str) -> str:
+    """`tests/functional_tests/test_groups/models/<family>`: the family's conversion tests."""
+    return f"tests/functional_tests/test_groups/models/{family}"
 
 
 def check_stem(name: str, what: str = "DST") -> str:
@@ -201,6 +219,17 @@ def hf_suffix(hf_class: str) -> str | None:
     return next((s for s in HF_SUFFIXES if hf_class.endswith(s) and len(hf_class) > len(s)), None)
 
 
+def class_prefix_of(name: str) -> str:
+    """A bridge/provider/model class name without the first of `CLASS_SUFFIXES` it ends with; `name` itself
+    when it ends with none.
+
+    >>> class_prefix_of("Qwen3MoEModelProvider"), class_prefix_of("Qwen3VLBridge"), class_prefix_of("Bridge")
+    ('Qwen3MoE', 'Qwen3VL', 'Bridge')
+    """
+    suffix = next((s for s in CLASS_SUFFIXES if name.endswith(s) and len(name) > len(s)), None)
+    return name[: -len(suffix)] if suffix else name
+
+
 @dataclass(frozen=True)
 class Variant:
     """One spelling of the old name and its replacement."""
@@ -351,6 +380,7 @@ class ModelNames:
 
     @property
     def recipe_prefix(self) -> str:
+        """What the model's recipe functions start with: `qwen4` of `qwen4_8b_pretrain_config`."""
         return self.stem
 
     @property
@@ -367,13 +397,16 @@ class ModelNames:
         return f"{self.hyphen}.md"
 
     def unit_test(self, family: str) -> str:
-        return f"tests/unit_tests/models/{family}/test_{self.stem}_bridge.py"
+        """The model's bridge test in the family's unit tests."""
+        return f"{unit_tests_dir(family)}/test_{self.stem}_bridge.py"
 
     def functional_test(self, family: str) -> str:
-        return f"tests/functional_tests/test_groups/models/{family}/test_{self.stem}_conversion.py"
+        """The model's conversion test in the family's functional tests."""
+        return f"{functional_tests_dir(family)}/test_{self.stem}_conversion.py"
 
     def examples_dir(self, vendor: str) -> str:
-        return f"examples/models/{vendor}/{self.stem}"
+        """`examples/models/<vendor>/<stem>`: the model's example scripts."""
+        return f"{EXAMPLES_DIR}/{vendor}/{self.stem}"
 
     @classmethod
     def derive(

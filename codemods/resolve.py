@@ -5,13 +5,22 @@ the candidates.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from analyzers.catalog.records import BridgeRecord, Catalog, FamilyRecord
 from analyzers.errors import ResolveError
+from codemods.naming import align_camel, class_prefix_of, hf_suffix
 
-__all__ = ["ResolvedSource", "bridge_stem", "known_stems", "resolve_source"]
+__all__ = [
+    "ResolvedSource",
+    "bridge_stem",
+    "known_stems",
+    "other_family_spellings",
+    "other_model_spellings",
+    "resolve_source",
+]
 
 
 def bridge_stem(bridge: BridgeRecord) -> str:
@@ -54,6 +63,60 @@ def known_stems(catalog: Catalog) -> set[str]:
         if r.model_type and r.model_type.islower()
     }
     return stems
+
+
+def other_stems(catalog: Catalog, own_bridges: Collection[str]) -> set[str]:
+    """The model stems of the tree (`known_stems`) but those of `own_bridges`: the files and folders
+    `belongs_to` must not give a rename of them (`qwen3_moe_bridge.py` is not `qwen3`'s)."""
+    own = [b for b in catalog.bridges if b.name in own_bridges]
+    own_stems = {bridge_stem(b) for b in own} | {
+        r.model_type for b in own for r in b.registrations if r.model_type
+    }
+    return known_stems(catalog) - own_stems
+
+
+def other_model_spellings(
+    catalog: Catalog, own_bridges: Collection[str], family: FamilyRecord, stem: str | None = None
+) -> set[str]:
+    """How the tree's other models are spelt: what a rename of `own_bridges` must keep whole where it starts
+    like one of its own names (`qwen3_moe`, `Qwen3MoE`, `QWEN3_MOE` for `qwen3`).
+
+    The other bridges' stems and model types (snake, UPPER, hyphen), class and provider prefixes and HF class
+    prefixes, and the providers of the other families. `family`'s own providers are the rename's, except,
+    given the `stem` of one of its models (a clone of that model), those that do not start with it.
+    """
+    out: set[str] = set()
+    for bridge in catalog.bridges:
+        if bridge.name in own_bridges:
+            continue
+        bridge_name = bridge_stem(bridge)
+        out |= {bridge_name, bridge_name.upper(), bridge_name.replace("_", "-")}
+        out.add(class_prefix_of(bridge.name))
+        if bridge.provider_class:
+            out.add(class_prefix_of(bridge.provider_class))
+        for reg in bridge.registrations:
+            if reg.model_type:
+                out |= {reg.model_type, reg.model_type.upper(), reg.model_type.replace("_", "-")}
+            if reg.source and (suffix := hf_suffix(reg.source)):
+                out.add(reg.source[: -len(suffix)])
+    for other in catalog.families:
+        for provider in other.providers:
+            if other.name != family.name or (stem is not None and align_camel(provider, stem) is None):
+                out.add(class_prefix_of(provider))
+    return {p for p in out if p}
+
+
+def other_family_spellings(catalog: Catalog, family: FamilyRecord) -> set[str]:
+    """How the tree's other families are spelt (what a rename of `family` keeps whole: `minimax_m3` for
+    `minimax_m2`): their models' spellings, folder names (snake, UPPER, hyphen) and recipe families."""
+    out = other_model_spellings(catalog, set(family.bridges), family)
+    for other in catalog.families:
+        if other.name != family.name:
+            out |= {other.name, other.name.upper(), other.name.replace("_", "-")}
+    for recipe in catalog.recipes:
+        if recipe.name not in family.recipes:
+            out |= {recipe.name, recipe.name.upper()}
+    return out
 
 
 def resolve_source(catalog: Catalog, name: str) -> ResolvedSource:

@@ -98,7 +98,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_format_argument(parser)
 
 
-def _request(args: argparse.Namespace) -> CloneRequest:
+def request_from_args(args: argparse.Namespace) -> CloneRequest:
+    """The CloneRequest that `add_arguments`' parsed flags spell."""
     return CloneRequest(
         src=args.src,
         dst=args.dst,
@@ -138,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         check_smoke_environment()  # before anything is written
     repo = load_repo(args)
     catalog = load_catalog(args)
-    result = plan_clone(repo.root, _request(args), catalog=catalog)
+    result = plan_clone(repo.root, request_from_args(args), catalog=catalog)
     if result.already_applied:
         message = (
             f"nothing to do: {result.names.bridge_class} is already cloned from {result.source.bridge.name}"

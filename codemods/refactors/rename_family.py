@@ -39,7 +39,6 @@ from codemods.naming import (
     align_camel,
     check_class_prefix,
     check_stem,
-    hf_suffix,
     rename_camel,
 )
 from codemods.plan import Plan
@@ -47,7 +46,8 @@ from codemods.refactors import _ruff, _text
 from codemods.refactors._done import AlreadyRenamed, refuse_unreadable
 from codemods.refactors.move_module import TEXT_SUFFIXES
 from codemods.refactors.rename_symbol import FROZEN_DOCS, check_compiles
-from codemods.resolve import bridge_stem, known_stems, resolve_source
+from codemods.rename_engine import ModuleNames, RenameTransformer, StringPolicy, dotted_module, rename_module
+from codemods.resolve import bridge_stem, other_family_spellings, other_stems, resolve_source
 
 __all__ = ["FamilyRename", "plan_rename_family", "resolve_family"]
 
@@ -59,8 +59,6 @@ VENDOR_DIRS = ("docs", "examples")
 TREE_ROOTS = ("src/", "megatron/", "tests/", "docs/", "examples/", "scripts/", "models/", "recipes/", "./")
 #: hooks whose string literals are weight names: only their docstrings and comments are renamed
 REGISTRY_HOOKS = frozenset({"mapping_registry"})
-_IDENT = re.compile(r"^[A-Za-z_]\w*$")
-_DOTTED = re.compile(r"^megatron\.bridge(\.[A-Za-z_]\w*)+$")
 #: a link into the repository itself: its path follows the rename (naming's prose keeps URLs verbatim)
 _REPO_URL = re.compile(
     r"(https?://github\.com/[\w.-]+/Megatron-Bridge/(?:tree|blob)/[\w.-]+/)([^\s)>\]\"'`#?]+)"
@@ -126,39 +124,8 @@ def resolve_family(catalog: Catalog, old: str) -> tuple[FamilyRecord, str]:
 
 def _others(catalog: Catalog, family: FamilyRecord) -> set[str]:
     """Model stems and folder names of the other families (what `belongs_to` must not take)."""
-    own = set(family.bridges)
-    own_stems = {bridge_stem(b) for b in catalog.bridges if b.name in own}
-    own_types = {
-        r.model_type for b in catalog.bridges if b.name in own for r in b.registrations if r.model_type
-    }
-    stems = known_stems(catalog) - own_stems - own_types
-    stems |= {f.name for f in catalog.families if f.name != family.name}
-    return {s for s in stems if s != family.name}
-
-
-def _protected(catalog: Catalog, family: FamilyRecord) -> set[str]:
-    """Spellings of the other families that start like this one's (`minimax_m3`, `Qwen3` for `qwen`)."""
-    out: set[str] = set()
-    own = set(family.bridges)
-    for other in catalog.families:
-        if other.name != family.name:
-            out |= {other.name, other.name.upper(), other.name.replace("_", "-")}
-            out |= {p.removesuffix("ModelProvider").removesuffix("Provider") for p in other.providers}
-    for recipe in catalog.recipes:
-        if recipe.name not in family.recipes:
-            out |= {recipe.name, recipe.name.upper()}
-    for bridge in catalog.bridges:
-        if bridge.name in own:
-            continue
-        stem = bridge_stem(bridge)
-        out |= {stem, stem.upper(), stem.replace("_", "-")}
-        out.add(bridge.name.removesuffix("Bridge").removesuffix("Model"))
-        for reg in bridge.registrations:
-            if reg.model_type:
-                out |= {reg.model_type, reg.model_type.upper(), reg.model_type.replace("_", "-")}
-            if reg.source and (suffix := hf_suffix(reg.source)):
-                out.add(reg.source[: -len(suffix)])
-    return {p for p in out if p}
+    stems = other_stems(catalog, set(family.bridges)) | {f.name for f in catalog.families}
+    return stems - {family.name}
 
 
 def _walk(root: Path, rel_dir: str) -> list[str]:
@@ -221,7 +188,7 @@ class _Resolver:
         variants = [Variant(old, new), Variant(old.upper(), new.upper())]
         if "_" in old:
             variants.append(Variant(old.replace("_", "-"), new.replace("_", "-")))
-        protected = _protected(self.catalog, self.family)
+        protected = other_family_spellings(self.catalog, self.family)
         paths = Renamer(list(variants), protected=protected)
         moves = self._src_moves(paths)
         hf_facing, external = self._hf_facing(moves)
@@ -331,15 +298,15 @@ def _masked_spans(text: str, hf_facing: set[str], brands: Iterable[str] = ()) ->
     return sorted(spans)
 
 
-@dataclass
-class _Names:
-    """Shared by every file's transform: the rename and the tree's module layout."""
+class _FamilyStrings(StringPolicy):
+    """rename-family's strings: HF-facing values are kept (and counted), prose is renamed around what HF owns,
+    dotted paths follow moved modules, tree paths (`src/...`, `tests/...`) follow moved files."""
 
-    rename: FamilyRename
-    root: Path
-    module_map: dict[str, str]
-    kept: dict[str, int] = field(default_factory=dict)  #: HF-facing string -> times left as is
-    _exists: dict[str, bool] = field(default_factory=dict)
+    def __init__(self, rename: FamilyRename, root: Path, module_map: dict[str, str]) -> None:
+        super().__init__(rename.renamer)
+        self.rename, self.root, self.module_map = rename, root, module_map
+        self.kept: dict[str, int] = {}  #: HF-facing string -> times left as is
+        self._exists: dict[str, bool] = {}
 
     def prose(self, text: str) -> str:
         text = _REPO_URL.sub(lambda m: m.group(1) + self.path(m.group(2)), text)
@@ -381,174 +348,69 @@ class _Names:
                 return ".".join([head, *(self.rename.renamer.identifier(p) for p in parts[cut:])])
         return text
 
+    def other(self, text: str) -> str:
+        return self.path(text) if "/" in text and text.startswith(TREE_ROOTS) else text
+
     def string(self, body: str, prose: bool) -> str:
         if body in self.rename.hf_facing:
             self.kept[body] = self.kept.get(body, 0) + 1
             return body
-        if prose or any(c.isspace() for c in body):
-            return self.prose(body)
-        if _IDENT.match(body):
-            return self.rename.renamer.identifier(body)
-        if _DOTTED.match(body):
-            return self.dotted(body)
-        if "/" in body and body.startswith(TREE_ROOTS):
-            return self.path(body)
-        return body
+        return super().string(body, prose)
 
 
-class _FamilyTransformer(cst.CSTTransformer):
-    """Renames one module's identifiers, imports, strings and comments (weight names left alone)."""
+class _FamilyTransformer(RenameTransformer):
+    """The rename engine plus what only a family rename does: dotted `megatron.bridge...` attribute chains and
+    `import megatron.bridge...` statements follow moved modules; mapping registries' weight names stay."""
 
-    def __init__(self, names: _Names, module: str, is_package: bool, external: set[str]) -> None:
-        super().__init__()
-        self.names, self.module, self.is_package = names, module, is_package
-        self.external = external
-        self.renamer = names.rename.renamer
-        self.docstrings: set[int] = set()
-        self.registry_depth = 0
-
-    # names
-    def _name(self, name: str) -> str:
-        return name if name in self.external else self.renamer.identifier(name)
-
-    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
-        new = self._name(updated.value)
-        return updated if new == updated.value else updated.with_changes(value=new)
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        root: cst.BaseExpression = node
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        # chains rooted at an outside module (`transformers.models.olmoe`) stay as written
-        return not (isinstance(root, cst.Name) and root.value in self.external)
+    def __init__(self, names: ModuleNames, strings: _FamilyStrings) -> None:
+        super().__init__(names, strings, frozen_functions=REGISTRY_HOOKS)
+        self.strings: _FamilyStrings = strings
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
         dotted = dotted_name(original)
         if dotted.startswith("megatron.bridge."):
-            new = self.names.dotted(dotted)
+            new = self.strings.dotted(dotted)
             if new != dotted:
                 return dotted_expr(new).with_changes(lpar=updated.lpar, rpar=updated.rpar)
         return updated
-
-    # imports
-    def visit_Import(self, node: cst.Import) -> bool:
-        return False
 
     def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import:
         aliases = []
         for alias in updated.names:
             dotted = dotted_name(alias.name)
-            new = self.names.dotted(dotted) if dotted.startswith("megatron.bridge") else dotted
+            new = self.strings.dotted(dotted) if dotted.startswith("megatron.bridge") else dotted
             if (
                 alias.asname is not None
                 and isinstance(alias.asname.name, cst.Name)
                 and dotted.startswith("megatron.bridge")
             ):
                 alias = alias.with_changes(
-                    asname=alias.asname.with_changes(name=cst.Name(self._name(alias.asname.name.value)))
+                    asname=alias.asname.with_changes(name=cst.Name(self.names.name(alias.asname.name.value)))
                 )
             aliases.append(alias.with_changes(name=dotted_expr(new)) if new != dotted else alias)
         return updated.with_changes(names=aliases)
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        return False
 
-    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
-        mod = resolve_relative(
-            self.module, self.is_package, len(original.relative), dotted_name(original.module) or None
-        )
-        if not mod.startswith("megatron.bridge"):
-            return updated
-        tail = dotted_name(original.module)
-        if original.relative:
-            # relative stays relative: the family's packages move together, only the spelled parts change
-            new_tail = ".".join(self.names.path(p) for p in tail.split(".")) if tail else ""
-            if new_tail != tail:
-                updated = updated.with_changes(module=dotted_expr(new_tail))
-        else:
-            new_mod = self.names.dotted(mod)
-            if new_mod != mod:
-                updated = updated.with_changes(module=dotted_expr(new_mod))
-        if isinstance(updated.names, cst.ImportStar):
-            return updated
-        aliases = []
-        for alias in updated.names:
-            name = dotted_name(alias.name)
-            alias = alias.with_changes(name=cst.Name(self.renamer.identifier(name)))
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                alias = alias.with_changes(
-                    asname=alias.asname.with_changes(
-                        name=cst.Name(self.renamer.identifier(alias.asname.name.value))
-                    )
-                )
-            aliases.append(alias)
-        return updated.with_changes(names=aliases)
+def _rewrite_python(strings: _FamilyStrings, path: str, text: str) -> str:
+    # relative imports are resolved where the file is now; the family's packages move together
+    module, is_package = dotted_module(path), path.endswith("__init__.py")
 
-    # strings and comments
-    def _mark_docstring(self, body: Iterable[cst.BaseStatement] | cst.BaseSuite) -> None:
-        statements = getattr(body, "body", body)
-        first = next(iter(statements), None) if not isinstance(statements, cst.BaseSuite) else None
-        if (
-            isinstance(first, cst.SimpleStatementLine)
-            and len(first.body) == 1
-            and isinstance(first.body[0], cst.Expr)
-        ):
-            value = first.body[0].value
-            if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
-                self.docstrings.add(id(value))
-                if isinstance(value, cst.ConcatenatedString):
-                    self.docstrings |= {id(value.left), id(value.right)}
+    def owned(mod: str) -> str | None:
+        return strings.dotted(mod) if mod.startswith("megatron.bridge") else None
 
-    def visit_Module(self, node: cst.Module) -> bool:
-        self._mark_docstring(node.body)
-        return True
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        self._mark_docstring(node.body)
-        return True
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self._mark_docstring(node.body)
-        if node.name.value in REGISTRY_HOOKS:
-            self.registry_depth += 1
-        return True
-
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
-        if original.name.value in REGISTRY_HOOKS:
-            self.registry_depth -= 1
-        return updated
-
-    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.SimpleString:
-        prefix = updated.prefix
-        docstring = id(original) in self.docstrings
-        if "b" in prefix.lower() or (self.registry_depth and not docstring):
-            return updated
-        quote = updated.quote
-        body = updated.value[len(prefix) + len(quote) : len(updated.value) - len(quote)]
-        new = self.names.string(body, docstring)
-        return updated if new == body else updated.with_changes(value=f"{prefix}{quote}{new}{quote}")
-
-    def leave_FormattedStringText(
-        self, original: cst.FormattedStringText, updated: cst.FormattedStringText
-    ) -> cst.FormattedStringText:
-        if self.registry_depth or not any(c.isspace() for c in updated.value):
-            return updated
-        return updated.with_changes(value=self.names.prose(updated.value))
-
-    def leave_Comment(self, original: cst.Comment, updated: cst.Comment) -> cst.Comment:
-        new = self.names.prose(updated.value)
-        return updated if new == updated.value else updated.with_changes(value=new)
-
-
-def _rewrite_python(names: _Names, path: str, new_path: str, text: str) -> str:
+    rename = strings.rename
+    names = ModuleNames(
+        rename.renamer,
+        rename.paths,
+        module,
+        is_package,
+        owned=owned,
+        kept=frozenset(_external_names(text, module, is_package)),
+    )
     try:
-        tree = cst.parse_module(text)
+        return rename_module(text, _FamilyTransformer(names, strings))
     except cst.ParserSyntaxError as exc:
         raise ParseError(f"cannot parse: {exc.message} (line {exc.raw_line})", path) from None
-    # relative imports are resolved where the file is now; the family's packages move together
-    module = module_name(path) if path.startswith("src/") else path.removesuffix(".py").replace("/", ".")
-    external = _external_names(text, module, path.endswith("__init__.py"))
-    return tree.visit(_FamilyTransformer(names, module, path.endswith("__init__.py"), external)).code
 
 
 def _conflicts(root: Path, catalog: Catalog, rename: FamilyRename) -> None:
@@ -601,7 +463,7 @@ def plan_rename_family(
     refuse_unreadable(catalog, f"{MODELS_DIR}/{rename.old}/", "rename-family")
     refuse_unreadable(catalog, f"{RECIPES_DIR}/{rename.old}/", "rename-family")
     _conflicts(root, catalog, rename)
-    names = _Names(rename, root, rename.module_map())
+    strings = _FamilyStrings(rename, root, rename.module_map())
     plan = Plan(root)
     how = "" if rename.matched_by == "family" else f" ({old!r} resolved by {rename.matched_by})"
     plan.report.append(f"rename family {rename.old} -> {rename.new}{how}")
@@ -618,7 +480,7 @@ def plan_rename_family(
                 py_sources[path] = _text.read_source(root / path, root)
         for path, text in sorted(py_sources.items()):
             new_path = rename.moves.get(path, path)
-            after = _rewrite_python(names, path, new_path, text)
+            after = _rewrite_python(strings, path, text)
             if new_path == path:
                 if after != text:
                     after = _ruff.sort_changed_imports(ruff_cwd, path, text, after)
@@ -636,7 +498,7 @@ def plan_rename_family(
             if pattern.search(text):
                 plan.report.append(f"left frozen docs of a released version: {rel}")
             continue
-        after = names.prose(text) if pattern.search(text) else text
+        after = strings.prose(text) if pattern.search(text) else text
         if new_rel != rel:
             plan.move(rel, new_rel, after, f"moved from {rel}")
         elif after != text:
@@ -655,7 +517,7 @@ def plan_rename_family(
         plan.report.append(
             f"kept the vendor folder {vendor} (shared by a vendor's families); rename it by hand if wanted"
         )
-    for value, count in sorted(names.kept.items()):
+    for value, count in sorted(strings.kept.items()):
         plan.report.append(
             f"kept HF-facing string {value!r} ({count}x): model types and HF classes are HF's names"
         )

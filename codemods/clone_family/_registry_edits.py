@@ -28,10 +28,10 @@ from analyzers.hf_names import HFNames
 from analyzers.synthesize import SynthesizedMapping, synthesize
 from analyzers.vocabulary import learn_vocabulary
 from codemods._cst import last_name, string_literal
+from codemods.clone_family._templates import TODO
 
 __all__ = ["RegistryPlan", "edit_registry", "plan_registry"]
 
-TODO = "TODO(bridgesmith)"
 _MTP = re.compile(r"(^|\.)(mtp|nextn|next_n)(\.|_|$)")
 _FUSED_NORM = re.compile(r"\.layer_norm_(weight|bias)$")
 _HF_ROLES_AUTO = ("hf_param", "arg1")

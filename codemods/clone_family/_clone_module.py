@@ -10,7 +10,6 @@ as imported), and HF classes the installed transformers does not have (kept, wit
 from __future__ import annotations
 
 import ast
-import datetime
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,43 +18,19 @@ import libcst as cst
 
 from analyzers.catalog.modules import resolve_relative
 from analyzers.errors import ParseError
-from codemods._cst import dotted, dotted_expr, last_name, string_literal
-from codemods._transformers_index import transformers_has, transformers_module_exists
+from codemods._cst import dotted, last_name, string_literal
+from codemods.clone_family._templates import TODO, current_year, license_header
+from codemods.clone_family._transformers_index import transformers_has, transformers_module_exists
 from codemods.naming import Renamer
+from codemods.rename_engine import ModuleNames, RenameTransformer, StringPolicy
 
-TODO = "TODO(bridgesmith)"
 REGISTER_CALLS = {"register_bridge", "register_bridge_implementation"}
 _HF_ID = re.compile(r"^([A-Za-z0-9][\w.-]*)/([\w.-]+)$")
-_IDENT = re.compile(r"^[A-Za-z_]\w*$")
 _HEX_REVISION = re.compile(r"^[0-9a-f]{40}$")
 _COPYRIGHT = re.compile(r"(Copyright \(c\) )(\d{4})(?:-\d{4})?")
 
-LICENSE_HEADER = """\
-# Copyright (c) {year}, NVIDIA CORPORATION.  All rights reserved.
-#
-# Licensed under the Apache License, Version 2.0 (the "License");
-# you may not use this file except in compliance with the License.
-# You may obtain a copy of the License at
-#
-#     http://www.apache.org/licenses/LICENSE-2.0
-#
-# Unless required by applicable law or agreed to in writing, software
-# distributed under the License is distributed on an "AS IS" BASIS,
-# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-# See the License for the specific language governing permissions and
-# limitations under the License.
-"""
 
-
-def current_year() -> int:
-    return datetime.date.today().year
-
-
-def license_header(year: int | None = None) -> str:
-    return LICENSE_HEADER.format(year=year or current_year())
-
-
-@dataclass
+@dataclass(frozen=True)
 class Registration:
     """What a cloned bridge class registers: HF source (class or string) and model_type."""
 
@@ -64,7 +39,7 @@ class Registration:
     model_type: str | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class CloneContext:
     """Everything the module transform needs; shared by all files of one clone."""
 
@@ -78,8 +53,6 @@ class CloneContext:
     package_names: dict[str, dict[str, str]] = field(default_factory=dict)
     #: old package -> new package (differs with --family-dir)
     package_map: dict[str, str] = field(default_factory=dict)
-    #: messages about kept names, filled while transforming (path, message)
-    notes: list[tuple[str, str]] = field(default_factory=list)
 
     def _cloned_prefix(self, dotted: str) -> str | None:
         """The longest cloned module that `dotted` is or lies inside."""
@@ -117,16 +90,6 @@ class CloneContext:
         return ".".join([self.module_map[best], *rest])
 
 
-def _absolute(module_name: str, is_package: bool, node: cst.ImportFrom) -> str:
-    return resolve_relative(module_name, is_package, len(node.relative), dotted(node.module) or None)
-
-
-def _root_name(node: cst.BaseExpression) -> str | None:
-    while isinstance(node, cst.Attribute):
-        node = node.value
-    return node.value if isinstance(node, cst.Name) else None
-
-
 class _Bindings:
     """Which imported names keep their spelling, and which external ones are renamed (read with stdlib ast)."""
 
@@ -155,7 +118,7 @@ class _Bindings:
                 self._import_from(node)
 
     def _import_from(self, node: ast.ImportFrom) -> None:
-        mod = _absolute_ast(self.module_name, self.is_package, node)
+        mod = resolve_relative(self.module_name, self.is_package, node.level, node.module)
         if self.ctx.module(mod) is not None:
             return
         for alias in node.names:
@@ -181,41 +144,59 @@ class _Bindings:
             self.keep.add(local)
             self.kept_notes.append((local, mod, new))
 
+    def names(self) -> ModuleNames:
+        """The module's names object: what is kept, what follows the clone from outside."""
+        return ModuleNames(
+            renamer=self.ctx.renamer,
+            module_parts=self.ctx.renamer,
+            module=self.module_name,
+            is_package=self.is_package,
+            owned=self.ctx.module,
+            kept=frozenset(self.keep | self.module_roots),
+            renamed=self.external_renamed,
+            moved=self.external_modules,
+        )
 
-def _absolute_ast(module_name: str, is_package: bool, node: ast.ImportFrom) -> str:
-    if not node.level:
-        return node.module or ""
-    base = module_name.split(".")
-    if not is_package:
-        base = base[:-1]
-    if node.level > 1:
-        base = base[: len(base) - (node.level - 1)]
-    return ".".join(base + ([node.module] if node.module else []))
+
+class _CloneStrings(StringPolicy):
+    """clone-family's strings: prose moves hub ids to `--hf-id`'s organisation, identifiers follow the module's
+    names, dotted paths the module map, and hub ids (`"Qwen/Qwen3-8B"`) the new model."""
+
+    def __init__(self, ctx: CloneContext, names: ModuleNames) -> None:
+        super().__init__(ctx.renamer)
+        self.ctx, self.names = ctx, names
+
+    def prose(self, text: str) -> str:
+        return self.ctx.prose(text)
+
+    def identifier(self, text: str) -> str:
+        return self.names.name(text)
+
+    def dotted(self, text: str) -> str:
+        return self.ctx.dotted_string(text)
+
+    def other(self, text: str) -> str:
+        match = _HF_ID.match(text)
+        if match and not text.endswith((".py", ".json", ".md", ".sh", ".yaml")):
+            org, name = match.groups()
+            new_name = self.ctx.renamer.prose(name)
+            if new_name != name:
+                if self.ctx.hf_org and org == self.ctx.hf_org[0]:
+                    org = self.ctx.hf_org[1]
+                return f"{org}/{new_name}"
+        return text
 
 
-class _CloneTransformer(cst.CSTTransformer):
-    def __init__(self, ctx: CloneContext, bindings: _Bindings) -> None:
-        self.ctx, self.b = ctx, bindings
-        self.prose_strings: set[int] = set()
+class _CloneTransformer(RenameTransformer):
+    """The rename engine plus what only a clone does: registrations take the new HF source and model type,
+    keyword arguments keep the callee's spelling, every bare string statement is prose, pinned hub
+    revisions of SRC's checkpoint are unpinned."""
+
+    def __init__(self, ctx: CloneContext, names: ModuleNames) -> None:
+        super().__init__(names, _CloneStrings(ctx, names))
+        self.ctx = ctx
         self.class_stack: list[str] = []
         self.dropped_names = False
-
-    # --- names --------------------------------------------------------------------------------
-    def _rename(self, name: str) -> str:
-        if name in self.b.keep or name in self.b.module_roots:
-            return name
-        if name in self.b.external_renamed:
-            return self.b.external_renamed[name]
-        return self.ctx.renamer.identifier(name)
-
-    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
-        new = self._rename(updated.value)
-        return updated if new == updated.value else updated.with_changes(value=new)
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        root = _root_name(node)
-        # `transformers.models.qwen3...`, `torch.nn...`: chains rooted at an imported module stay as written.
-        return not (root is not None and (root in self.b.module_roots or root in self.b.keep))
 
     def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
         # Keyword names belong to the callee's signature, which is usually not cloned.
@@ -223,50 +204,6 @@ class _CloneTransformer(cst.CSTTransformer):
             return updated.with_changes(keyword=original.keyword)
         return updated
 
-    def visit_Import(self, node: cst.Import) -> bool:
-        return False
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        return False
-
-    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
-        mod = _absolute(self.b.module_name, self.b.is_package, original)
-        new_mod = self.ctx.module(mod)
-        if new_mod is not None:
-            if original.relative:
-                # Relative imports inside a cloned package stay relative; their tail is renamed.
-                tail = dotted(original.module)
-                new_tail = ".".join(self.ctx.renamer.identifier(p) for p in tail.split(".")) if tail else ""
-                updated = updated.with_changes(module=dotted_expr(new_tail) if new_tail else None)
-            else:
-                updated = updated.with_changes(module=dotted_expr(new_mod))
-            if isinstance(updated.names, cst.ImportStar):
-                return updated
-            aliases = [
-                a.with_changes(name=cst.Name(self.ctx.renamer.identifier(dotted(a.name))))
-                if a.asname is None
-                else a.with_changes(
-                    name=cst.Name(self.ctx.renamer.identifier(dotted(a.name))),
-                    asname=a.asname.with_changes(
-                        name=cst.Name(self.ctx.renamer.identifier(a.asname.name.value))
-                    ),  # type: ignore[union-attr]
-                )
-                for a in updated.names
-            ]
-            return updated.with_changes(names=aliases)
-        if isinstance(updated.names, cst.ImportStar):
-            return updated
-        if mod in self.b.external_modules:
-            updated = updated.with_changes(module=dotted_expr(self.b.external_modules[mod]))
-        aliases = [
-            a.with_changes(name=cst.Name(self.b.external_renamed[dotted(a.name)]))
-            if a.asname is None and dotted(a.name) in self.b.external_renamed
-            else a
-            for a in updated.names
-        ]
-        return updated.with_changes(names=aliases)
-
-    # --- strings and comments -----------------------------------------------------------------
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
         if len(node.body) == 1 and isinstance(node.body[0], cst.Expr):
             value = node.body[0].value
@@ -299,50 +236,10 @@ class _CloneTransformer(cst.CSTTransformer):
                 )
         return updated
 
-    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.SimpleString:
-        prefix = updated.prefix
-        if "b" in prefix.lower():
-            return updated
-        quote = updated.quote
-        body = updated.value[len(prefix) + len(quote) : len(updated.value) - len(quote)]
-        new = self._string(body, id(original) in self.prose_strings)
-        if new == body:
-            return updated
-        return updated.with_changes(value=f"{prefix}{quote}{new}{quote}")
-
-    def _string(self, text: str, prose: bool) -> str:
-        if prose or any(c.isspace() for c in text):
-            return self.ctx.prose(text)
-        if _IDENT.match(text):
-            return self._rename(text)
-        if text.startswith("megatron.bridge.") and all(_IDENT.match(p) for p in text.split(".")):
-            return self.ctx.dotted_string(text)
-        match = _HF_ID.match(text)
-        if match and not text.endswith((".py", ".json", ".md", ".sh", ".yaml")):
-            org, name = match.groups()
-            new_name = self.ctx.renamer.prose(name)
-            if new_name != name:
-                if self.ctx.hf_org and org == self.ctx.hf_org[0]:
-                    org = self.ctx.hf_org[1]
-                return f"{org}/{new_name}"
-        return text
-
-    def leave_FormattedStringText(
-        self, original: cst.FormattedStringText, updated: cst.FormattedStringText
-    ) -> cst.FormattedStringText:
-        # Only prose-like text (messages); f-string weight names never contain whitespace.
-        if any(c.isspace() for c in updated.value):
-            return updated.with_changes(value=self.ctx.prose(updated.value))
-        return updated
-
-    def leave_Comment(self, original: cst.Comment, updated: cst.Comment) -> cst.Comment:
-        new = self.ctx.prose(updated.value)
-        return updated if new == updated.value else updated.with_changes(value=new)
-
     # --- registrations ------------------------------------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        self.class_stack.append(self._rename(node.name.value))
-        return True
+        self.class_stack.append(self.names.name(node.name.value))
+        return super().visit_ClassDef(node)
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
         self.class_stack.pop()
@@ -514,7 +411,7 @@ def _visit_statement(
     header_end = body_start - 1
     is_class = isinstance(stmt, cst.ClassDef)
     if is_class:
-        transformer.class_stack.append(transformer._rename(stmt.name.value))
+        transformer.class_stack.append(transformer.names.name(stmt.name.value))
     try:
         inner = _visit_block(stmt.body.body, node.body, header_end, touched, transformer)
     finally:
@@ -538,6 +435,14 @@ def _visit_touched(
     return tree.with_changes(body=body)
 
 
+@dataclass(frozen=True)
+class ClonedModule:
+    """A module's clone and what the clone kept on purpose."""
+
+    text: str
+    notes: tuple[str, ...] = ()  #: one line per name kept under its old spelling, and why
+
+
 def clone_module(
     source: str,
     *,
@@ -546,8 +451,8 @@ def clone_module(
     ctx: CloneContext,
     year: int | None = None,
     extra: Callable[[cst.Module], cst.Module] | None = None,
-) -> str:
-    """The text of module `source` (at `path`, dotted `module_name`) cloned under the new names."""
+) -> ClonedModule:
+    """Module `source` (at `path`, dotted `module_name`) cloned under the new names."""
     if (
         extra is None
         and not _touched_lines(source, ctx.renamer)
@@ -555,14 +460,15 @@ def clone_module(
     ):
         # Nothing to rename (a helper module of a cloned package): only the license year changes.
         first, _, rest = source.partition("\n")
-        return _COPYRIGHT.sub(lambda m: f"{m.group(1)}{year or current_year()}", first, count=1) + "\n" + rest
+        year_only = _COPYRIGHT.sub(lambda m: f"{m.group(1)}{year or current_year()}", first, count=1)
+        return ClonedModule(year_only + "\n" + rest)
     try:
         tree = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         raise ParseError(f"syntax error at line {exc.raw_line}: {exc.message}", path) from None
     bindings = _Bindings(ctx, module_name, path.endswith("__init__.py"), path)
     bindings.read(source)
-    transformer = _CloneTransformer(ctx, bindings)
+    transformer = _CloneTransformer(ctx, bindings.names())
     tree = _visit_touched(tree, bindings.tree, source, transformer, ctx.renamer)
     if transformer.dropped_names:
         # Imports the clone stopped using (an HF class now registered by string) go; nothing else is dropped.
@@ -575,6 +481,7 @@ def clone_module(
         dropped = candidates - usage.used
     else:
         dropped = set()
+    notes = []
     for local, mod, new in bindings.kept_notes:
         if local in dropped:
             continue
@@ -583,8 +490,8 @@ def clone_module(
             if mod.startswith("transformers")
             else f"{mod} is not cloned; no"
         )
-        ctx.notes.append((path, f"kept {local} ({origin} {new})"))
+        notes.append(f"kept {local} ({origin} {new})")
     tree = _header(tree, year or current_year())
     if extra is not None:
         tree = extra(tree)
-    return tree.code
+    return ClonedModule(tree.code, tuple(notes))

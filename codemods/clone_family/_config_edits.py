@@ -17,9 +17,8 @@ import libcst as cst
 from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.hf_config import ARCH_FIELDS, QK_NORM_FLAGS, ModelSpec, detect_blocks
 from codemods._cst import string_literal
-from codemods._registry_edits import MappingImports, RegistryPlan, edit_function
-
-TODO = "TODO(bridgesmith)"
+from codemods.clone_family._registry_edits import MappingImports, RegistryPlan, edit_function
+from codemods.clone_family._templates import TODO
 
 
 @dataclass
@@ -166,10 +165,10 @@ def decide(
 
 
 class _BridgeEdits(cst.CSTTransformer):
+    """In the class `bridge_class` only: provider attributes set, the registry edited, its TODOs placed."""
+
     def __init__(self, bridge_class: str, decisions: ConfigDecisions) -> None:
         self.bridge_class, self.d = bridge_class, decisions
-        self.depth = 0
-        self.in_class = False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return node.name.value == self.bridge_class

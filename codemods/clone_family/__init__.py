@@ -1,0 +1,56 @@
+"""clone-family: a new model's bridge, provider/modeling, recipes, registrations, tests, docs and examples,
+cloned from an existing model and renamed, as one Plan (nothing is written until `Plan.apply`).
+
+The clone runs in stages, each a function of the frozen spec the first one resolves:
+
+- `_resolve`: the request -> CloneSpec (SRC, the new names, SRC's files and the module map, renamers,
+  contexts); every bad input raises here, before anything is rendered
+- `_discover`: the package `__init__`s, test tables, docs pages and example folders the clone joins
+- `_render`: SRC's modules cloned in the syntax tree (`_clone_module`), over a process pool when big
+- `_register`: package, lint (MBR001/002/004) and test-table registrations
+- `_docs`: the docs page, its index entry (`_docs_index`) and the examples (`templates/` when SRC has none)
+- `_format`: ruff format, the compile check and the conflicts -> the Plan
+
+>>> result = plan_clone(ensure_tree(), CloneRequest("qwen3", "qwen4"))  # doctest: +SKIP
+>>> print(result.plan.preview())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analyzers.catalog.records import Catalog
+from analyzers.repo import find_repo
+from codemods.clone_family._discover import belongs_to, discover
+from codemods.clone_family._docs import document
+from codemods.clone_family._format import format_plan
+from codemods.clone_family._register import register
+from codemods.clone_family._render import render
+from codemods.clone_family._resolve import resolve
+from codemods.clone_family._spec import CloneRequest, CloneResult, Staging
+from codemods.clone_family._templates import current_year
+
+__all__ = ["CloneRequest", "CloneResult", "belongs_to", "plan_clone"]
+
+
+def plan_clone(
+    root: str | Path, request: CloneRequest, *, catalog: Catalog | None = None, year: int | None = None
+) -> CloneResult:
+    """Plan the clone of `request.src` as `request.dst` in the tree at `root`; writes nothing.
+
+    Raises ResolveError (SRC unknown or ambiguous, DST not an identifier) and PlanConflictError (DST
+    exists, a registration anchor is missing). When the tree already holds exactly this clone, the
+    result's plan is empty and `already_applied` is True.
+    """
+    repo = find_repo(root)
+    if catalog is None:
+        from analyzers.catalog import build_catalog
+
+        catalog = build_catalog(repo.root)
+    spec = resolve(repo.root, catalog, request, year or current_year())
+    targets = discover(spec)
+    staging = Staging(spec.root, report=list(spec.report))
+    render(spec, staging)
+    register(spec, targets, staging)
+    document(spec, targets, staging)
+    return format_plan(spec, staging)

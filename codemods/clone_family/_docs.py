@@ -1,0 +1,118 @@
+"""Stage 5, `document`: the clone's docs page (listed in its vendor's index) and its examples folder.
+
+SRC's own page and examples are cloned and renamed; without them the page and the example scripts are
+written from the templates, and the report says so.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from codemods.clone_family._clone_module import clone_module
+from codemods.clone_family._discover import rename_path, walk
+from codemods.clone_family._docs_index import list_page
+from codemods.clone_family._spec import CloneSpec, Staging, Targets
+from codemods.clone_family._templates import TODO, license_header, render
+from codemods.rename_engine import dotted_module
+
+__all__ = ["document"]
+
+
+def document(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
+    """Stage the clone's docs page, its index entry and its examples."""
+    _docs(spec, targets, staging)
+    _examples(spec, targets, staging)
+
+
+def _docs(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
+    if targets.docs_vendors is None:
+        return
+    names = spec.names
+    if targets.docs_pages:
+        for vendor, page in targets.docs_pages:
+            new_page = spec.paths.prose(page)
+            text = spec.renamer.prose(staging.read(f"{vendor}/{page}"))
+            staging.create(f"{vendor}/{new_page}", text, f"{vendor}/{page}")
+            _index(spec, staging, vendor, page, new_page)
+    elif targets.docs_vendors:
+        vendor = targets.docs_vendors[0]
+        staging.create(f"{vendor}/{names.docs_page}", render("docs_page.md", **_values(spec)), "")
+        _index(spec, staging, vendor, None, names.docs_page)
+        staging.report.append(
+            f"docs: {spec.source.stem} has no page; wrote {vendor}/{names.docs_page} from a template"
+        )
+    else:
+        staging.report.append("docs: no docs/models folder for this family; no page written")
+
+
+def _index(spec: CloneSpec, staging: Staging, vendor: str, old_page: str | None, new_page: str) -> None:
+    path = f"{vendor}/index.md"
+    text = staging.current(path)
+    if text is None:
+        staging.report.append(f"docs: {vendor} has no index.md; add {new_page} to the docs toctree by hand")
+        return
+    listed = list_page(
+        text, path, old_page, new_page, title=spec.names.class_prefix, prose=spec.renamer.prose
+    )
+    if listed is not None:
+        staging.modify(path, listed, f"lists the {new_page} page")
+
+
+def _examples(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
+    if targets.example_vendors is None:
+        return
+    if not targets.example_folders:
+        vendors = targets.example_vendors
+        folder = spec.names.examples_dir(vendors[0].rsplit("/", 1)[-1] if vendors else spec.family)
+        values = _values(spec)
+        for name in ("README.md", "conversion.sh", "inference.sh"):
+            staging.create(f"{folder}/{name}", render(f"examples/{name}", **values), "")
+        staging.report.append(
+            f"examples: {spec.source.stem} has no examples folder; wrote {folder}/ from templates"
+        )
+        return
+    for vendor, folder in targets.example_folders:
+        new_folder = spec.paths.identifier(folder)
+        for rel in walk(spec.root, f"{vendor}/{folder}"):
+            new_rel = f"{vendor}/{new_folder}/{rename_path(spec.paths, rel[len(vendor) + len(folder) + 2 :])}"
+            text = staging.read(rel)
+            if rel.endswith(".py"):
+                module = dotted_module(rel)
+                text = clone_module(text, path=rel, module_name=module, ctx=spec.ctx, year=spec.year).text
+            else:
+                text = _header_year(spec.renamer.prose(text), spec.year)
+            staging.create(new_rel, _hub_ids(spec, text), rel)
+
+
+def _values(spec: CloneSpec) -> dict[str, str]:
+    """What the templates are filled with."""
+    names = spec.names
+    hf_id = names.hf_id or f"<org>/{names.class_prefix}"
+    vlm = spec.config is not None and spec.config.kind == "vlm" or "vl" in spec.source.stem.split("_")
+    return {
+        "class_prefix": names.class_prefix,
+        "stem": names.stem,
+        "hf_id": hf_id,
+        "hf_id_shell": shlex.quote(hf_id),
+        "source_bridge": spec.source.bridge.name,
+        "source_stem": spec.source.stem,
+        "todo": TODO,
+        "license_header": license_header(spec.year),
+        "generate_script": "hf_to_megatron_generate_vlm.py" if vlm else "hf_to_megatron_generate_text.py",
+        "image_arg": ' \\\n    --image_path "https://example.com/image.jpeg"' if vlm else "",
+    }
+
+
+def _hub_ids(spec: CloneSpec, text: str) -> str:
+    """Hub ids of the new model (`Org/ClassPrefix...`) moved to `--hf-id`'s organisation."""
+    hf_org = spec.ctx.hf_org
+    if not hf_org:
+        return text
+    return re.sub(
+        rf"\b{re.escape(hf_org[0])}/(?={re.escape(spec.names.class_prefix)})", f"{hf_org[1]}/", text
+    )
+
+
+def _header_year(text: str, year: int) -> str:
+    return re.sub(r"(# Copyright \(c\) )\d{4}", lambda m: f"{m.group(1)}{year}", text, count=1)

@@ -1,0 +1,115 @@
+"""Stage 6, `format_plan`: the staged texts formatted like the tree, checked, and laid out as a Plan.
+
+New Python files are formatted by `ruff format` with the tree's own configuration; an edited file only when
+the tree already had it formatted (a clone does not reformat what it merely registers in). Every Python
+text must compile. A target that exists already is a conflict, unless the plan is empty: then the tree
+holds exactly this clone (a second identical run).
+"""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from analyzers.errors import PlanConflictError
+from analyzers.ruff_binary import ruff_binary
+from codemods.clone_family._spec import CloneResult, CloneSpec, Staging
+from codemods.clone_family._templates import TODO
+from codemods.plan import Plan, Todo
+
+__all__ = ["format_plan", "format_python"]
+
+
+def format_plan(spec: CloneSpec, staging: Staging) -> CloneResult:
+    """The Plan of everything staged; PlanConflictError when it does not compile or collides with the tree."""
+    root = spec.root
+    staging.created.update(
+        format_python(root, {p: t for p, t in staging.created.items() if p.endswith(".py")})
+    )
+    edited_py = [p for p in staging.modified if p.endswith(".py") and (root / p).is_file()]
+    stable = format_python(root, {p: staging.read(p) for p in edited_py})
+    for rel, (text, reasons) in list(staging.modified.items()):
+        if rel.endswith(".py") and stable.get(rel) == staging.read(rel):
+            staging.modified[rel] = (format_python(root, {rel: text})[rel], reasons)
+    for rel, text in {**staging.created, **{p: t for p, (t, _) in staging.modified.items()}}.items():
+        if rel.endswith(".py"):
+            try:
+                compile(text, rel, "exec")
+            except SyntaxError as exc:
+                raise PlanConflictError(
+                    f"generated code does not compile (line {exc.lineno}: {exc.msg})", rel
+                ) from None
+    plan = Plan(root)
+    conflicts = _conflicts(spec, staging)
+    for rel in sorted(staging.created):
+        origin = staging.origins.get(rel, "")
+        reason = f"cloned from {origin}" if origin else "new file from a template"
+        plan.modify(rel, staging.created[rel], reason, mode=_mode_of(root / origin) if origin else None)
+    for rel, (text, reasons) in sorted(staging.modified.items()):
+        plan.modify(rel, text, *reasons)
+    for rel, text in sorted(staging.created.items()):
+        for number, line in enumerate(text.splitlines(), 1):
+            if TODO in line:
+                plan.todos.append(Todo(rel, number, line.split(TODO, 1)[1].lstrip(":) ").strip()))
+    plan.report = list(staging.report)
+    result = CloneResult(plan, spec.source, spec.names, spec.family, files=dict(staging.origins))
+    if conflicts:
+        if plan.is_empty():
+            result.already_applied = True
+            return result
+        raise PlanConflictError(conflicts[0][1], conflicts[0][0])
+    return result
+
+
+def _mode_of(path: Path) -> int | None:
+    """A clone's permission bits: its source's (a launch script stays executable)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+
+
+def _conflicts(spec: CloneSpec, staging: Staging) -> list[tuple[str | None, str]]:
+    """(path, message) of everything the new names or files collide with."""
+    out: list[tuple[str | None, str]] = []
+    names = spec.names
+    for bridge in spec.catalog.bridges:
+        if bridge.name == names.bridge_class:
+            out.append((bridge.path, f"class {names.bridge_class} already exists"))
+        for reg in bridge.registrations:
+            if reg.model_type == names.model_type:
+                out.append(
+                    (bridge.path, f"model_type {names.model_type!r} is already registered by {bridge.name}")
+                )
+            if reg.source == names.hf_class:
+                out.append((bridge.path, f"{names.hf_class} is already registered by {bridge.name}"))
+    for rel in staging.created:
+        if (spec.root / rel).exists():
+            out.append((rel, "target already exists"))
+    return out
+
+
+def format_python(root: Path, texts: dict[str, str]) -> dict[str, str]:
+    """Each text formatted by `ruff format` with the tree's own ruff configuration (found from the path)."""
+    if not texts:
+        return {}
+    ruff = ruff_binary() or "ruff"  # absent: the run fails with the name in the error
+
+    def run(item: tuple[str, str]) -> tuple[str, str]:
+        rel, text = item
+        proc = subprocess.run(
+            [ruff, "format", "--stdin-filename", rel, "-"],
+            input=text,
+            capture_output=True,
+            text=True,
+            cwd=root,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise PlanConflictError(f"ruff format failed: {proc.stderr.strip().splitlines()[-1:]}", rel)
+        return rel, proc.stdout if proc.stdout else text
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(pool.map(run, texts.items()))

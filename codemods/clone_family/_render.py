@@ -1,0 +1,115 @@
+"""Stage 3, `render`: SRC's model, recipe and test files cloned under the new names into the staging area.
+
+Python modules are cloned in the syntax tree (`clone_module`), over a process pool when the clone is big;
+other files get the prose renamer. With `--config`, the cloned bridge takes the config's decisions and the
+cloned tests its values. Reports what was kept and how each new bridge registers.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+from codemods.clone_family._clone_module import ClonedModule, clone_module
+from codemods.clone_family._config_edits import apply_bridge_edits, update_config_dicts
+from codemods.clone_family._spec import CloneJob, CloneSpec, Staging
+from codemods.clone_family._transformers_index import transformers_has
+from codemods.rename_engine import dotted_module
+
+__all__ = ["PARALLEL_LINES", "render"]
+
+#: below this many source lines a process pool costs more than it saves
+PARALLEL_LINES = 2500
+
+
+def render(spec: CloneSpec, staging: Staging) -> None:
+    """Stage every cloned file of `spec.files` (in pair order) and report what the clone kept."""
+    edits = _bridge_edits(spec)
+    recipes = {old for old, _ in spec.files.recipes}
+    texts: dict[str, str] = {}
+    jobs: list[CloneJob] = []
+    for old, new in spec.files.pairs:
+        text = staging.read(old)
+        ctx = spec.recipe_ctx if old in recipes else spec.ctx
+        if old.endswith(".py"):
+            edit = edits if old == spec.source.bridge.path else None
+            jobs.append(CloneJob(old, new, text, dotted_module(old), ctx, edit))
+        else:
+            texts[new] = ctx.prose(text)
+    for job, cloned in zip(jobs, _clone_all(jobs, spec.year), strict=True):
+        texts[job.new] = cloned.text
+        staging.report.extend(f"{job.old}: {note}" for note in cloned.notes)
+    for old, new in spec.files.pairs:
+        staging.create(new, texts[new], old)
+    if spec.config is not None:
+        _tests_from_config(spec, staging)
+    staging.report.extend(_registration_lines(spec))
+    if spec.files.respelt:
+        staging.report.append(
+            f"named {', '.join(sorted(spec.files.respelt))}'s clone modeling_... (SRC's spelling is MBR035's `modelling_`)"
+        )
+    if spec.files.dedicated:
+        staging.report.append(f"recipes: cloned the recipe families {', '.join(spec.files.dedicated)} whole")
+
+
+def _bridge_edits(spec: CloneSpec) -> functools.partial | None:
+    """The config-driven edits of the cloned bridge module (None without `--config`); picklable, for the pool."""
+    if spec.decisions is None:
+        return None
+    return functools.partial(
+        apply_bridge_edits, bridge_class=spec.names.bridge_class, decisions=spec.decisions
+    )
+
+
+def _clone(job: CloneJob, year: int) -> ClonedModule:
+    return clone_module(
+        job.text, path=job.old, module_name=job.module, ctx=job.ctx, year=year, extra=job.edits
+    )
+
+
+def _clone_all(jobs: list[CloneJob], year: int) -> list[ClonedModule]:
+    """Clone every module; spread over the cores when the clone is big (libcst parsing dominates)."""
+    lines = sum(job.text.count("\n") for job in jobs)
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or lines < PARALLEL_LINES or len(jobs) < 2 or not hasattr(os, "fork"):
+        return [_clone(job, year) for job in jobs]
+    # Big files first, dealt round-robin, so the workers finish together.
+    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].text))
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        results = dict(
+            zip(order, pool.map(_clone, [jobs[i] for i in order], [year] * len(order)), strict=True)
+        )
+    return [results[i] for i in range(len(jobs))]
+
+
+def _tests_from_config(spec: CloneSpec, staging: Staging) -> None:
+    """Mock config values of the cloned tests from the new config; toy dicts get toy sizes of it."""
+    from codemods.smoke._toy_config import toy_config_dict
+
+    assert spec.config is not None
+    config = spec.config.config
+    toy = toy_config_dict(config)
+    names = {"model_type": spec.names.model_type, "architectures": [spec.names.hf_class]}
+    for _, path in spec.files.tests:
+        if not path.endswith(".py"):
+            continue
+        text, changed = update_config_dicts(staging.created[path], config, toy, names)
+        if changed:
+            staging.created[path] = text
+            staging.report.append(f"{path}: {changed} config values from {spec.config.source}")
+
+
+def _registration_lines(spec: CloneSpec) -> list[str]:
+    lines = []
+    for bridge, reg in spec.registrations.items():
+        how = (
+            f'source="{reg.source}" (a string: the installed transformers has no {reg.source})'
+            if reg.as_string and not transformers_has(reg.source)
+            else f'source="{reg.source}" (a string, as the source registers it)'
+            if reg.as_string
+            else f"source={reg.source}"
+        )
+        lines.append(f"{bridge}: registered with {how}, model_type={reg.model_type!r}")
+    return lines

@@ -1,0 +1,23 @@
+"""rename-family run again on its own result: a clear refusal that means "already done" (exit 0), no plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codemods.cli import main
+from codemods.refactors._done import AlreadyRenamed
+from codemods.refactors.rename_family import plan_rename_family
+
+
+def test_rerun_on_the_result_is_already_done(
+    writable_checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = writable_checkout
+    plan_rename_family(root, "olmoe", "olmo_moe").apply()
+    with pytest.raises(AlreadyRenamed, match="target already exists: family 'olmo_moe'") as refused:
+        plan_rename_family(root, "olmoe", "olmo_moe")
+    assert refused.value.nothing_to_do
+    assert main(["rename-family", "olmoe", "olmo_moe", "--repo", str(root)]) == 0
+    assert "nothing to do" in capsys.readouterr().out
