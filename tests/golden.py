@@ -58,5 +58,7 @@ def plan_golden(plan: Any) -> str:
             continue
         hunks = "@@" + hunks
         digest = hashlib.sha256(hunks.encode("utf-8")).hexdigest()
-        parts.append(f"{head}\n# Megatron-Bridge source: {hunks.count(chr(10))} diff lines, sha256 {digest}\n")
+        parts.append(
+            f"{head}\n# Megatron-Bridge source: {hunks.count(chr(10))} diff lines, sha256 {digest}\n"
+        )
     return "".join(parts)

@@ -1,5 +1,5 @@
 """clone-family golden diffs: each fixtures/clone_family/<case>/ holds the command line (`args`), an optional
-`before/` overlay on the checkout-shaped tree, and `plan.diff`, the exact diff the plan would write.
+`before/` overlay on the checkout-shaped tree, and `plan.diff`, the exact diff the plan would write (Megatron-Bridge sources as digests, `tests/golden.py`).
 
 `pytest tests/codemods/test_clone_golden.py --update-golden` rewrites the diffs.
 """
@@ -17,7 +17,7 @@ import pytest
 from codemods.clone_family import CloneRequest, plan_clone
 from codemods.commands.clone_family import add_arguments, request_from_args
 from tests.conftest import FIXTURES, PROJECT, make_checkout
-from tests.golden import check_golden
+from tests.golden import check_golden, plan_golden
 
 CASES = FIXTURES / "clone_family"
 #: the license year the goldens are rendered with (a clone stamps the current year otherwise)
@@ -59,7 +59,7 @@ def test_plan_is_the_golden_diff(
 ) -> None:
     tree = _tree(case, checkout, real_tree, tmp_path / "tree", writable=False)
     result = plan_clone(tree, _request(case), year=YEAR)
-    check_golden(result.plan.preview(), CASES / case / "plan.diff", update=update_golden)
+    check_golden(plan_golden(result.plan), CASES / case / "plan.diff", update=update_golden)
 
 
 @pytest.mark.parametrize("case", _case_params())
