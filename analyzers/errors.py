@@ -41,6 +41,10 @@ class PlanConflictError(BridgesmithError):
     """A planned edit conflicts with the tree: the target exists, an anchor is missing, a path escapes."""
 
 
+class ToolMissingError(BridgesmithError):
+    """A program the command runs (ruff) is not installed where it looks."""
+
+
 class UsageError(BridgesmithError):
     """Command-line flags that do not go together."""
 

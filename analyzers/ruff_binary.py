@@ -7,6 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from analyzers.errors import ToolMissingError
+
 
 def ruff_binary() -> str | None:
     """Path of the ruff to run, None when there is none.
@@ -27,3 +29,15 @@ def ruff_binary() -> str | None:
         except FileNotFoundError:
             pass
     return shutil.which("ruff")
+
+
+def required_ruff(purpose: str) -> str:
+    """`ruff_binary()`, or one line saying where ruff was looked for and what needs it."""
+    ruff = ruff_binary()
+    if ruff is None:
+        raise ToolMissingError(
+            f"not found beside {sys.executable}, in the ruff package or on PATH; {purpose} "
+            "(pip install ruff in this environment)",
+            "ruff",
+        )
+    return ruff

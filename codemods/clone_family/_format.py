@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from analyzers.errors import PlanConflictError
-from analyzers.ruff_binary import ruff_binary
+from analyzers.ruff_binary import required_ruff
 from codemods.clone_family._spec import CloneResult, CloneSpec, Staging
 from codemods.clone_family._templates import TODO
 from codemods.plan import Plan, Todo
@@ -95,7 +95,7 @@ def format_python(root: Path, texts: dict[str, str]) -> dict[str, str]:
     """Each text formatted by `ruff format` with the tree's own ruff configuration (found from the path)."""
     if not texts:
         return {}
-    ruff = ruff_binary() or "ruff"  # absent: the run fails with the name in the error
+    ruff = required_ruff("clone-family formats the files it writes with the tree's ruff configuration")
 
     def run(item: tuple[str, str]) -> tuple[str, str]:
         rel, text = item

@@ -151,3 +151,40 @@ def test_smoke_runs_the_generated_bridge(
     assert "(Qwen3ForCausalLM via Qwen9Bridge)" in out
     assert "PASS    export          47/47 tensors bit-exact" in out  # 4 toy layers
     assert "PASS    logits          fp32" in out
+
+
+def test_without_ruff_installed_the_clone_is_one_line_exit_2(tree: Path, tmp_path: Path) -> None:
+    """An environment with every package of this one except ruff (and a PATH without it): one line naming
+    ruff and where it was looked for, exit 2, nothing written."""
+    import os
+    import site
+    import subprocess
+    import sys
+
+    bin_dir, site_dir = tmp_path / "bin", tmp_path / "site"
+    bin_dir.mkdir()
+    site_dir.mkdir()
+    python = bin_dir / "python"
+    python.symlink_to(Path(sys.executable).resolve())  # no ruff beside it
+    for entry in Path(site.getsitepackages()[0]).iterdir():
+        if not entry.name.lower().startswith("ruff"):
+            (site_dir / entry.name).symlink_to(entry)
+    before = _snapshot(tree)
+    env = {
+        **os.environ,
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": f"{Path(__file__).resolve().parents[2]}:{site_dir}",
+    }
+    out = subprocess.run(
+        [str(python), "-m", "codemods", "clone-family", "qwen3", "qwen4", "--repo", str(tree)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ruff: not found"), out.stderr
+    assert _snapshot(tree) == before
