@@ -24,9 +24,16 @@ FIXTURES = PROJECT / "fixtures" / "refactors"
 RUFF = Path(sys.executable).with_name("ruff")
 
 
+def before_of(case: str) -> Path:
+    """The case's `before/` overlay, or the one of the case its `before.same-as` names (cases that start
+    from the same files keep one copy)."""
+    shared = FIXTURES / case / "before.same-as"
+    return FIXTURES / (shared.read_text().strip() if shared.is_file() else case) / "before"
+
+
 def lay_before(case: str, root: Path) -> Path:
     """`root` with the case's `before/` copied over it."""
-    shutil.copytree(FIXTURES / case / "before", root, dirs_exist_ok=True)
+    shutil.copytree(before_of(case), root, dirs_exist_ok=True)
     return root
 
 
@@ -78,7 +85,7 @@ def assert_golden(plan: Plan, root: Path, case: str, *, update: bool) -> None:
             assert edit.after is not None or not (root / edit.path).exists(), f"{edit.path} not deleted"
     finally:
         plan.undo()
-    for path, text in _files(folder / "before").items():
+    for path, text in _files(before_of(case)).items():
         assert (root / path).read_bytes().decode("utf-8") == text, f"{path} differs from before/{path}"
 
 
