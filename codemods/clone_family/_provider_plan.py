@@ -120,6 +120,15 @@ def plan_provider(
                 continue  # nothing implied beyond "unset"
             status, before = ("reads a missing field" if crash else "not set"), None
         write = _spell(imp, spec.config, catalog, context)
+        form = _form(got.setting.value if got is not None and got.setting is not None else "", before, imp.value)
+        if form == "other":
+            plan.report.append(
+                f"kept provider.{attr} as {bridge.name} writes it ({before!r}): its provider reads it in another "
+                f"form than {imp.value!r} ({_teach(imp)})"
+            )
+            continue
+        if write is not None and isinstance(form, int):
+            write = _repeat(write, form)
         if write is None:
             plan.report.append(f"TODO provider.{attr} = {imp.value!r}: no literal spells it ({_teach(imp)})")
             continue
@@ -180,9 +189,41 @@ def _spell(imp: ImpliedSetting, config: dict[str, Any], catalog: Catalog, contex
                 and equivalent(imp.attr, plain(outcome.value), imp.value)
             ):
                 expr, needs = imp.expression, usable
+    if expr is None and imp.evidence == "config-rule" and len(imp.fields) == 1:
+        # a rule that reads one field as the value (attention_multiplier is the softmax scale): spell the read
+        name = imp.fields[0]
+        if re.fullmatch(r"[A-Za-z_]\w*", name) and name in config and equivalent(imp.attr, config[name], imp.value):
+            expr = f"{CFG}.{name}"
     if expr is None and literal is None:
         return None
     return _Spelt(expr, literal, needs, imports)
+
+
+def _form(src_expr: str, before: Any, implied: Any) -> str | int:
+    """How SRC's provider takes the attribute: "same" (the implied value's form), n (a tuple of n values where
+    the vocabulary gives one, as Gemma3's (local, global) rotary_base), "other" (a scalar where the vocabulary
+    gives a pair: the provider reads it in its own form, as Gemma3's window_size)."""
+    seq = (list, tuple)
+    if before is None:
+        try:
+            node = ast.parse(src_expr, mode="eval").body if src_expr else None
+        except SyntaxError:
+            node = None
+        if isinstance(node, ast.Tuple | ast.List) and not isinstance(implied, seq):
+            return len(node.elts)
+        return "same"
+    if isinstance(before, seq) and not isinstance(implied, seq) and len(before) > 1:
+        return len(before)
+    if not isinstance(before, seq) and isinstance(implied, seq) and before is not None:
+        return "other"
+    return "same"
+
+
+def _repeat(write: _Spelt, n: int) -> _Spelt:
+    """`write` as a tuple of `n` copies of its value."""
+    expr = f"({', '.join([write.expr] * n)})" if write.expr else None
+    literal = f"({', '.join([write.literal] * n)})" if write.literal else None
+    return _Spelt(expr, literal, write.needs, write.imports)
 
 
 def _literal(attr: str, value: Any) -> tuple[str | None, tuple[tuple[str, str | None, str | None], ...]]:
