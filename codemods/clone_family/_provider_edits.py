@@ -287,6 +287,12 @@ def _additions(fn: cst.FunctionDef, pending: list[AttrWrite], method: _Method) -
         pairs.append((write.attr, value))
     if not pairs:
         return fn, todos
+    spread = _spread_dict(body, returned)
+    if spread is not None:
+        # kwargs style: `d["x"] = v` lines before the `return Provider(**d)`
+        new = [cst.parse_statement(f'{spread}["{a}"] = {cst.Module([]).code_for_node(v)}\n') for a, v in pairs]
+        body[at:at] = new
+        return fn.with_changes(body=fn.body.with_changes(body=body)), todos
     if call_index is not None:
         body[call_index] = body[call_index].visit(_AddKeywords(pairs))  # type: ignore[assignment]
         return fn.with_changes(body=fn.body.with_changes(body=body)), todos
@@ -306,6 +312,24 @@ def _additions(fn: cst.FunctionDef, pending: list[AttrWrite], method: _Method) -
     return fn.with_changes(body=fn.body.with_changes(body=body)), todos
 
 
+def _spread_dict(body: Sequence[cst.BaseStatement], returned: cst.BaseExpression | None) -> str | None:
+    """`d` when the method returns `Provider(**d)` and fills `d` with `d["x"] = v` lines."""
+    if not isinstance(returned, cst.Call):
+        return None
+    spread = [a.value.value for a in returned.args if a.star == "**" and isinstance(a.value, cst.Name)]
+    for name in spread:
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine) and any(
+                isinstance(s, cst.Assign)
+                and isinstance(s.targets[0].target, cst.Subscript)
+                and isinstance(s.targets[0].target.value, cst.Name)
+                and s.targets[0].target.value.value == name
+                for s in stmt.body
+            ):
+                return name
+    return None
+
+
 def _return_of(stmt: cst.BaseStatement) -> cst.BaseExpression | None:
     if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Return):
         return stmt.body[0].value
@@ -318,7 +342,7 @@ class _KeywordCalls(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         callee = last_name(node.func)
-        if callee is not None and (callee.endswith("Provider") or callee in ("cls", "update", "provider_class")):
+        if callee is not None and (callee.endswith("Provider") or callee in ("cls", "update", "provider_class", "dict")):
             keywords = sum(a.keyword is not None for a in node.args)
             if keywords >= 3 or (callee == "update" and keywords):
                 self.count += 1
@@ -451,13 +475,8 @@ def _used_names(module: cst.Module) -> set[str]:
 
 
 def _add_imports(module: cst.Module, plan: ProviderPlan, written: set[str]) -> cst.Module:
-    items = {
-        imp
-        for attr, write in plan.writes.items()
-        if attr in written or write.default_of is None
-        for imp in write.imports
-        if write.literal is not None and (write.expr is None or write.needs)
-    }
+    # only names the written code uses and the module does not bind yet are imported
+    items = {imp for attr, write in plan.writes.items() if attr in written for imp in write.imports}
     bound = _module_names(module)
     wanted = [
         ImportItem(mod, obj_name=obj, alias=alias)

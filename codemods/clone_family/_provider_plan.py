@@ -46,6 +46,10 @@ SYMBOL_IMPORTS: dict[str, tuple[str, str | None, str | None]] = {
     "fast_gelu": ("megatron.core.activations", "fast_gelu", None),
     "squared_relu": ("megatron.core.activations", "squared_relu", None),
 }
+#: Megatron-Bridge's config helpers a written expression may call (imported where the module lacks them)
+COMPAT_HELPERS = frozenset({"rope_theta_from_hf", "rope_local_base_freq_from_hf", "rope_scaling_factor_from_hf",
+                            "full_attention_interval_from_hf"})  # fmt: skip
+COMPAT_MODULE = "megatron.bridge.models.conversion.transformers_compat"
 #: attributes the plan never writes: run-time and precision choices, not the model's function
 _NOT_WRITTEN = frozenset({"seq_length", "vocab_size"})
 _SPEC_QK = re.compile(r"\b(q_layernorm|k_layernorm)\b")
@@ -149,6 +153,12 @@ def plan_provider(
     for attr, got in resolved.items():
         for setting, name in got.missing:
             plan.missing_fields.add(name.split(".")[0])
+            path = setting.location.path if setting.location else None
+            if path is not None and path not in cloned_paths and setting.style not in ("config_mapping", *DEFAULT_STYLES):
+                plan.report.append(
+                    f"TODO provider.{attr}: {setting.via or bridge.name} in {path} (not cloned) reads {name}, which "
+                    "the config lacks (AttributeError at load): inline it into the clone or guard the read"
+                )
             if attr in plan.writes or setting.style in ("config_mapping", *DEFAULT_STYLES):
                 continue
             plan.writes[attr] = AttrWrite(
@@ -188,7 +198,10 @@ def _spell(imp: ImpliedSetting, config: dict[str, Any], catalog: Catalog, contex
                 and outcome.value is not UNKNOWN
                 and equivalent(imp.attr, plain(outcome.value), imp.value)
             ):
-                expr, needs = imp.expression, usable
+                expr = imp.expression
+                # a helper of Megatron-Bridge's compat module is imported; any other name must be bound already
+                needs = tuple(n for n in usable if n not in COMPAT_HELPERS)
+                imports += tuple((COMPAT_MODULE, n, None) for n in usable if n in COMPAT_HELPERS)
     if expr is None and imp.evidence == "config-rule" and len(imp.fields) == 1:
         # a rule that reads one field as the value (attention_multiplier is the softmax scale): spell the read
         name = imp.fields[0]
