@@ -17,7 +17,7 @@ import libcst as cst
 from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.hf_config import ARCH_FIELDS, QK_NORM_FLAGS, ModelSpec, detect_blocks
 from codemods._cst import string_literal
-from codemods.clone_family._provider_edits import apply_provider_plan
+from codemods.clone_family._provider_edits import apply_provider_plan, drop_unused_imports
 from codemods.clone_family._provider_plan import ProviderPlan, plan_provider
 from codemods.clone_family._registry_edits import MappingImports, RegistryPlan, edit_function
 from codemods.clone_family._templates import TODO
@@ -246,12 +246,14 @@ def _provider_attr(stmt: cst.BaseStatement) -> str | None:
 
 def apply_bridge_edits(module: cst.Module, bridge_class: str, decisions: ConfigDecisions) -> cst.Module:
     """The cloned bridge module with the provider attributes set, the registry edited and its TODOs placed."""
+    original = module
     if decisions.provider is not None:
         module, _ = apply_provider_plan(module, bridge_class, decisions.provider)
     module = module.visit(_BridgeEdits(bridge_class, decisions))
     if decisions.registry is not None and decisions.registry.classes:
         module = module.visit(MappingImports(decisions.registry.classes))
-    return module
+    # names whose only use an edit removed (a mapping class, a layer spec) are no longer imported
+    return drop_unused_imports(original, module)
 
 
 # --- test config dicts ---------------------------------------------------------------------------

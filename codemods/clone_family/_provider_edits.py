@@ -19,7 +19,7 @@ from libcst.codemod.visitors import AddImportsVisitor, ImportItem
 from codemods._cst import last_name
 from codemods.clone_family._provider_plan import AttrWrite, ProviderPlan
 
-__all__ = ["apply_provider_defaults", "apply_provider_plan"]
+__all__ = ["apply_provider_defaults", "apply_provider_plan", "drop_unused_imports"]
 
 #: methods that never set the provider (they read it, or map weights)
 _SKIP_METHODS = frozenset({"mapping_registry", "megatron_to_hf_config", "maybe_modify_loaded_hf_weight"})
@@ -69,7 +69,9 @@ def _module_names(module: cst.Module) -> set[str]:
             out.add(stmt.name.value)
         elif isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
-                if isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                if isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
+                    small.names, cst.ImportStar
+                ):
                     for alias in small.names:  # type: ignore[union-attr]
                         name = alias.asname.name if alias.asname else alias.name
                         out.add(cst.Module([]).code_for_node(name).split(".")[0])  # type: ignore[arg-type]
@@ -88,7 +90,8 @@ def _assigns_name(stmt: cst.BaseStatement, name: str) -> bool:
     if not isinstance(stmt, cst.SimpleStatementLine):
         return False
     return any(
-        isinstance(s, cst.Assign) and any(isinstance(t.target, cst.Name) and t.target.value == name for t in s.targets)
+        isinstance(s, cst.Assign)
+        and any(isinstance(t.target, cst.Name) and t.target.value == name for t in s.targets)
         for s in stmt.body
     )
 
@@ -96,7 +99,9 @@ def _assigns_name(stmt: cst.BaseStatement, name: str) -> bool:
 class _Method:
     """Site edits inside one method of the bridge class."""
 
-    def __init__(self, fn: cst.FunctionDef, plan: ProviderPlan, module_names: set[str], edits: _Edits) -> None:
+    def __init__(
+        self, fn: cst.FunctionDef, plan: ProviderPlan, module_names: set[str], edits: _Edits
+    ) -> None:
         self.fn, self.plan, self.module_names, self.edits = fn, plan, module_names, edits
         self.targets = {a: w for a, w in plan.writes.items() if w.default_of is None or not w.removes}
         if plan.spec_reset:
@@ -263,17 +268,23 @@ class _SiteEditor(cst.CSTTransformer):
         if isinstance(updated.body, cst.IndentedBlock) and not updated.body.body:
             if updated.orelse is None:
                 return cst.RemoveFromParent()
-            return updated.with_changes(body=updated.body.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])]))
+            return updated.with_changes(
+                body=updated.body.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])])
+            )
         return updated
 
 
-def _additions(fn: cst.FunctionDef, pending: list[AttrWrite], method: _Method) -> tuple[cst.FunctionDef, list[str]]:
+def _additions(
+    fn: cst.FunctionDef, pending: list[AttrWrite], method: _Method
+) -> tuple[cst.FunctionDef, list[str]]:
     """Settings no site holds, added where `fn` builds the provider, in its style."""
     body = list(fn.body.body)  # type: ignore[union-attr]
     todos: list[str] = []
     returns = [i for i, s in enumerate(body) if _return_of(s) is not None]
     if not returns:
-        return fn, [f"provider.{w.attr}: {fn.name.value} returns no provider at its top level" for w in pending]
+        return fn, [
+            f"provider.{w.attr}: {fn.name.value} returns no provider at its top level" for w in pending
+        ]
     at = returns[-1]
     returned = _return_of(body[at])
     # keyword style: the provider is built by a call with keywords in this method (a constructor, an update)
@@ -290,7 +301,9 @@ def _additions(fn: cst.FunctionDef, pending: list[AttrWrite], method: _Method) -
     spread = _spread_dict(body, returned)
     if spread is not None:
         # kwargs style: `d["x"] = v` lines before the `return Provider(**d)`
-        new = [cst.parse_statement(f'{spread}["{a}"] = {cst.Module([]).code_for_node(v)}\n') for a, v in pairs]
+        new = [
+            cst.parse_statement(f'{spread}["{a}"] = {cst.Module([]).code_for_node(v)}\n') for a, v in pairs
+        ]
         body[at:at] = new
         return fn.with_changes(body=fn.body.with_changes(body=body)), todos
     if call_index is not None:
@@ -331,7 +344,11 @@ def _spread_dict(body: Sequence[cst.BaseStatement], returned: cst.BaseExpression
 
 
 def _return_of(stmt: cst.BaseStatement) -> cst.BaseExpression | None:
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Return):
+    if (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Return)
+    ):
         return stmt.body[0].value
     return None
 
@@ -342,7 +359,9 @@ class _KeywordCalls(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         callee = last_name(node.func)
-        if callee is not None and (callee.endswith("Provider") or callee in ("cls", "update", "provider_class", "dict")):
+        if callee is not None and (
+            callee.endswith("Provider") or callee in ("cls", "update", "provider_class", "dict")
+        ):
             keywords = sum(a.keyword is not None for a in node.args)
             if keywords >= 3 or (callee == "update" and keywords):
                 self.count += 1
@@ -377,9 +396,16 @@ class _AddKeywords(cst.CSTTransformer):
         args = list(updated.args)
         trailing = args[-1].comma if args else cst.MaybeSentinel.DEFAULT
         sep = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        args = [a.with_changes(comma=sep) for a in args[:-1]] + ([args[-1].with_changes(comma=sep)] if args else [])
+        args = [a.with_changes(comma=sep) for a in args[:-1]] + (
+            [args[-1].with_changes(comma=sep)] if args else []
+        )
         args += [
-            cst.Arg(value=v, keyword=cst.Name(a), equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")), comma=sep)
+            cst.Arg(
+                value=v,
+                keyword=cst.Name(a),
+                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+                comma=sep,
+            )
             for a, v in self.pairs
         ]
         args[-1] = args[-1].with_changes(comma=trailing)
@@ -418,7 +444,9 @@ class _BridgeClass(cst.CSTTransformer):
             body[home], todos = _additions(fn, pending, method)  # type: ignore[arg-type]
             self.edits.todos.extend(todos)
         elif pending:
-            self.edits.todos.extend(f"provider.{w.attr}: {self.bridge_class} defines no provider_bridge" for w in pending)
+            self.edits.todos.extend(
+                f"provider.{w.attr}: {self.bridge_class} defines no provider_bridge" for w in pending
+            )
         return updated.with_changes(body=updated.body.with_changes(body=body))
 
 
@@ -489,10 +517,59 @@ def _add_imports(module: cst.Module, plan: ProviderPlan, written: set[str]) -> c
     wanted = [i for i in wanted if (i.alias or i.obj_name or i.module_name.split(".")[0]) in used]
     if not wanted:
         return module
-    return AddImportsVisitor(CodemodContext(), wanted).transform_module(module)
+    for item in wanted:
+        module = _insert_import(module, item)
+    return module
 
 
-def apply_provider_plan(module: cst.Module, bridge_class: str, plan: ProviderPlan) -> tuple[cst.Module, list[str]]:
+def _insert_import(module: cst.Module, item: ImportItem) -> cst.Module:
+    """`from m import n` merged into an existing import from `m`, else placed in isort order among the
+    module's `from` imports of the same top package (ruff's I001 holds); other forms via AddImportsVisitor."""
+    if item.obj_name is None:
+        return AddImportsVisitor(CodemodContext(), [item]).transform_module(module)
+    body = list(module.body)
+    froms = [
+        (i, cst.Module([]).code_for_node(s.body[0].module))  # type: ignore[union-attr, arg-type]
+        for i, s in enumerate(body)
+        if isinstance(s, cst.SimpleStatementLine)
+        and isinstance(s.body[0], cst.ImportFrom)
+        and s.body[0].module
+    ]
+    for _, mod in froms:
+        if mod == item.module_name:
+            return module.with_changes(body=body).visit(_MergeName(item.module_name, item.obj_name))
+    group = [(i, mod) for i, mod in froms if mod.split(".")[0] == item.module_name.split(".")[0]]
+    if not group:
+        return AddImportsVisitor(CodemodContext(), [item]).transform_module(module)
+    after = [i for i, mod in group if mod < item.module_name]
+    at = (after[-1] + 1) if after else group[0][0]
+    stmt = cst.parse_statement(f"from {item.module_name} import {item.obj_name}\n")
+    if not after:
+        # the new first import of the group takes over the group's leading blank lines
+        stmt = stmt.with_changes(leading_lines=body[at].leading_lines)  # type: ignore[union-attr]
+        body[at] = body[at].with_changes(leading_lines=[])  # type: ignore[union-attr]
+    body.insert(at, stmt)
+    return module.with_changes(body=body)
+
+
+class _MergeName(cst.CSTTransformer):
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
+        if updated.module is None or isinstance(updated.names, cst.ImportStar):
+            return updated
+        if cst.Module([]).code_for_node(updated.module) != self.module:
+            return updated
+        names = sorted([*updated.names, cst.ImportAlias(cst.Name(self.name))], key=_alias_name)
+        names = [n.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for n in names]
+        names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(names=names)
+
+
+def apply_provider_plan(
+    module: cst.Module, bridge_class: str, plan: ProviderPlan
+) -> tuple[cst.Module, list[str]]:
     """The cloned bridge module with the plan written into class `bridge_class`; also the TODOs left."""
     edits = _Edits()
     before = _used_names(module)
@@ -505,12 +582,20 @@ def apply_provider_plan(module: cst.Module, bridge_class: str, plan: ProviderPla
     return module, edits.todos
 
 
+def drop_unused_imports(before: cst.Module, after: cst.Module) -> cst.Module:
+    """`after` without the imported names `before` used and `after` no longer does (edits removed their use)."""
+    unused = (_used_names(before) - _used_names(after)) & _imported_names(after)
+    return after.visit(_DropImports(unused)) if unused else after
+
+
 def _imported_names(module: cst.Module) -> set[str]:
     out: set[str] = set()
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
-                if isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                if isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
+                    small.names, cst.ImportStar
+                ):
                     out.update(_alias_name(a) for a in small.names)  # type: ignore[union-attr]
     return out
 
@@ -550,4 +635,6 @@ def apply_provider_defaults(
     editor = _Defaults(classes)
     module = module.visit(editor)
     written = {a for _, a in editor.written}
-    return _add_imports(module, ProviderPlan(writes={a: w for a, w in plan.writes.items() if a in written}), written)
+    return _add_imports(
+        module, ProviderPlan(writes={a: w for a, w in plan.writes.items() if a in written}), written
+    )

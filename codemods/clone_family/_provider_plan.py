@@ -124,7 +124,9 @@ def plan_provider(
                 continue  # nothing implied beyond "unset"
             status, before = ("reads a missing field" if crash else "not set"), None
         write = _spell(imp, spec.config, catalog, context)
-        form = _form(got.setting.value if got is not None and got.setting is not None else "", before, imp.value)
+        form = _form(
+            got.setting.value if got is not None and got.setting is not None else "", before, imp.value
+        )
         if form == "other":
             plan.report.append(
                 f"kept provider.{attr} as {bridge.name} writes it ({before!r}): its provider reads it in another "
@@ -154,7 +156,11 @@ def plan_provider(
         for setting, name in got.missing:
             plan.missing_fields.add(name.split(".")[0])
             path = setting.location.path if setting.location else None
-            if path is not None and path not in cloned_paths and setting.style not in ("config_mapping", *DEFAULT_STYLES):
+            if (
+                path is not None
+                and path not in cloned_paths
+                and setting.style not in ("config_mapping", *DEFAULT_STYLES)
+            ):
                 plan.report.append(
                     f"TODO provider.{attr}: {setting.via or bridge.name} in {path} (not cloned) reads {name}, which "
                     "the config lacks (AttributeError at load): inline it into the clone or guard the read"
@@ -162,7 +168,10 @@ def plan_provider(
             if attr in plan.writes or setting.style in ("config_mapping", *DEFAULT_STYLES):
                 continue
             plan.writes[attr] = AttrWrite(
-                attr, None, None, f"{setting.value} reads {name}, which the config lacks (AttributeError at load)"
+                attr,
+                None,
+                None,
+                f"{setting.value} reads {name}, which the config lacks (AttributeError at load)",
             )
             plan.report.append(
                 f"provider.{attr}: removed {bridge.name}'s `{setting.value}` (reads {name}, which the config "
@@ -205,7 +214,11 @@ def _spell(imp: ImpliedSetting, config: dict[str, Any], catalog: Catalog, contex
     if expr is None and imp.evidence == "config-rule" and len(imp.fields) == 1:
         # a rule that reads one field as the value (attention_multiplier is the softmax scale): spell the read
         name = imp.fields[0]
-        if re.fullmatch(r"[A-Za-z_]\w*", name) and name in config and equivalent(imp.attr, config[name], imp.value):
+        if (
+            re.fullmatch(r"[A-Za-z_]\w*", name)
+            and name in config
+            and equivalent(imp.attr, config[name], imp.value)
+        ):
             expr = f"{CFG}.{name}"
     if expr is None and literal is None:
         return None

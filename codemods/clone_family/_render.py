@@ -85,7 +85,7 @@ def _provider_module_edits(spec: CloneSpec) -> dict[str, functools.partial]:
 
 def _defining_path(spec: CloneSpec, cls: str) -> str | None:
     """The cloned source module that defines provider class `cls`."""
-    for written, settings in spec.catalog.provider_defaults.items():
+    for settings in spec.catalog.provider_defaults.values():
         for s in settings:
             if s.via == cls and s.location is not None:
                 if any(old == s.location.path for old, _ in spec.files.models):
