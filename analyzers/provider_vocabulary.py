@@ -324,6 +324,12 @@ def _teachings(catalog: Catalog, spec: ModelSpec, exclude: set[str]) -> dict[str
     return out
 
 
+def _name_overlap(attr: str, group: list[Teaching]) -> int:
+    """How many words of `attr` the best-named field the group read shares with it."""
+    words = set(attr.split("_"))
+    return max((len(words & set(f.split(".")[-1].split("_"))) for t in group for f in t.fields), default=0)
+
+
 def _own_fields(setting: ProviderSetting) -> set[str]:
     return set(setting.fields)
 
@@ -356,7 +362,11 @@ def implied_settings(
         for t in answers:
             t.value = normalize(attr, t.value)
             groups.setdefault(repr(plain(t.value)), []).append(t)
-        ranked = sorted(groups.values(), key=lambda g: (-len(g), repr(plain(g[0].value))))
+        # a tie goes to the teachers whose fields are named like the attribute (shared_expert_intermediate_size
+        # for moe_shared_expert_intermediate_size, not moe_intermediate_size)
+        ranked = sorted(
+            groups.values(), key=lambda g: (-len(g), -_name_overlap(attr, g), repr(plain(g[0].value)))
+        )
         best = ranked[0]
         out[attr] = ImpliedSetting(
             attr=attr,

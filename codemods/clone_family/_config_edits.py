@@ -17,6 +17,8 @@ import libcst as cst
 from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.hf_config import ARCH_FIELDS, QK_NORM_FLAGS, ModelSpec, detect_blocks
 from codemods._cst import string_literal
+from codemods.clone_family._provider_edits import apply_provider_plan, drop_unused_imports
+from codemods.clone_family._provider_plan import ProviderPlan, plan_provider
 from codemods.clone_family._registry_edits import MappingImports, RegistryPlan, edit_function
 from codemods.clone_family._templates import TODO
 
@@ -33,6 +35,19 @@ class ConfigDecisions:
     report: list[str] = field(default_factory=list)
     #: mapping-registry edits from the new model's HF names (None when the names are unavailable)
     registry: RegistryPlan | None = None
+    #: every provider setting the config implies, where SRC sets its provider (None: none planned)
+    provider: ProviderPlan | None = None
+
+
+def _hf_names(spec: ModelSpec) -> tuple[list[str] | None, dict[str, tuple[int, ...] | None] | None]:
+    """The new model's checkpoint names and shapes (cached per config), or (None, None) when unavailable."""
+    from analyzers.hf_names import NamesUnavailable, collect_hf_names
+
+    try:
+        found = collect_hf_names(spec)
+    except NamesUnavailable:
+        return None, None
+    return found.names, found.shapes
 
 
 def _has(bridge: BridgeRecord, megatron: str = "", hf: str = "") -> bool:
@@ -52,53 +67,50 @@ def _example(catalog: Catalog, megatron: str, hf: str) -> str | None:
 
 
 def decide(
-    spec: ModelSpec, bridge: BridgeRecord, catalog: Catalog, registry: RegistryPlan | None = None
+    spec: ModelSpec,
+    bridge: BridgeRecord,
+    catalog: Catalog,
+    registry: RegistryPlan | None = None,
+    *,
+    cloned: frozenset[str] = frozenset(),
+    exclude: tuple[str, ...] = (),
 ) -> ConfigDecisions:
     """Compare the new config with what SRC's bridge assumes; see the module docstring.
 
-    With `registry` (edits planned from the new model's HF names) the mapping blocks follow it; without,
-    the blocks the config implies are left as TODOs.
+    The provider settings follow `plan_provider` (every implied setting, wherever SRC sets its provider;
+    `cloned`: SRC's files the clone copies). With `registry` (edits planned from the new model's HF names)
+    the mapping blocks follow it; without, the blocks the config implies are left as TODOs.
     """
     out = ConfigDecisions(registry=registry)
     fields = spec.text_fields()
     attrs = bridge.provider_attributes
-    # CONFIG_MAPPING gives an attribute only when the config has its HF key
-    mapped = {provider for key, provider in catalog.config_mapping if key in fields}
+    names, shapes = _hf_names(spec)
+    plan = plan_provider(spec, bridge, catalog, names, shapes, cloned_paths=cloned, exclude=exclude)
+    out.provider = plan
+    out.report.extend(plan.report)
 
     def setting(attr: str, value: Any, reason: str) -> None:
+        """An attribute the mapping registry implies, where the provider plan decides nothing."""
+        if attr in plan.writes:
+            return
         node = literal_node(value)
         if node is None:
-            return  # not a value a literal can spell (a non-finite float, an object): left to the config
+            return
         expr = cst.Module([]).code_for_node(node)
         current = attrs.get(attr)
         try:
             same = current is not None and ast.literal_eval(current) == value
         except (ValueError, SyntaxError):
             same = False
-        if same:
-            return
-        if current is None and (attr in mapped or value in (False, None)):
-            return  # CONFIG_MAPPING or the provider default already gives it
+        if same or (current is None and value in (False, None)):
+            return  # already so, or the provider default gives it
         out.attributes[attr] = (expr, reason)
         out.report.append(f"provider.{attr} = {expr} ({reason}; {bridge.name} sets {current or 'nothing'})")
 
-    bias = spec.get(*ARCH_FIELDS["attention_bias"])
-    if bias is not None and isinstance(bias.value, bool):
-        setting("add_qkv_bias", bias.value, f"config {bias.key}={bias.value}")
-    tie = spec.tie_word_embeddings
-    if tie is not None and "share_embeddings_and_output_weights" in attrs:
-        setting("share_embeddings_and_output_weights", bool(tie), f"config tie_word_embeddings={tie}")
-    if "normalization" in attrs:
-        if "rms_norm_eps" in fields:
-            setting("normalization", "RMSNorm", "config has rms_norm_eps")
-        elif "layer_norm_eps" in fields or "layer_norm_epsilon" in fields:
-            setting("normalization", "LayerNorm", "config has layer_norm_eps")
     flags = {k: v for k, v in fields.items() if k in QK_NORM_FLAGS and isinstance(v, bool)}
     has_qk = _has(bridge, "q_layernorm", "q_norm")
-    if flags:
-        key, value = next(iter(flags.items()))
-        setting("qk_layernorm", value, f"config {key}={value}")
-    elif registry is None and (has_qk or attrs.get("qk_layernorm") == "True"):
+    bias = spec.get(*ARCH_FIELDS["attention_bias"])
+    if not flags and registry is None and (has_qk or attrs.get("qk_layernorm") == "True"):
         out.registry_todos.append(
             "the config has no q/k-norm flag: keep the q_layernorm/k_layernorm mappings only if the checkpoint "
             "has q_norm/k_norm weights"
@@ -234,10 +246,14 @@ def _provider_attr(stmt: cst.BaseStatement) -> str | None:
 
 def apply_bridge_edits(module: cst.Module, bridge_class: str, decisions: ConfigDecisions) -> cst.Module:
     """The cloned bridge module with the provider attributes set, the registry edited and its TODOs placed."""
+    original = module
+    if decisions.provider is not None:
+        module, _ = apply_provider_plan(module, bridge_class, decisions.provider)
     module = module.visit(_BridgeEdits(bridge_class, decisions))
     if decisions.registry is not None and decisions.registry.classes:
         module = module.visit(MappingImports(decisions.registry.classes))
-    return module
+    # names whose only use an edit removed (a mapping class, a layer spec) are no longer imported
+    return drop_unused_imports(original, module)
 
 
 # --- test config dicts ---------------------------------------------------------------------------

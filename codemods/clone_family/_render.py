@@ -14,6 +14,7 @@ from multiprocessing import get_context
 
 from codemods.clone_family._clone_module import ClonedModule, clone_module
 from codemods.clone_family._config_edits import apply_bridge_edits, update_config_dicts
+from codemods.clone_family._provider_edits import apply_provider_defaults
 from codemods.clone_family._spec import CloneJob, CloneSpec, Staging
 from codemods.clone_family._transformers_index import transformers_has
 from codemods.rename_engine import dotted_module
@@ -26,7 +27,7 @@ PARALLEL_LINES = 2500
 
 def render(spec: CloneSpec, staging: Staging) -> None:
     """Stage every cloned file of `spec.files` (in pair order) and report what the clone kept."""
-    edits = _bridge_edits(spec)
+    edits = {spec.source.bridge.path: _bridge_edits(spec), **_provider_module_edits(spec)}
     recipes = {old for old, _ in spec.files.recipes}
     texts: dict[str, str] = {}
     jobs: list[CloneJob] = []
@@ -34,7 +35,7 @@ def render(spec: CloneSpec, staging: Staging) -> None:
         text = staging.read(old)
         ctx = spec.recipe_ctx if old in recipes else spec.ctx
         if old.endswith(".py"):
-            edit = edits if old == spec.source.bridge.path else None
+            edit = edits.get(old)
             jobs.append(CloneJob(old, new, text, dotted_module(old), ctx, edit))
         else:
             texts[new] = ctx.prose(text)
@@ -61,6 +62,35 @@ def _bridge_edits(spec: CloneSpec) -> functools.partial | None:
     return functools.partial(
         apply_bridge_edits, bridge_class=spec.names.bridge_class, decisions=spec.decisions
     )
+
+
+def _provider_module_edits(spec: CloneSpec) -> dict[str, functools.partial]:
+    """Field defaults of cloned provider dataclasses the config rewrites: source path -> edit (picklable)."""
+    plan = spec.decisions.provider if spec.decisions is not None else None
+    if plan is None:
+        return {}
+    by_path: dict[str, dict[str, dict[str, str]]] = {}
+    for write in plan.writes.values():
+        if write.default_of is None or write.literal is None:
+            continue
+        path = _defining_path(spec, write.default_of)
+        if path is not None and path != spec.source.bridge.path:
+            cls = spec.renamer.identifier(write.default_of)
+            by_path.setdefault(path, {}).setdefault(cls, {})[write.attr] = write.literal
+    return {
+        path: functools.partial(apply_provider_defaults, classes=classes, plan=plan)
+        for path, classes in by_path.items()
+    }
+
+
+def _defining_path(spec: CloneSpec, cls: str) -> str | None:
+    """The cloned source module that defines provider class `cls`."""
+    for settings in spec.catalog.provider_defaults.values():
+        for s in settings:
+            if s.via == cls and s.location is not None:
+                if any(old == s.location.path for old, _ in spec.files.models):
+                    return s.location.path
+    return None
 
 
 def _clone(job: CloneJob, year: int) -> ClonedModule:

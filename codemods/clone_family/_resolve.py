@@ -89,7 +89,14 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
     decisions = None
     if config is not None:
         registry = _registry_plan(root, catalog, source, config, request.exclude_teachers, report)
-        decisions = decide(config, source.bridge, catalog, registry)
+        decisions = decide(
+            config,
+            source.bridge,
+            catalog,
+            registry,
+            cloned=frozenset(o for o, _ in files.models),
+            exclude=request.exclude_teachers,
+        )
         report.extend(f"config: {line}" for line in decisions.report)
     return CloneSpec(
         root=root,

@@ -1,0 +1,32 @@
+"""clone-family --config --smoke on an architecture Megatron-Bridge does not support: the generated bridge,
+with no hand edit, computes HF's logits on CPU (the provider settings the config implies written in)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codemods.cli import main
+from tests.conftest import make_checkout
+
+pytestmark = pytest.mark.smoke
+
+
+def test_mixtral_cloned_from_minimax_m2_passes_the_logits_check(
+    real_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # MiniMax-M2 (nearest's top-1 for Mixtral) routes by sigmoid with an expert bias and builds full-dimension
+    # q/k norms through its own layer spec; Mixtral has softmax routing, no expert bias, no q/k norm. Before the
+    # provider writes the toy did not build ("spec sets q_layernorm=FullDimQNorm but qk_layernorm ... disabled").
+    from transformers import AutoConfig
+
+    tree = make_checkout(real_tree, tmp_path / "tree")
+    AutoConfig.for_model("mixtral").save_pretrained(tmp_path / "mixtral")
+    config = str(tmp_path / "mixtral" / "config.json")
+    argv = ["clone-family", "minimax_m2", "mixtral", "--repo", str(tree), "--config", config, "--smoke"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "(MixtralForCausalLM via MixtralBridge)" in out
+    assert "PASS    export" in out
+    assert "PASS    logits          fp32" in out
