@@ -12,7 +12,7 @@ from typing import Any
 from analyzers.catalog.modules import module_name
 from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, load_repo, print_json
 from analyzers.envelope import versioned
-from analyzers.errors import ConfigError
+from analyzers.errors import ConfigError, UnexpressibleError
 from codemods.clone_family import CloneRequest, CloneResult, plan_clone
 
 HELP = "clone a model (bridge, provider, recipes, registrations, tests, docs, examples) under a new name"
@@ -94,6 +94,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--smoke", action="store_true", help="run the smoke test on the result after applying"
     )
+    parser.add_argument(
+        "--allow-unsupported",
+        action="store_true",
+        help="write the clone although --config has features no bridge expresses (TODOs there; exit 1)",
+    )
     add_repo_argument(parser)
     add_format_argument(parser)
 
@@ -109,6 +114,7 @@ def request_from_args(args: argparse.Namespace) -> CloneRequest:
         class_prefix=args.class_prefix,
         family_dir=args.family_dir,
         hf_id=args.hf_id,
+        allow_unsupported=getattr(args, "allow_unsupported", False),
     )
 
 
@@ -130,7 +136,14 @@ def _summary(result: CloneResult, applied: bool) -> list[str]:
 
 def clone_document(result: CloneResult, applied: bool, already_applied: bool = False, **extra: Any) -> dict:
     """The `--format json` document: the plan's change set, whether it was applied, then `extra`."""
-    payload = {**result.plan.to_json(), "applied": applied, "already_applied": already_applied, **extra}
+    payload = {
+        **result.plan.to_json(),
+        "applied": applied,
+        "already_applied": already_applied,
+        "unsupported": result.unsupported,
+        "unchecked": result.unchecked,
+        **extra,
+    }
     return versioned("clone-family", payload)
 
 
@@ -139,7 +152,14 @@ def run(args: argparse.Namespace) -> int:
         check_smoke_environment()  # before anything is written
     repo = load_repo(args)
     catalog = load_catalog(args)
-    result = plan_clone(repo.root, request_from_args(args), catalog=catalog)
+    try:
+        result = plan_clone(repo.root, request_from_args(args), catalog=catalog)
+    except UnexpressibleError as exc:
+        _warn(exc.notes)
+        raise
+    _warn(result.unchecked)
+    # a clone written with features no bridge expresses is a finding, like a failed check
+    written_rc = 1 if result.unsupported else 0
     if result.already_applied:
         message = (
             f"nothing to do: {result.names.bridge_class} is already cloned from {result.source.bridge.name}"
@@ -153,14 +173,21 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "json":
             print_json(clone_document(result, applied=False))
         else:
+            # the summary (files, notes, TODOs) before the diff; stdout stays the bare diff (`git apply`)
+            print("\n".join(_summary(result, applied=False)), file=sys.stderr, flush=True)
             sys.stdout.write(result.plan.preview())
-            print("\n".join(_summary(result, applied=False)), file=sys.stderr)
-        return 0
+        return written_rc
     result.plan.apply()
     if args.format != "json":
         print("\n".join(_summary(result, applied=True)))
     if args.smoke:
-        return SMOKE_HOOK(result, args)
+        return max(SMOKE_HOOK(result, args), written_rc)
     if args.format == "json":
         print_json(clone_document(result, applied=True))
-    return 0
+    return written_rc
+
+
+def _warn(lines: list[str] | tuple[str, ...]) -> None:
+    """Expressibility rules that could not run, on stderr (an absent rule is no supported feature)."""
+    for line in lines:
+        print(f"warning: clone-family: expressibility {line}", file=sys.stderr)

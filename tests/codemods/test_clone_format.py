@@ -56,3 +56,26 @@ def test_changed_lines_are_formatted_with_the_trees_config(tmp_path: Path) -> No
     long = "def f():\n    return call_something(argument_one, argument_two)\n"
     out = format_changed(tmp_path, {"t.py": long}, {})["t.py"]  # no source: formatted whole, at 40 columns
     assert out == "def f():\n    return call_something(\n        argument_one, argument_two\n    )\n"
+
+
+def test_dry_run_prints_the_summary_before_the_diff(checkout: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    project = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-m", "codemods", "clone-family", "qwen3", "qwen4", "--repo", str(checkout), "--dry-run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # one stream, in the order a terminal shows it
+        text=True,
+        cwd=project,
+        timeout=300,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout
+    lines = out.stdout.splitlines()
+    first_diff = next(i for i, line in enumerate(lines) if line.startswith("--- "))
+    summary = next(i for i, line in enumerate(lines) if line.startswith("clone-family Qwen3Bridge -> Qwen4Bridge"))
+    todo = next(i for i, line in enumerate(lines) if line.startswith("  TODO "))
+    assert summary < todo < first_diff
+    assert "  create src/megatron/bridge/models/qwen/qwen4_bridge.py" in lines[:first_diff]
