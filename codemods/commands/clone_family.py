@@ -52,13 +52,46 @@ def run_clone_smoke(result: CloneResult, args: argparse.Namespace) -> int:
     )
     log = Path(tempfile.mkdtemp(prefix="bridgesmith-smoke-logs-")) / "smoke.log"
     report = run_smoke_subprocess(opts, log)
+    smoke = report.to_dict()
+    causes = [] if report.passed else smoke_causes(result, args, smoke)
     if args.format == "json":
-        print_json(clone_document(result, applied=True, smoke=report.to_dict()))
+        print_json(clone_document(result, applied=True, smoke={**smoke, "likely_causes": causes}))
     else:
         print(report.summary())
+        for cause in causes:
+            print(f"{cause['check']}: {cause['cause']}")
+            for evidence in cause["evidence"]:
+                print(f"    evidence: {evidence}")
         if report.traceback:
             print(report.traceback, file=sys.stderr)
     return 0 if report.passed else 1
+
+
+def smoke_causes(result: CloneResult, args: argparse.Namespace, smoke: dict) -> list[dict]:
+    """The likely causes of a failed smoke run: its checks held against the config's function-changing
+    features (`--config`) and what the clone's model files set."""
+    from analyzers.expressibility import expressibility
+    from analyzers.hf_config import load_spec
+    from analyzers.hf_names import NamesUnavailable, collect_hf_names
+    from codemods.clone_family._likely_causes import likely_causes
+
+    features = []
+    if args.config:
+        spec = load_spec(args.config)
+        try:
+            names = collect_hf_names(spec)
+            name_list, shapes = names.names, names.shapes
+        except NamesUnavailable:
+            name_list, shapes = None, None
+        supported, unsupported = expressibility(spec, load_catalog(args), name_list, shapes)
+        features = supported + unsupported
+    root = Path(result.plan.root)
+    files = {
+        p: (root / p).read_text(encoding="utf-8")
+        for p in result.files
+        if p.endswith(".py") and "/models/" in p and (root / p).is_file()
+    }
+    return likely_causes(smoke, features, files, result.source.bridge.name)
 
 
 #: Called with (result, args) after a successful apply when --smoke is given; prints the smoke verdict (with
