@@ -97,7 +97,9 @@ def _crash(report: Mapping[str, Any], files: Mapping[str, str], source: str) -> 
     error, trace = report.get("error") or "", report.get("traceback") or ""
     stems = {p.rsplit("/", 1)[-1].removesuffix(".py") for p in files}
     own = [f for f in _FRAME.findall(trace) if f[0].rsplit("/", 1)[-1].removesuffix(".py") in stems]
-    frame = f"{own[-1][0].rsplit('/', 1)[-1]}:{own[-1][1]} in {own[-1][2]}: {own[-1][3].strip()}" if own else ""
+    frame = (
+        f"{own[-1][0].rsplit('/', 1)[-1]}:{own[-1][1]} in {own[-1][2]}: {own[-1][3].strip()}" if own else ""
+    )
     missing = _NO_ATTRIBUTE.search(error)
     if missing and missing.group(1).endswith("Config"):
         return [_cause("error", f"the clone reads hf_config.{missing.group(2)}, which {missing.group(1)} does not "
@@ -109,7 +111,9 @@ def _crash(report: Mapping[str, Any], files: Mapping[str, str], source: str) -> 
         return [_cause("error", f"{where} (copied from {source}) builds modules the provider settings contradict "
                        "or the config does not have: the provider / layer spec decision of the clone", error, frame)]  # fmt: skip
     if own:
-        return [_cause("error", f"the cloned code fails in {own[-1][2]} (copied from {source})", error, frame)]
+        return [
+            _cause("error", f"the cloned code fails in {own[-1][2]} (copied from {source})", error, frame)
+        ]
     return []
 
 
@@ -143,7 +147,9 @@ def _mapping(details: Mapping[str, Any], features: list[Feature], files: Mapping
         if leaf.endswith(".bias"):
             biases.setdefault("add_qkv_bias" if "linear_qkv" in leaf else "add_bias_linear", []).append(group)
         elif "input_layernorm" in leaf and any("post_" in g for g in hf_leaves):
-            post = next((f for f in features if "post" in f.name.lower() or "after attention" in f.name), None)
+            post = next(
+                (f for f in features if "post" in f.name.lower() or "after attention" in f.name), None
+            )
             out.append(_cause("mapping", f"Megatron builds pre-norms ({group}) where HF has post-norms "
                               f"({', '.join(g for g in hf_leaves if 'post_' in g)}): the layer spec's norm placement"
                               + (f"; {post.name}: {post.needs or 'handled by ' + ', '.join(post.handled_by)}" if post else "")))  # fmt: skip
@@ -151,11 +157,17 @@ def _mapping(details: Mapping[str, Any], features: list[Feature], files: Mapping
             unwritten.append(group)
     given = set_names(files)
     for attr, groups in biases.items():
-        state = f"sets {attr} (check its value)" if attr in given else f"does not set {attr} (the provider's default builds them)"
+        state = (
+            f"sets {attr} (check its value)"
+            if attr in given
+            else f"does not set {attr} (the provider's default builds them)"
+        )
         out.append(_cause("mapping", f"Megatron builds biases the HF checkpoint lacks ({', '.join(groups)}): the clone {state}"))  # fmt: skip
     if unwritten:
         also = " (the Megatron side of the HF tensors above)" if hf else ""
-        out.append(_cause("mapping", f"Megatron builds {', '.join(unwritten)} and no mapping writes them{also}"))
+        out.append(
+            _cause("mapping", f"Megatron builds {', '.join(unwritten)} and no mapping writes them{also}")
+        )
     return out
 
 
@@ -168,7 +180,11 @@ def _export(details: Mapping[str, Any]) -> list[dict]:
     if details.get("missing"):
         out.append(_cause("export", f"the export writes no HF {', '.join(_groups(details['missing'])[:5])}"))
     if details.get("extra"):
-        out.append(_cause("export", f"the export writes HF {', '.join(_groups(details['extra'])[:5])} the model lacks"))
+        out.append(
+            _cause(
+                "export", f"the export writes HF {', '.join(_groups(details['extra'])[:5])} the model lacks"
+            )
+        )
     mismatched = details.get("mismatched") or []
     if mismatched:
         names = [m if isinstance(m, str) else m.get("name", str(m)) for m in mismatched]
@@ -177,7 +193,9 @@ def _export(details: Mapping[str, Any]) -> list[dict]:
     return out
 
 
-def _logits(check: Mapping[str, Any], features: list[Feature], files: Mapping[str, str], source: str) -> list[dict]:
+def _logits(
+    check: Mapping[str, Any], features: list[Feature], files: Mapping[str, str], source: str
+) -> list[dict]:
     given = set_names(files)
     figure = check.get("summary", "")
     out = []

@@ -78,7 +78,9 @@ def test_granite_default_config_is_refused_before_anything_is_written(
     assert main(argv + (["--dry-run"] if dry_run else [])) == 2
     out, err = capsys.readouterr()
     line = _error_line(err)
-    assert line.startswith(f"error: clone-family: {configs['granite']}: cannot be expressed: attention multiplier (")
+    assert line.startswith(
+        f"error: clone-family: {configs['granite']}: cannot be expressed: attention multiplier ("
+    )
     assert "softmax_scale = attention_multiplier" in line
     # the default's other multipliers are 1.0: they change nothing, so they are not named
     assert "embedding multiplier" not in line and "logits scaling" not in line
@@ -90,7 +92,15 @@ def test_every_unsupported_feature_is_named_on_one_line(
     tree: Path, configs: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = _snapshot(tree)
-    argv = ["clone-family", "mistral", "granite", "--config", str(configs["granite-3.0"]), "--repo", str(tree)]
+    argv = [
+        "clone-family",
+        "mistral",
+        "granite",
+        "--config",
+        str(configs["granite-3.0"]),
+        "--repo",
+        str(tree),
+    ]
     assert main(argv + ["--format", "json"]) == 2
     out, err = capsys.readouterr()
     line = _error_line(err)
@@ -121,7 +131,15 @@ def test_allow_unsupported_writes_todos_where_each_feature_belongs_and_exits_1(
     real_tree: Path, tmp_path: Path, configs: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     tree = make_checkout(real_tree, tmp_path / "tree")
-    argv = ["clone-family", "mistral", "granite", "--config", str(configs["granite-3.0"]), "--repo", str(tree)]
+    argv = [
+        "clone-family",
+        "mistral",
+        "granite",
+        "--config",
+        str(configs["granite-3.0"]),
+        "--repo",
+        str(tree),
+    ]
     assert main(argv + ["--allow-unsupported", "--format", "json"]) == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["applied"] is True

@@ -44,7 +44,10 @@ def test_clone_of_a_real_bridge_keeps_every_line_the_rename_did_not_touch(
         checked += len(source)
     assert checked > 2000  # the bridge, both recipe modules and the tests were held against their sources
     bridge = written["src/megatron/bridge/models/qwen/qwen4_bridge.py"]
-    assert "            mapping_list.append(AutoMapping(megatron_param=megatron_param, hf_param=hf_param))\n" in bridge
+    assert (
+        "            mapping_list.append(AutoMapping(megatron_param=megatron_param, hf_param=hf_param))\n"
+        in bridge
+    )
 
 
 def test_changed_lines_are_formatted_with_the_trees_config(tmp_path: Path) -> None:
@@ -64,7 +67,17 @@ def test_dry_run_prints_the_summary_before_the_diff(checkout: Path, tmp_path: Pa
 
     project = Path(__file__).resolve().parents[2]
     out = subprocess.run(
-        [sys.executable, "-m", "codemods", "clone-family", "qwen3", "qwen4", "--repo", str(checkout), "--dry-run"],
+        [
+            sys.executable,
+            "-m",
+            "codemods",
+            "clone-family",
+            "qwen3",
+            "qwen4",
+            "--repo",
+            str(checkout),
+            "--dry-run",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,  # one stream, in the order a terminal shows it
         text=True,
@@ -75,7 +88,9 @@ def test_dry_run_prints_the_summary_before_the_diff(checkout: Path, tmp_path: Pa
     assert out.returncode == 0, out.stdout
     lines = out.stdout.splitlines()
     first_diff = next(i for i, line in enumerate(lines) if line.startswith("--- "))
-    summary = next(i for i, line in enumerate(lines) if line.startswith("clone-family Qwen3Bridge -> Qwen4Bridge"))
+    summary = next(
+        i for i, line in enumerate(lines) if line.startswith("clone-family Qwen3Bridge -> Qwen4Bridge")
+    )
     todo = next(i for i, line in enumerate(lines) if line.startswith("  TODO "))
     assert summary < todo < first_diff
     assert "  create src/megatron/bridge/models/qwen/qwen4_bridge.py" in lines[:first_diff]

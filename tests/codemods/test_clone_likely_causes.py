@@ -53,7 +53,9 @@ def test_logits_failure_names_the_interleaved_rope_the_clone_did_not_set(
     files = _source(real_tree, "llama/llama_bridge.py", f"{MODELS}/llama/helium_bridge.py")
     causes = likely_causes(report, features, files, "LlamaBridge")
     assert [c["check"] for c in causes] == ["logits"]
-    assert causes[0]["cause"].startswith("likely cause: interleaved RoPE: the clone does not set rotary_interleaved")
+    assert causes[0]["cause"].startswith(
+        "likely cause: interleaved RoPE: the clone does not set rotary_interleaved"
+    )
     assert "modeling_helium.py: rotate_half pairs even and odd channels" in causes[0]["evidence"]
     assert any(e.startswith("fp32 |HF - Megatron| max 0.0562") for e in causes[0]["evidence"])
     # once the clone sets it, that is no longer the likely cause
@@ -77,7 +79,9 @@ def test_mapping_failure_names_the_unconsumed_hf_tensors_and_the_biases(
     assert text[1].startswith("likely cause: no mapping takes HF model.layers.*.self_attn.qkv_proj.weight (4): fused "
                               "q/k/v tensor, which ")  # fmt: skip
     assert "Qwen3VLBridge" in text[1]  # a bridge whose registry splits a fused q/k/v tensor
-    assert any("decoder.layers.*.mlp.linear_fc1.bias (4)" in t and "does not set add_bias_linear" in t for t in text)
+    assert any(
+        "decoder.layers.*.mlp.linear_fc1.bias (4)" in t and "does not set add_bias_linear" in t for t in text
+    )
     assert any("linear_qkv.bias (4)" in t and "does not set add_qkv_bias" in t for t in text)
     assert {c["check"] for c in causes} == {"mapping"}
 
@@ -89,10 +93,15 @@ def test_crash_reading_a_missing_field_names_the_cloned_line(real_tree: Path) ->
         "likely cause: the clone reads hf_config.rms_norm_eps, which CohereConfig does not have: a provider "
         "setting copied from MistralBridge for a field the new config lacks"
     )
-    assert "cohere_bridge.py:76 in provider_bridge: layernorm_epsilon=hf_config.rms_norm_eps," in cause["evidence"]
+    assert (
+        "cohere_bridge.py:76 in provider_bridge: layernorm_epsilon=hf_config.rms_norm_eps,"
+        in cause["evidence"]
+    )
 
 
-def test_post_norm_model_and_a_cloned_layer_spec(real_tree: Path, real_catalog: Catalog, tmp_path: Path) -> None:
+def test_post_norm_model_and_a_cloned_layer_spec(
+    real_tree: Path, real_catalog: Catalog, tmp_path: Path
+) -> None:
     features = _features("olmo2", tmp_path, real_catalog)
     files = _source(real_tree, "qwen/qwen3_bridge.py", f"{MODELS}/qwen/olmo2_bridge.py")
     causes = [c["cause"] for c in likely_causes(_report("olmo2"), features, files, "Qwen3Bridge")]
@@ -103,7 +112,9 @@ def test_post_norm_model_and_a_cloned_layer_spec(real_tree: Path, real_catalog: 
     )
     files = {f"{MODELS}/minimax_m2/mixtral_provider.py": "", f"{MODELS}/minimax_m2/mixtral_bridge.py": ""}
     [cause] = likely_causes(_report("mixtral"), [], files, "MiniMaxM2Bridge")
-    assert cause["cause"].startswith("likely cause: the clone's mixtral_provider (copied from MiniMaxM2Bridge)")
+    assert cause["cause"].startswith(
+        "likely cause: the clone's mixtral_provider (copied from MiniMaxM2Bridge)"
+    )
     assert cause["evidence"][0].startswith("ValueError: spec sets q_layernorm=")
 
 
