@@ -29,6 +29,14 @@ class ConfigError(BridgesmithError):
     """A configuration (config.json, pyproject [tool.bridgesmith]) is malformed or unresolvable."""
 
 
+class UnexpressibleError(ConfigError):
+    """A config has features no bridge computes as configured (clone-family refuses it; exit 2)."""
+
+    def __init__(self, message: str, path: str | Path | None = None, notes: tuple[str, ...] = ()) -> None:
+        super().__init__(message, path)
+        self.notes = notes  #: warnings to show before the error (rules that could not be checked)
+
+
 class ParseError(BridgesmithError):
     """A source file could not be parsed."""
 

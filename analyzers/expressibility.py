@@ -474,3 +474,50 @@ def _fused(ctx: _Context) -> list[Feature]:
 DETECTORS: tuple[Callable[[_Context], list[Feature]], ...] = (
     _multipliers, _rope, _attention, _activation, _window, _moe, _mtp, _norms, _fused,
 )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------ what was not checked
+
+#: the features only the transformers modeling file shows (``analyzers/modeling_source.py``)
+MODELING_RULES = (
+    "interleaved RoPE (rotate_half)",
+    "q/k norm after RoPE",
+    "q/k norm over the whole projection",
+    "parallel attention + MLP residual",
+    "MoE router scoring (sigmoid/softmax)",
+    "norms scaling by 1 + weight",
+    "RoPE skipped on some layers",
+)
+#: the features only the checkpoint names (and shapes) show
+NAME_RULES = (
+    "q/k norm shape",
+    "fused q/k/v and gate/up tensors",
+    "LayerNorm and projection biases",
+    "router expert bias",
+    "shared-expert gate",
+    "post-attention / post-MLP norms",
+)
+
+
+def unchecked(spec: ModelSpec, names: list[str] | None) -> list[str]:
+    """One line per group of rules `expressibility` could not run for `spec`, naming the rules and why:
+    without transformers' modeling file (not installed, or no `modeling_<model_type>.py` in it) the modeling
+    facts are unknown, without the checkpoint names the name facts are; an unchecked feature is absent from
+    the result, so a caller must show these lines (silence would read as "nothing unsupported")."""
+    from analyzers.modeling_source import modeling_path
+    from analyzers.transformers_source import package_version, transformers_dir
+
+    out = []
+    if spec.model_type and modeling_facts(spec.model_type) is None:
+        tdir = transformers_dir()
+        why = (
+            "transformers is not installed"
+            if tdir is None
+            else f"transformers {package_version(tdir)} has no models/{spec.model_type}/modeling_{spec.model_type}.py"
+            if modeling_path(spec.model_type) is None
+            else f"modeling_{spec.model_type}.py could not be read"
+        )
+        out.append(f"not checked ({why}): {', '.join(MODELING_RULES)}")
+    if not names:
+        out.append(f"not checked (no HF checkpoint names): {', '.join(NAME_RULES)}")
+    return out

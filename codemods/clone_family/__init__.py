@@ -5,6 +5,8 @@ The clone runs in stages, each a function of the frozen spec the first one resol
 
 - `_resolve`: the request -> CloneSpec (SRC, the new names, SRC's files and the module map, renamers,
   contexts); every bad input raises here, before anything is rendered
+- `_expressible`: `--config`'s features no bridge expresses refuse the clone here (or, allowed, become
+  TODOs in the cloned bridge)
 - `_discover`: the package `__init__`s, test tables, docs pages and example folders the clone joins
 - `_render`: SRC's modules cloned in the syntax tree (`_clone_module`), over a process pool when big
 - `_register`: package, lint (MBR001/002/004) and test-table registrations
@@ -23,6 +25,7 @@ from analyzers.catalog.records import Catalog
 from analyzers.repo import find_repo
 from codemods.clone_family._discover import belongs_to, discover
 from codemods.clone_family._docs import document
+from codemods.clone_family._expressible import annotate_unsupported, check_expressible
 from codemods.clone_family._format import format_plan
 from codemods.clone_family._register import register
 from codemods.clone_family._render import render
@@ -38,8 +41,9 @@ def plan_clone(
 ) -> CloneResult:
     """Plan the clone of `request.src` as `request.dst` in the tree at `root`; writes nothing.
 
-    Raises ResolveError (SRC unknown or ambiguous, DST not an identifier) and PlanConflictError (DST
-    exists, a registration anchor is missing). When the tree already holds exactly this clone, the
+    Raises ResolveError (SRC unknown or ambiguous, DST not an identifier), PlanConflictError (DST
+    exists, a registration anchor is missing) and UnexpressibleError (`--config` has features no bridge
+    expresses, unless `request.allow_unsupported`). When the tree already holds exactly this clone, the
     result's plan is empty and `already_applied` is True.
     """
     repo = find_repo(root)
@@ -48,9 +52,15 @@ def plan_clone(
 
         catalog = build_catalog(repo.root)
     spec = resolve(repo.root, catalog, request, year or current_year())
+    verdict = check_expressible(spec)  # raises UnexpressibleError, before anything is rendered
     targets = discover(spec)
     staging = Staging(spec.root, report=list(spec.report))
     render(spec, staging)
     register(spec, targets, staging)
     document(spec, targets, staging)
-    return format_plan(spec, staging)
+    annotate_unsupported(spec, staging, verdict)
+    result = format_plan(spec, staging)
+    if verdict is not None:
+        result.unsupported = [f.to_json() for f in verdict.unsupported]
+        result.unchecked = list(verdict.unchecked)
+    return result

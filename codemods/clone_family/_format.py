@@ -1,8 +1,10 @@
 """Stage 6, `format_plan`: the staged texts formatted like the tree, checked, and laid out as a Plan.
 
-New Python files are formatted by `ruff format` with the tree's own configuration; an edited file only when
-the tree already had it formatted (a clone does not reformat what it merely registers in). Every Python
-text must compile. A target that exists already is a conflict, unless the plan is empty: then the tree
+Only the lines the clone changed are formatted (`ruff format --range`, with the tree's own ruff
+configuration): a cloned file against its source, an edited file against the tree's text, so the source's
+formatting of every other line stays as it was (ruff's default 88 columns would re-flow the lines of a tree
+without a ruff configuration). A file written from a template is formatted whole. Every Python text must
+compile. A target that exists already is a conflict, unless the plan is empty: then the tree
 holds exactly this clone (a second identical run).
 """
 
@@ -15,24 +17,26 @@ from pathlib import Path
 
 from analyzers.errors import PlanConflictError
 from analyzers.ruff_binary import required_ruff
+from codemods.clone_family._ranges import changed_ranges, unstable_lines
 from codemods.clone_family._spec import CloneResult, CloneSpec, Staging
 from codemods.clone_family._templates import TODO
 from codemods.plan import Plan, Todo
 
-__all__ = ["format_plan", "format_python"]
+__all__ = ["format_changed", "format_plan", "format_python"]
 
 
 def format_plan(spec: CloneSpec, staging: Staging) -> CloneResult:
     """The Plan of everything staged; PlanConflictError when it does not compile or collides with the tree."""
     root = spec.root
-    staging.created.update(
-        format_python(root, {p: t for p, t in staging.created.items() if p.endswith(".py")})
-    )
-    edited_py = [p for p in staging.modified if p.endswith(".py") and (root / p).is_file()]
-    stable = format_python(root, {p: staging.read(p) for p in edited_py})
-    for rel, (text, reasons) in list(staging.modified.items()):
-        if rel.endswith(".py") and stable.get(rel) == staging.read(rel):
-            staging.modified[rel] = (format_python(root, {rel: text})[rel], reasons)
+    created = {p: t for p, t in staging.created.items() if p.endswith(".py")}
+    # a clone is held against its source, a template's text has none (formatted whole)
+    before = {p: staging.read(o) for p in created if (o := staging.origins.get(p))}
+    edited = {p: t for p, (t, _) in staging.modified.items() if p.endswith(".py") and (root / p).is_file()}
+    before.update((p, staging.read(p)) for p in edited)
+    formatted = format_changed(root, {**created, **edited}, before)
+    staging.created.update((p, formatted[p]) for p in created)
+    for rel in edited:
+        staging.modified[rel] = (formatted[rel], staging.modified[rel][1])
     for rel, text in {**staging.created, **{p: t for p, (t, _) in staging.modified.items()}}.items():
         if rel.endswith(".py"):
             try:
@@ -92,15 +96,25 @@ def _conflicts(spec: CloneSpec, staging: Staging) -> list[tuple[str | None, str]
 
 
 def format_python(root: Path, texts: dict[str, str]) -> dict[str, str]:
-    """Each text formatted by `ruff format` with the tree's own ruff configuration (found from the path)."""
+    """Each text formatted whole by `ruff format` with the tree's own ruff configuration (found from the path)."""
+    return format_changed(root, texts, {})
+
+
+def format_changed(root: Path, texts: dict[str, str], before: dict[str, str]) -> dict[str, str]:
+    """Each text with the lines it changed against `before[path]` formatted (the whole text when `before`
+    has no entry for it), by `ruff format` with the tree's own ruff configuration (found from the path).
+
+    One whole-file format finds the lines ruff would change; only the changed hunks among them are
+    formatted, each by one `ruff format --range` call (ruff widens a range to whole logical lines), bottom
+    up so the line numbers above stay valid.
+    """
     if not texts:
         return {}
     ruff = required_ruff("clone-family formats the files it writes with the tree's ruff configuration")
 
-    def run(item: tuple[str, str]) -> tuple[str, str]:
-        rel, text = item
+    def ruff_format(rel: str, text: str, *extra: str) -> str:
         proc = subprocess.run(
-            [ruff, "format", "--stdin-filename", rel, "-"],
+            [ruff, "format", *extra, "--stdin-filename", rel, "-"],
             input=text,
             capture_output=True,
             text=True,
@@ -109,7 +123,18 @@ def format_python(root: Path, texts: dict[str, str]) -> dict[str, str]:
         )
         if proc.returncode != 0:
             raise PlanConflictError(f"ruff format failed: {proc.stderr.strip().splitlines()[-1:]}", rel)
-        return rel, proc.stdout if proc.stdout else text
+        return proc.stdout if proc.stdout else text
+
+    def run(item: tuple[str, str]) -> tuple[str, str]:
+        rel, text = item
+        whole = ruff_format(rel, text)
+        if rel not in before or whole == text:
+            return rel, whole
+        unstable = unstable_lines(text, whole)
+        for start, end in reversed(changed_ranges(before[rel], text)):
+            if any(start <= line <= end for line in unstable):
+                text = ruff_format(rel, text, f"--range={start}-{end + 1}")
+        return rel, text
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(pool.map(run, texts.items()))

@@ -46,6 +46,8 @@ class CloneRequest:
     hf_id: str | None = None  #: published checkpoint id used in recipes, docs and examples
     #: bridges the learned mapping vocabulary leaves out (leave-one-out reconstruction benchmarks)
     exclude_teachers: tuple[str, ...] = ()
+    #: write the clone although `--config` has features no bridge expresses (TODOs at each place; exit 1)
+    allow_unsupported: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,3 +159,6 @@ class CloneResult:
     #: True when the tree already holds exactly what the plan would write (a second identical run)
     already_applied: bool = False
     files: dict[str, str] = field(default_factory=dict)  #: new path -> the source path it was cloned from
+    #: `--config`'s features no bridge expresses (Feature.to_json()), written anyway with --allow-unsupported
+    unsupported: list[dict] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)  #: expressibility rules that could not run, and why

@@ -12,7 +12,7 @@ from typing import Any
 from analyzers.catalog.modules import module_name
 from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, load_repo, print_json
 from analyzers.envelope import versioned
-from analyzers.errors import ConfigError
+from analyzers.errors import ConfigError, UnexpressibleError
 from codemods.clone_family import CloneRequest, CloneResult, plan_clone
 
 HELP = "clone a model (bridge, provider, recipes, registrations, tests, docs, examples) under a new name"
@@ -52,13 +52,46 @@ def run_clone_smoke(result: CloneResult, args: argparse.Namespace) -> int:
     )
     log = Path(tempfile.mkdtemp(prefix="bridgesmith-smoke-logs-")) / "smoke.log"
     report = run_smoke_subprocess(opts, log)
+    smoke = report.to_dict()
+    causes = [] if report.passed else smoke_causes(result, args, smoke)
     if args.format == "json":
-        print_json(clone_document(result, applied=True, smoke=report.to_dict()))
+        print_json(clone_document(result, applied=True, smoke={**smoke, "likely_causes": causes}))
     else:
         print(report.summary())
+        for cause in causes:
+            print(f"{cause['check']}: {cause['cause']}")
+            for evidence in cause["evidence"]:
+                print(f"    evidence: {evidence}")
         if report.traceback:
             print(report.traceback, file=sys.stderr)
     return 0 if report.passed else 1
+
+
+def smoke_causes(result: CloneResult, args: argparse.Namespace, smoke: dict) -> list[dict]:
+    """The likely causes of a failed smoke run: its checks held against the config's function-changing
+    features (`--config`) and what the clone's model files set."""
+    from analyzers.expressibility import expressibility
+    from analyzers.hf_config import load_spec
+    from analyzers.hf_names import NamesUnavailable, collect_hf_names
+    from codemods.clone_family._likely_causes import likely_causes
+
+    features = []
+    if args.config:
+        spec = load_spec(args.config)
+        try:
+            names = collect_hf_names(spec)
+            name_list, shapes = names.names, names.shapes
+        except NamesUnavailable:
+            name_list, shapes = None, None
+        supported, unsupported = expressibility(spec, load_catalog(args), name_list, shapes)
+        features = supported + unsupported
+    root = Path(result.plan.root)
+    files = {
+        p: (root / p).read_text(encoding="utf-8")
+        for p in result.files
+        if p.endswith(".py") and "/models/" in p and (root / p).is_file()
+    }
+    return likely_causes(smoke, features, files, result.source.bridge.name)
 
 
 #: Called with (result, args) after a successful apply when --smoke is given; prints the smoke verdict (with
@@ -94,6 +127,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--smoke", action="store_true", help="run the smoke test on the result after applying"
     )
+    parser.add_argument(
+        "--allow-unsupported",
+        action="store_true",
+        help="write the clone although --config has features no bridge expresses (TODOs there; exit 1)",
+    )
     add_repo_argument(parser)
     add_format_argument(parser)
 
@@ -109,6 +147,7 @@ def request_from_args(args: argparse.Namespace) -> CloneRequest:
         class_prefix=args.class_prefix,
         family_dir=args.family_dir,
         hf_id=args.hf_id,
+        allow_unsupported=getattr(args, "allow_unsupported", False),
     )
 
 
@@ -130,7 +169,14 @@ def _summary(result: CloneResult, applied: bool) -> list[str]:
 
 def clone_document(result: CloneResult, applied: bool, already_applied: bool = False, **extra: Any) -> dict:
     """The `--format json` document: the plan's change set, whether it was applied, then `extra`."""
-    payload = {**result.plan.to_json(), "applied": applied, "already_applied": already_applied, **extra}
+    payload = {
+        **result.plan.to_json(),
+        "applied": applied,
+        "already_applied": already_applied,
+        "unsupported": result.unsupported,
+        "unchecked": result.unchecked,
+        **extra,
+    }
     return versioned("clone-family", payload)
 
 
@@ -139,7 +185,14 @@ def run(args: argparse.Namespace) -> int:
         check_smoke_environment()  # before anything is written
     repo = load_repo(args)
     catalog = load_catalog(args)
-    result = plan_clone(repo.root, request_from_args(args), catalog=catalog)
+    try:
+        result = plan_clone(repo.root, request_from_args(args), catalog=catalog)
+    except UnexpressibleError as exc:
+        _warn(exc.notes)
+        raise
+    _warn(result.unchecked)
+    # a clone written with features no bridge expresses is a finding, like a failed check
+    written_rc = 1 if result.unsupported else 0
     if result.already_applied:
         message = (
             f"nothing to do: {result.names.bridge_class} is already cloned from {result.source.bridge.name}"
@@ -153,14 +206,21 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "json":
             print_json(clone_document(result, applied=False))
         else:
+            # the summary (files, notes, TODOs) before the diff; stdout stays the bare diff (`git apply`)
+            print("\n".join(_summary(result, applied=False)), file=sys.stderr, flush=True)
             sys.stdout.write(result.plan.preview())
-            print("\n".join(_summary(result, applied=False)), file=sys.stderr)
-        return 0
+        return written_rc
     result.plan.apply()
     if args.format != "json":
         print("\n".join(_summary(result, applied=True)))
     if args.smoke:
-        return SMOKE_HOOK(result, args)
+        return max(SMOKE_HOOK(result, args), written_rc)
     if args.format == "json":
         print_json(clone_document(result, applied=True))
-    return 0
+    return written_rc
+
+
+def _warn(lines: list[str] | tuple[str, ...]) -> None:
+    """Expressibility rules that could not run, on stderr (an absent rule is no supported feature)."""
+    for line in lines:
+        print(f"warning: clone-family: expressibility {line}", file=sys.stderr)

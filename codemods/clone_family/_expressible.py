@@ -1,0 +1,145 @@
+"""Expressibility before writing: a `--config` whose features Megatron-Core's GPTModel cannot compute as
+configured is refused up front (`UnexpressibleError`, exit 2, nothing written), naming every such feature
+and what it would take; with `--allow-unsupported` the clone is written anyway, with a `TODO(bridgesmith)`
+comment at each place a feature concerns (the provider_bridge, the mapping registry).
+
+The features are `analyzers.expressibility`'s unsupported ones, less the neutral ones (a multiplier of 1).
+The rules it could not run (no transformers modeling file, no checkpoint names) are returned as notes, so
+an absent rule is never mistaken for a supported feature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from analyzers.errors import UnexpressibleError
+from analyzers.expressibility import Feature, expressibility, unchecked
+from codemods.clone_family._spec import CloneSpec, Staging
+from codemods.clone_family._templates import TODO
+
+__all__ = ["Verdict", "annotate_unsupported", "check_expressible", "refusal_message"]
+
+#: feature kinds whose fix goes into the mapping registry; every other kind concerns the provider
+_MAPPING_KINDS = frozenset({"mapping"})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the check found for `--config`."""
+
+    unsupported: tuple[Feature, ...]  #: features no bridge computes as configured (not neutral)
+    unchecked: tuple[str, ...]  #: rule groups that could not run, with why
+
+
+def check_expressible(spec: CloneSpec) -> Verdict | None:
+    """The verdict on `spec.config` (None without `--config`); raises UnexpressibleError when a feature
+    cannot be expressed and the request does not allow it."""
+    if spec.config is None:
+        return None
+    from analyzers.hf_names import NamesUnavailable, collect_hf_names
+
+    try:
+        names = collect_hf_names(spec.config)
+        name_list, shapes = names.names, names.shapes
+    except NamesUnavailable:
+        name_list, shapes = None, None
+    _, unsupported = expressibility(
+        spec.config, spec.catalog, name_list, shapes, exclude=spec.request.exclude_teachers
+    )
+    verdict = Verdict(
+        tuple(f for f in unsupported if not f.neutral), tuple(unchecked(spec.config, name_list))
+    )
+    if verdict.unsupported and not spec.request.allow_unsupported:
+        raise UnexpressibleError(
+            refusal_message(spec.request.config or spec.config.source, verdict.unsupported),
+            notes=verdict.unchecked,
+        )
+    return verdict
+
+
+def refusal_message(config: str, features: tuple[Feature, ...]) -> str:
+    """`clone-family: CONFIG: cannot be expressed: <feature> (<what it would take>); ...`, one line."""
+    listed = "; ".join(f"{f.name} ({_one_line(f.needs or 'no bridge handles it')})" for f in features)
+    return (
+        f"clone-family: {config}: cannot be expressed: {listed} "
+        "(--allow-unsupported writes the starting point with TODOs)"
+    )
+
+
+def annotate_unsupported(spec: CloneSpec, staging: Staging, verdict: Verdict | None) -> None:
+    """With `--allow-unsupported`: the cloned bridge module gets a TODO comment per unsupported feature at
+    the method it concerns, and the report a line per feature and per unchecked rule group."""
+    if verdict is None:
+        return
+    staging.report.extend(f"expressibility: {line}" for line in verdict.unchecked)
+    if not verdict.unsupported:
+        return
+    staging.report.extend(
+        f"unsupported: {f.name} ({', '.join(f.evidence)}): {_one_line(f.needs or '')}"
+        for f in verdict.unsupported
+    )
+    new = next((n for o, n in spec.files.models if o == spec.source.bridge.path), None)
+    if new is None or new not in staging.created:
+        return
+    by_method: dict[str, list[str]] = {}
+    for f in verdict.unsupported:
+        method = "mapping_registry" if f.kind in _MAPPING_KINDS else "provider_bridge"
+        by_method.setdefault(method, []).append(
+            f"# {TODO}: {f.name} ({', '.join(f.evidence)}) is not expressed: {_one_line(f.needs or '')}"
+        )
+    module = cst.parse_module(staging.created[new])
+    staging.created[new] = module.visit(_Annotate(spec.names.bridge_class, by_method)).code
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _comment_lines(comments: list[str]) -> list[cst.EmptyLine]:
+    return [cst.EmptyLine(indent=True, comment=cst.Comment(c)) for c in comments]
+
+
+class _Annotate(cst.CSTTransformer):
+    """Comments above the first statement after the docstring of each method of the bridge class (above
+    the class itself for a method it inherits)."""
+
+    def __init__(self, bridge_class: str, by_method: dict[str, list[str]]) -> None:
+        super().__init__()
+        self.bridge_class = bridge_class
+        self.by_method = by_method
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        if original.name.value != self.bridge_class:
+            return updated
+        body = list(updated.body.body)
+        missing: list[str] = []
+        for method, comments in self.by_method.items():
+            index = next(
+                (i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef) and s.name.value == method),
+                None,
+            )
+            if index is None:
+                missing.extend(comments)
+                continue
+            body[index] = _annotate_function(body[index], comments)
+        updated = updated.with_changes(body=updated.body.with_changes(body=body))
+        if missing:
+            updated = updated.with_changes(leading_lines=[*updated.leading_lines, *_comment_lines(missing)])
+        return updated
+
+
+def _annotate_function(func: cst.FunctionDef, comments: list[str]) -> cst.FunctionDef:
+    if not isinstance(func.body, cst.IndentedBlock):
+        return func.with_changes(leading_lines=[*func.leading_lines, *_comment_lines(comments)])
+    stmts = list(func.body.body)
+    first = stmts[0]
+    docstring = (
+        isinstance(first, cst.SimpleStatementLine)
+        and isinstance(first.body[0], cst.Expr)
+        and isinstance(first.body[0].value, cst.SimpleString | cst.ConcatenatedString)
+    )
+    at = 1 if docstring and len(stmts) > 1 else 0
+    stmts[at] = stmts[at].with_changes(leading_lines=[*stmts[at].leading_lines, *_comment_lines(comments)])
+    return func.with_changes(body=func.body.with_changes(body=stmts))

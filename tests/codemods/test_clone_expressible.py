@@ -1,0 +1,198 @@
+"""clone-family refuses a `--config` Megatron-Core cannot compute as configured (exit 2, nothing written,
+every feature named); `--allow-unsupported` writes it with TODOs at each place (exit 1); rules that could
+not run are warnings, not silence."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import site
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codemods.cli import main
+from tests.conftest import make_checkout
+
+pytestmark = pytest.mark.hf
+
+PROJECT = Path(__file__).resolve().parents[2]
+BRIDGE = "src/megatron/bridge"
+
+
+def _snapshot(root: Path) -> str:
+    digest = hashlib.sha1()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _default_config(model_type: str, dest: Path, **overrides: object) -> Path:
+    from transformers import AutoConfig
+
+    AutoConfig.for_model(model_type, **overrides).save_pretrained(dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def tree(real_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_checkout(real_tree, tmp_path_factory.mktemp("expressible") / "tree")
+
+
+@pytest.fixture(scope="module")
+def configs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("configs")
+    return {
+        "granite": _default_config("granite", base / "granite"),
+        # ibm-granite/granite-3.0-2b-base's published multipliers
+        "granite-3.0": _default_config(
+            "granite",
+            base / "granite-3.0",
+            embedding_multiplier=12.0,
+            residual_multiplier=0.22,
+            attention_multiplier=0.015625,
+            logits_scaling=8.0,
+        ),
+        "cohere": _default_config("cohere", base / "cohere"),
+        "phi3": _default_config("phi3", base / "phi3"),
+    }
+
+
+def _error_line(err: str) -> str:
+    lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_granite_default_config_is_refused_before_anything_is_written(
+    tree: Path, configs: dict[str, Path], capsys: pytest.CaptureFixture[str], dry_run: bool
+) -> None:
+    before = _snapshot(tree)
+    argv = ["clone-family", "mistral", "granite", "--config", str(configs["granite"]), "--repo", str(tree)]
+    assert main(argv + (["--dry-run"] if dry_run else [])) == 2
+    out, err = capsys.readouterr()
+    line = _error_line(err)
+    assert line.startswith(
+        f"error: clone-family: {configs['granite']}: cannot be expressed: attention multiplier ("
+    )
+    assert "softmax_scale = attention_multiplier" in line
+    # the default's other multipliers are 1.0: they change nothing, so they are not named
+    assert "embedding multiplier" not in line and "logits scaling" not in line
+    assert out == ""
+    assert _snapshot(tree) == before
+
+
+def test_every_unsupported_feature_is_named_on_one_line(
+    tree: Path, configs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _snapshot(tree)
+    argv = [
+        "clone-family",
+        "mistral",
+        "granite",
+        "--config",
+        str(configs["granite-3.0"]),
+        "--repo",
+        str(tree),
+    ]
+    assert main(argv + ["--format", "json"]) == 2
+    out, err = capsys.readouterr()
+    line = _error_line(err)
+    named = line.split("cannot be expressed: ", 1)[1].split("; ")
+    assert [n.split(" (", 1)[0] for n in named] == [
+        "embedding multiplier",
+        "residual multiplier",
+        "attention multiplier",
+        "logits scaling",
+    ]
+    assert "mup_embedding_mult" in named[0] and "local layer spec" in named[1]
+    assert out == ""  # JSON convention: an error is one line on stderr, no document
+    argv = ["clone-family", "mistral", "cohere", "--config", str(configs["cohere"]), "--repo", str(tree)]
+    assert main(argv) == 2
+    line = _error_line(capsys.readouterr().err)
+    assert "logit scale (Megatron-Core's muP output multiplier" in line
+    assert "parallel attention + MLP residual (a local layer spec" in line
+    assert _snapshot(tree) == before
+
+
+def _method_span(text: str, cls: str, method: str) -> tuple[int, int]:
+    node = next(n for n in ast.parse(text).body if isinstance(n, ast.ClassDef) and n.name == cls)
+    func = next(n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == method)
+    return func.lineno, func.end_lineno or func.lineno
+
+
+def test_allow_unsupported_writes_todos_where_each_feature_belongs_and_exits_1(
+    real_tree: Path, tmp_path: Path, configs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree = make_checkout(real_tree, tmp_path / "tree")
+    argv = [
+        "clone-family",
+        "mistral",
+        "granite",
+        "--config",
+        str(configs["granite-3.0"]),
+        "--repo",
+        str(tree),
+    ]
+    assert main(argv + ["--allow-unsupported", "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["applied"] is True
+    assert [f["name"] for f in doc["unsupported"]] == [
+        "embedding multiplier",
+        "residual multiplier",
+        "attention multiplier",
+        "logits scaling",
+    ]
+    bridge = f"{BRIDGE}/models/mistral/granite_bridge.py"
+    text = (tree / bridge).read_text(encoding="utf-8")
+    first, last = _method_span(text, "GraniteBridge", "provider_bridge")
+    todo_lines = [i for i, line in enumerate(text.splitlines(), 1) if "TODO(bridgesmith): " in line]
+    assert len(todo_lines) == 4 and all(first < i <= last for i in todo_lines)
+    assert "residual multiplier (residual_multiplier=0.22) is not expressed" in text
+    todos = [t for t in doc["todos"] if t["path"] == bridge]
+    assert sorted(t["line"] for t in todos) == todo_lines
+
+    # a fused checkpoint tensor concerns the mapping registry
+    argv = ["clone-family", "llama", "phi3", "--config", str(configs["phi3"]), "--repo", str(tree)]
+    assert main(argv + ["--allow-unsupported"]) == 1
+    out = capsys.readouterr().out
+    assert "note: unsupported: fused gate/up MLP tensor" in out
+    text = (tree / f"{BRIDGE}/models/llama/phi3_bridge.py").read_text(encoding="utf-8")
+    first, last = _method_span(text, "Phi3Bridge", "mapping_registry")
+    todo_lines = [i for i, line in enumerate(text.splitlines(), 1) if "fused gate/up MLP tensor" in line]
+    assert len(todo_lines) == 1 and first < todo_lines[0] <= last
+
+
+def test_without_transformers_the_unchecked_rules_are_a_warning(
+    tree: Path, configs: dict[str, Path], tmp_path: Path
+) -> None:
+    # an environment without transformers: this interpreter with its site-packages less transformers
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    for entry in Path(site.getsitepackages()[0]).iterdir():
+        if not entry.name.lower().startswith("transformers"):
+            (site_dir / entry.name).symlink_to(entry)
+    before = _snapshot(tree)
+    env = {**os.environ, "PYTHONPATH": f"{PROJECT}:{site_dir}", "PYTHONNOUSERSITE": "1"}
+    out = subprocess.run(
+        [sys.executable, "-S", "-m", "codemods", "clone-family", "mistral", "cohere",
+         "--config", str(configs["cohere"]), "--repo", str(tree), "--dry-run"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert lines[0] == (
+        "warning: clone-family: expressibility not checked (transformers is not installed): interleaved RoPE "
+        "(rotate_half), q/k norm after RoPE, q/k norm over the whole projection, parallel attention + MLP "
+        "residual, MoE router scoring (sigmoid/softmax), norms scaling by 1 + weight, RoPE skipped on some layers"
+    )
+    assert lines[1].startswith("warning: clone-family: expressibility not checked (no HF checkpoint names): ")
+    # the config's own field is still checked; the parallel residual only the modeling file shows is not
+    assert "logit scale" in lines[-1] and "parallel" not in lines[-1]
+    assert _snapshot(tree) == before
