@@ -11,7 +11,8 @@ The clone runs in stages, each a function of the frozen spec the first one resol
 - `_render`: SRC's modules cloned in the syntax tree (`_clone_module`), over a process pool when big
 - `_register`: package, lint (MBR001/002/004) and test-table registrations
 - `_docs`: the docs page, its index entry (`_docs_index`) and the examples (`templates/` when SRC has none)
-- `_format`: ruff format, the compile check and the conflicts -> the Plan
+- `_format`: ruff format of the changed statements only (`_ranges`), the compile check and the conflicts
+  -> the Plan
 
 >>> result = plan_clone(ensure_tree(), CloneRequest("qwen3", "qwen4"))  # doctest: +SKIP
 >>> print(result.plan.preview())  # doctest: +SKIP

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from analyzers.errors import PlanConflictError
 from analyzers.ruff_binary import required_ruff
-from codemods.clone_family._ranges import changed_ranges, unstable_lines
+from codemods.clone_family._ranges import changed_ranges, splice_changed, unstable_lines
 from codemods.clone_family._spec import CloneResult, CloneSpec, Staging
 from codemods.clone_family._templates import TODO
 from codemods.plan import Plan, Todo
@@ -104,9 +104,10 @@ def format_changed(root: Path, texts: dict[str, str], before: dict[str, str]) ->
     """Each text with the lines it changed against `before[path]` formatted (the whole text when `before`
     has no entry for it), by `ruff format` with the tree's own ruff configuration (found from the path).
 
-    One whole-file format finds the lines ruff would change; only the changed hunks among them are
-    formatted, each by one `ruff format --range` call (ruff widens a range to whole logical lines), bottom
-    up so the line numbers above stay valid.
+    One whole-file format per file: its rewrite of every statement that holds a changed line is taken,
+    every other line is kept. Where that cannot be done (the text does not tokenize, the splice does not
+    compile), each changed hunk ruff would rewrite is formatted by one `ruff format --range` call (ruff
+    widens a range to whole logical lines), bottom up so the line numbers above stay valid.
     """
     if not texts:
         return {}
@@ -130,11 +131,23 @@ def format_changed(root: Path, texts: dict[str, str], before: dict[str, str]) ->
         whole = ruff_format(rel, text)
         if rel not in before or whole == text:
             return rel, whole
+        changed = changed_ranges(before[rel], text)
+        spliced = splice_changed(text, whole, changed)
+        if spliced is not None and _compiles(spliced, rel):
+            return rel, spliced
         unstable = unstable_lines(text, whole)
-        for start, end in reversed(changed_ranges(before[rel], text)):
+        for start, end in reversed(changed):
             if any(start <= line <= end for line in unstable):
                 text = ruff_format(rel, text, f"--range={start}-{end + 1}")
         return rel, text
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(pool.map(run, texts.items()))
+
+
+def _compiles(text: str, rel: str) -> bool:
+    try:
+        compile(text, rel, "exec")
+    except SyntaxError:
+        return False
+    return True
