@@ -12,12 +12,13 @@ from pathlib import Path, PurePosixPath
 
 from analyzers.catalog.modules import build_module_info, module_name, module_path
 from analyzers.catalog.records import Catalog
-from analyzers.errors import ConfigError, ParseError, PlanConflictError, ResolveError
+from analyzers.errors import ConfigError, ParseError, ResolveError
 from analyzers.hf_config import ModelSpec, load_spec
 from analyzers.repo import MODELS_DIR
 from codemods.clone_family._clone_module import CloneContext, Registration
 from codemods.clone_family._config_edits import decide
 from codemods.clone_family._discover import find_cloned_files
+from codemods.clone_family._placement import place
 from codemods.clone_family._registry_edits import RegistryPlan, edit_registry, plan_registry
 from codemods.clone_family._spec import ClonedFiles, CloneRequest, CloneSpec
 from codemods.clone_family._transformers_index import transformers_has
@@ -48,8 +49,9 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
     source = _source(catalog, request.src)
     config = _load_config(request.config)
     names = _names(root, request, source, config)
-    family = request.family_dir or source.family.name
-    report: list[str] = []
+    placement = place(root, catalog, source, names.stem, request.family_dir)
+    family = placement.family
+    report: list[str] = [placement.reason] if placement.moved or request.family_dir else []
     own = {b.name for b in source.module_bridges}
     protected = other_model_spellings(catalog, own, source.family, source.stem)
     others = frozenset(other_stems(catalog, own))
@@ -57,7 +59,7 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
         [Variant(source.stem, names.stem), Variant(source.stem.replace("_", "-"), names.hyphen)],
         protected=protected,
     )
-    files = find_cloned_files(root, source, family, paths, others, new_family=request.family_dir is not None)
+    files = find_cloned_files(root, source, placement, paths, others)
     py_pairs = [(o, n) for o, n in files.models + files.recipes if o.endswith(".py")]
     module_map = {module_name(o): module_name(n) for o, n in py_pairs}
     renamer = _renamer(source, names, protected, _class_names(root, [o for o, _ in py_pairs]))
@@ -82,7 +84,7 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
             registrations=registrations,
             hf_org=hf_org,
             package_names={family_pkg: model_names},
-            package_map={family_pkg: f"megatron.bridge.models.{family}"},
+            package_map={family_pkg: placement.package},
         )
         for r in (renamer, recipe_renamer)
     ]
@@ -100,6 +102,7 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
         config=config,
         names=names,
         family=family,
+        placement=placement,
         others=others,
         paths=paths,
         files=files,
@@ -137,13 +140,6 @@ def _load_config(config: str | None) -> ModelSpec | None:
 def _names(root: Path, req: CloneRequest, src: ResolvedSource, config: ModelSpec | None) -> ModelNames:
     """The new model's names: DST and the flags, else the config's, else SRC's renamed; each checked."""
     check_stem(req.dst)
-    if req.family_dir is not None:
-        check_stem(req.family_dir, "--family-dir")
-        module = f"{MODELS_DIR}/{req.family_dir}.py"
-        if (root / module).exists():
-            raise PlanConflictError(
-                f"--family-dir {req.family_dir!r} would shadow the module of the same name", module
-            )
     if req.dst == src.stem:
         raise ResolveError(f"DST {req.dst!r} is SRC itself")
     model_type, hf_class, hf_id = req.model_type, req.hf_class, req.hf_id

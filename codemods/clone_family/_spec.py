@@ -13,6 +13,7 @@ from analyzers.catalog.records import Catalog
 from analyzers.hf_config import ModelSpec
 from codemods.clone_family._clone_module import CloneContext, Registration
 from codemods.clone_family._config_edits import ConfigDecisions
+from codemods.clone_family._placement import Placement
 from codemods.naming import ModelNames, Renamer
 from codemods.plan import Plan
 from codemods.resolve import ResolvedSource
@@ -42,7 +43,7 @@ class CloneRequest:
     hf_class: str | None = None
     model_type: str | None = None
     class_prefix: str | None = None
-    family_dir: str | None = None  #: new family folder under models/ (default: SRC's family)
+    family_dir: str | None = None  #: family folder under models/, nested or existing (default: by vendor)
     hf_id: str | None = None  #: published checkpoint id used in recipes, docs and examples
     #: bridges the learned mapping vocabulary leaves out (leave-one-out reconstruction benchmarks)
     exclude_teachers: tuple[str, ...] = ()
@@ -75,6 +76,7 @@ class CloneSpec:
     config: ModelSpec | None  #: the new model's HF config (`--config`)
     names: ModelNames
     family: str  #: the family folder the new model lives in
+    placement: Placement  #: the folders of the model, its recipes, docs and examples
     others: frozenset[str]  #: stems of the tree's other models (the files `belongs_to` must leave)
     paths: Renamer  #: renames path components (stem spellings only)
     files: ClonedFiles
@@ -101,6 +103,11 @@ class Targets:
     docs_pages: tuple[Pair, ...]  #: (vendor folder, page) of SRC's own pages
     example_vendors: tuple[str, ...] | None  #: examples/models/<vendor> folders; None: no examples/models
     example_folders: tuple[Pair, ...]  #: (vendor folder, folder) of SRC's own examples
+    docs_dst: str | None = None  #: the docs/models/<vendor> folder of the chosen family (may be new)
+    examples_dst: str | None = None  #: the folder the clone's examples folder goes in (may be new)
+    examples_flat: bool = (
+        False  #: a new family named after the model: its examples are examples/models/<stem>/
+    )
 
 
 @dataclass(frozen=True)
