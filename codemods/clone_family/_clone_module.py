@@ -53,6 +53,9 @@ class CloneContext:
     package_names: dict[str, dict[str, str]] = field(default_factory=dict)
     #: old package -> new package (differs with --family-dir)
     package_map: dict[str, str] = field(default_factory=dict)
+    #: SRC's transformers classes -> the new model_type's in transformers' registry (`Gemma3TextConfig` ->
+    #: `Exaone4Config`): the spelling renamed would be a class transformers does not have
+    hf_classes: dict[str, str] = field(default_factory=dict)
 
     def _cloned_prefix(self, dotted: str) -> str | None:
         """The longest cloned module that `dotted` is or lies inside."""
@@ -134,6 +137,15 @@ class _Bindings:
                 self.external_renamed[local] = exported[local]
                 if self.ctx.package_map.get(mod, mod) != mod:
                     self.external_modules[mod] = self.ctx.package_map[mod]
+                continue
+            if mod.split(".")[0] == "transformers" and alias.asname is None and local in self.ctx.hf_classes:
+                # The registry's class lives at transformers' top level, whatever SRC imported it from.
+                self.external_renamed[local] = self.ctx.hf_classes[local]
+                if mod != "transformers":
+                    self.external_modules[mod] = "transformers"
+                continue
+            if mod.split(".")[0] == "transformers" and new in self.ctx.hf_classes.values():
+                self.keep.add(local)  # another SRC class becomes the registry's `new`
                 continue
             if mod.split(".")[0] == "transformers" and alias.asname is None and transformers_has(new):
                 new_mod = self.ctx.renamer.identifier(mod)

@@ -7,12 +7,13 @@ and clone contexts from them.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path, PurePosixPath
 
 from analyzers.catalog.modules import build_module_info, module_name, module_path
 from analyzers.catalog.records import Catalog
-from analyzers.errors import ConfigError, ParseError, ResolveError
+from analyzers.errors import ConfigError, ParseError, PlanConflictError, ResolveError
 from analyzers.hf_config import ModelSpec, load_spec
 from analyzers.repo import MODELS_DIR
 from codemods.clone_family._clone_module import CloneContext, Registration
@@ -21,7 +22,7 @@ from codemods.clone_family._discover import find_cloned_files
 from codemods.clone_family._placement import place
 from codemods.clone_family._registry_edits import RegistryPlan, edit_registry, plan_registry
 from codemods.clone_family._spec import ClonedFiles, CloneRequest, CloneSpec
-from codemods.clone_family._transformers_index import transformers_has
+from codemods.clone_family._transformers_index import registered_class, registered_mapping, transformers_has
 from codemods.naming import (
     ModelNames,
     Renamer,
@@ -60,6 +61,14 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
         protected=protected,
     )
     files = find_cloned_files(root, source, placement, paths, others)
+    taken = _taken_prefix(catalog, names, source, files)
+    if taken is not None:
+        free = _free_prefix(catalog, names, source)
+        if free is None:
+            raise PlanConflictError(f"class {names.bridge_class} already exists; pass --class-prefix", taken)
+        again = resolve(root, catalog, dataclasses.replace(request, class_prefix=free), year)
+        note = f"class prefix {free} (not {names.class_prefix}: class {names.bridge_class} already exists in {taken})"
+        return dataclasses.replace(again, report=(note, *again.report))
     py_pairs = [(o, n) for o, n in files.models + files.recipes if o.endswith(".py")]
     module_map = {module_name(o): module_name(n) for o, n in py_pairs}
     renamer = _renamer(source, names, protected, _class_names(root, [o for o, _ in py_pairs]))
@@ -77,6 +86,7 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
         if (new := name_map.get(old))
     }
     family_pkg = f"megatron.bridge.models.{source.family.name.replace('/', '.')}"
+    hf_classes = _hf_classes(source, names, report)
     contexts = [
         CloneContext(
             renamer=r,
@@ -85,6 +95,7 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
             hf_org=hf_org,
             package_names={family_pkg: model_names},
             package_map={family_pkg: placement.package},
+            hf_classes=hf_classes,
         )
         for r in (renamer, recipe_renamer)
     ]
@@ -167,6 +178,9 @@ def _names(root: Path, req: CloneRequest, src: ResolvedSource, config: ModelSpec
             hf_id = check_hub_id(
                 config.config["_name_or_path"], "config _name_or_path (pass --hf-id to override)", where
             )
+    if hf_class is None and (src.hf_class or "").endswith("ForCausalLM"):
+        # transformers' own spelling of the architecture (`Ernie4_5ForCausalLM`), not SRC's renamed.
+        hf_class = registered_class(model_type or req.dst, "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES")
     return ModelNames.derive(
         req.dst,
         src_stem=src.stem,
@@ -177,6 +191,32 @@ def _names(root: Path, req: CloneRequest, src: ResolvedSource, config: ModelSpec
         model_type=model_type,
         hf_id=hf_id,
     )
+
+
+def _taken_prefix(catalog: Catalog, names: ModelNames, src: ResolvedSource, files: ClonedFiles) -> str | None:
+    """The path of another model's bridge already named like the clone's (none: the clone's own, on a rerun)."""
+    clone_path = next((new for old, new in files.models if old == src.bridge.path), None)
+    return next(
+        (b.path for b in catalog.bridges if b.name == names.bridge_class and b.path != clone_path), None
+    )
+
+
+def _free_prefix(catalog: Catalog, names: ModelNames, src: ResolvedSource) -> str | None:
+    """A class prefix no bridge or provider has: transformers' for the model_type (`Ernie4_5`), the stem
+    with `_` kept between digits, then numbered."""
+    used = {class_prefix_of(b.name) for b in catalog.bridges} | {
+        class_prefix_of(p) for f in catalog.families for p in f.providers
+    }
+    hf = registered_class(names.model_type, "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES") or ""
+    suffix = hf_suffix(hf)
+    tokens = names.stem.split("_")
+    joined = tokens[0][:1].upper() + tokens[0][1:]
+    for prev, token in zip(tokens, tokens[1:], strict=False):
+        keep = prev[-1:].isdigit() and token[:1].isdigit()
+        joined += ("_" if keep else "") + token[:1].upper() + token[1:]
+    candidates = [hf[: -len(suffix)] if suffix else "", joined]
+    candidates += [f"{names.class_prefix}V{n}" for n in range(2, 10)]
+    return next((c for c in candidates if c and c not in used and c != names.class_prefix), None)
 
 
 def _src_prefix(src: ResolvedSource) -> str:
@@ -298,6 +338,27 @@ def _exports(
             if new != name:
                 name_map[name] = new
     return name_map, exports
+
+
+def _hf_classes(src: ResolvedSource, names: ModelNames, report: list[str]) -> dict[str, str]:
+    """SRC's HF config and causal-LM classes -> those transformers' registry names for the new model_type."""
+    causal = "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES"
+    src_types = [
+        mt for mt, cls in (registered_mapping(causal) or {}).items() if src.hf_class and cls == src.hf_class
+    ] or [src.model_type or ""]
+    # Gemma3ForCausalLM serves gemma3 and gemma3_text: the text model's config is the causal LM's.
+    src_types = [mt for mt in src_types if mt.endswith("_text")] or src_types
+    out: dict[str, str] = {}
+    for mapping in ("CONFIG_MAPPING_NAMES", causal):
+        new = registered_class(names.model_type, mapping)
+        for model_type in src_types:
+            old = registered_class(model_type, mapping)
+            if old and new and old != new:
+                out.setdefault(old, new)
+    if out:
+        listed = ", ".join(f"{old} -> {new}" for old, new in out.items())
+        report.append(f"transformers classes from its registry for model_type {names.model_type!r}: {listed}")
+    return out
 
 
 # --- registrations and hub ids ----------------------------------------------------------------------
