@@ -25,6 +25,7 @@ from codemods.naming import Renamer
 from codemods.rename_engine import ModuleNames, RenameTransformer, StringPolicy
 
 REGISTER_CALLS = {"register_bridge", "register_bridge_implementation"}
+_QUOTED_HF_ID = re.compile(r"""(["'])([A-Za-z0-9][\w.-]*/[\w.-]+)\1""")
 _HF_ID = re.compile(r"^([A-Za-z0-9][\w.-]*)/([\w.-]+)$")
 _HEX_REVISION = re.compile(r"^[0-9a-f]{40}$")
 _COPYRIGHT = re.compile(r"(Copyright \(c\) )(\d{4})(?:-\d{4})?")
@@ -56,6 +57,8 @@ class CloneContext:
     #: SRC's transformers classes -> the new model_type's in transformers' registry (`Gemma3TextConfig` ->
     #: `Exaone4Config`): the spelling renamed would be a class transformers does not have
     hf_classes: dict[str, str] = field(default_factory=dict)
+    #: no `--hf-id`: a hub id the rename would invent (`Qwen/Qwen4-8B`) becomes a TODO placeholder
+    hub_placeholders: bool = False
 
     def _cloned_prefix(self, dotted: str) -> str | None:
         """The longest cloned module that `dotted` is or lies inside."""
@@ -75,6 +78,11 @@ class CloneContext:
     def prose(self, text: str) -> str:
         """Free text renamed; hub ids the rename changed move to the new organisation (`--hf-id`)."""
         new = self.renamer.prose(text)
+        if self.hub_placeholders and new != text:
+            # A quoted hub id the rename changed names a checkpoint nobody published.
+            new = _QUOTED_HF_ID.sub(
+                lambda m: m.group(0) if m.group(2) in text else f"{m.group(1)}{TODO}: hub id{m.group(1)}", new
+            )
         if self.hf_org is None or new == text:
             return new
         old_org, new_org = self.hf_org
@@ -193,6 +201,8 @@ class _CloneStrings(StringPolicy):
             org, name = match.groups()
             new_name = self.ctx.renamer.prose(name)
             if new_name != name:
+                if self.ctx.hub_placeholders:
+                    return f"{TODO}: the published checkpoint (not {org}/{new_name}, a guess)"
                 if self.ctx.hf_org and org == self.ctx.hf_org[0]:
                     org = self.ctx.hf_org[1]
                 return f"{org}/{new_name}"

@@ -77,6 +77,18 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
     recipe_renamer = _recipe_renamer(root, source, names, renamer, protected, files, report)
     recipe_modules = {module_name(o) for o, _ in files.recipes}
     name_map, exports = _exports(root, module_map, renamer, {m: recipe_renamer for m in recipe_modules})
+    clashes = _recipe_clashes(root, catalog, files, name_map, names)
+    if clashes:
+        # Wildcard imports (`recipes/__init__.py`) would let a clone shadow the existing recipe of that name.
+        extra = [Variant(old, new) for old, new in clashes.items()]
+        recipe_renamer = Renamer(list(recipe_renamer.variants) + extra, protected=recipe_renamer.protected)
+        name_map, exports = _exports(root, module_map, renamer, {m: recipe_renamer for m in recipe_modules})
+        shown = ", ".join(f"{o} -> {n}" for o, n in list(clashes.items())[:3])
+        more = f" and {len(clashes) - 3} more" if len(clashes) > 3 else ""
+        report.append(
+            f"recipes: {len(clashes)} cloned recipe functions would collide with existing recipe exports; "
+            f"renamed {shown}{more}"
+        )
     # Names the family package will re-export once registered: imports of them follow the clone.
     model_names = {
         old: new
@@ -96,6 +108,7 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
             package_names={family_pkg: model_names},
             package_map={family_pkg: placement.package},
             hf_classes=hf_classes,
+            hub_placeholders=names.hf_id is None,
         )
         for r in (renamer, recipe_renamer)
     ]
@@ -316,6 +329,20 @@ def _recipe_renamer(
     report.append(f"recipes: functions {prefix}_* of {stem} become {new}_*")
     extra = [Variant(prefix, new), Variant(prefix.upper(), new.upper())]
     return Renamer(list(renamer.variants) + extra, protected=protected - {prefix, prefix.upper()})
+
+
+def _recipe_clashes(
+    root: Path, catalog: Catalog, files: ClonedFiles, name_map: dict[str, str], names: ModelNames
+) -> dict[str, str]:
+    """Cloned recipe functions whose new name is an existing recipe's -> `<recipe prefix>_<old name>`."""
+    existing = {f.name for r in catalog.recipes for f in r.functions}
+    out: dict[str, str] = {}
+    for old_path, _ in files.recipes:
+        info = build_module_info(old_path, (root / old_path).read_text(encoding="utf-8"))
+        for name in info.functions:
+            if not name.startswith("_") and name_map.get(name, name) in existing:
+                out[name] = f"{names.recipe_prefix}_{name}"
+    return out
 
 
 def _exports(
