@@ -202,7 +202,7 @@ class _CloneStrings(StringPolicy):
             new_name = self.ctx.renamer.prose(name)
             if new_name != name:
                 if self.ctx.hub_placeholders:
-                    return f"{TODO}: the published checkpoint (not {org}/{new_name}, a guess)"
+                    return f"{TODO}: the new model's published checkpoint (the source loads {text})"
                 if self.ctx.hf_org and org == self.ctx.hf_org[0]:
                     org = self.ctx.hf_org[1]
                 return f"{org}/{new_name}"

@@ -71,7 +71,7 @@ def _bridge_edits(spec: CloneSpec) -> functools.partial:
         config=config,
         bridge_class=spec.names.bridge_class,
         hf_class=spec.names.hf_class,
-        source_bridge=spec.source.bridge.name,
+        hf_id=spec.names.hf_id,
     )
 
 
@@ -81,9 +81,9 @@ def _edit_bridge(
     config: Callable[[cst.Module], cst.Module] | None,
     bridge_class: str,
     hf_class: str,
-    source_bridge: str,
+    hf_id: str | None,
 ) -> cst.Module:
-    module = bridge_docstring(module, bridge_class, hf_class, source_bridge)
+    module = bridge_docstring(module, bridge_class, hf_class, hf_id)
     return config(module) if config is not None else module
 
 

@@ -47,12 +47,17 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
     Raises ResolveError (SRC unknown or ambiguous, a flag malformed), ConfigError (`--config` unreadable or
     malformed), ParseError (SRC's module cannot be read) and PlanConflictError (`--family-dir` shadows a module).
     """
-    source = _source(catalog, request.src)
     config = _load_config(request.config)
+    picked: list[str] = []
+    if request.src is None:
+        if config is None:
+            raise ResolveError(f"clone-family {request.dst}: SRC is missing; name it, or pass --config")
+        request = dataclasses.replace(request, src=_nearest_source(catalog, config, request, picked))
+    source = _source(catalog, request.src or "")
     names = _names(root, request, source, config)
     placement = place(root, catalog, source, names.stem, request.family_dir)
     family = placement.family
-    report: list[str] = [placement.reason] if placement.moved or request.family_dir else []
+    report: list[str] = picked + ([placement.reason] if placement.moved or request.family_dir else [])
     own = {b.name for b in source.module_bridges}
     protected = other_model_spellings(catalog, own, source.family, source.stem)
     others = frozenset(other_stems(catalog, own))
@@ -68,7 +73,7 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
             raise PlanConflictError(f"class {names.bridge_class} already exists; pass --class-prefix", taken)
         again = resolve(root, catalog, dataclasses.replace(request, class_prefix=free), year)
         note = f"class prefix {free} (not {names.class_prefix}: class {names.bridge_class} already exists in {taken})"
-        return dataclasses.replace(again, report=(note, *again.report))
+        return dataclasses.replace(again, report=(*picked, note, *again.report))
     py_pairs = [(o, n) for o, n in files.models + files.recipes if o.endswith(".py")]
     module_map = {module_name(o): module_name(n) for o, n in py_pairs}
     renamer = _renamer(source, names, protected, _class_names(root, [o for o, _ in py_pairs]))
@@ -155,6 +160,35 @@ def _source(catalog: Catalog, src: str) -> ResolvedSource:
                     problem.location.path,
                 ) from None
         raise
+
+
+def _nearest_source(catalog: Catalog, config: ModelSpec, request: CloneRequest, report: list[str]) -> str:
+    """SRC for a clone from `config` alone: nearest's top candidate, reported with its score and reasons."""
+    from analyzers.hf_names import NamesUnavailable, collect_hf_names
+    from analyzers.nearest import rank
+
+    try:
+        names = collect_hf_names(config)
+    except NamesUnavailable:
+        names = None
+    candidates = rank(
+        config,
+        catalog,
+        names.names if names else None,
+        shapes=names.shapes if names else None,
+        exclude=request.exclude_teachers,
+        top=1,
+    )
+    if not candidates:
+        raise ResolveError(
+            f"clone-family {request.dst}: nearest finds no bridge to clone for {config.source}"
+        )
+    best = candidates[0]
+    reasons = "; ".join(best.reasons[:3])
+    report.append(
+        f"SRC {best.bridge} ({best.family}): nearest's top candidate, score {best.score:.3f}: {reasons}"
+    )
+    return best.bridge
 
 
 def _load_config(config: str | None) -> ModelSpec | None:
@@ -335,7 +369,8 @@ def _recipe_clashes(
     root: Path, catalog: Catalog, files: ClonedFiles, name_map: dict[str, str], names: ModelNames
 ) -> dict[str, str]:
     """Cloned recipe functions whose new name is an existing recipe's -> `<recipe prefix>_<old name>`."""
-    existing = {f.name for r in catalog.recipes for f in r.functions}
+    own = {module_name(new) for _, new in files.recipes}  # the clone's own, on a rerun
+    existing = {f.name for r in catalog.recipes for f in r.functions if f.module not in own}
     out: dict[str, str] = {}
     for old_path, _ in files.recipes:
         info = build_module_info(old_path, (root / old_path).read_text(encoding="utf-8"))

@@ -35,9 +35,9 @@ Pair = tuple[str, str]
 
 @dataclass(frozen=True)
 class CloneRequest:
-    """What the user asked for (CLI flags); every field but `src`/`dst` is optional."""
+    """What the user asked for (CLI flags); every field but `dst` is optional."""
 
-    src: str
+    src: str | None  #: the model to clone; None: nearest's top candidate for `config`
     dst: str
     config: str | None = None  #: config.json path, model dir or hub id of the new model
     hf_class: str | None = None
