@@ -133,6 +133,26 @@ def auto_model_types(tdir: Path) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
+def _mapping(text: str, name: str) -> dict[str, str]:
+    """model_type -> class of the `NAME = OrderedDict([...])` mapping in an auto module's source."""
+    start = text.find(f"\n{name} = OrderedDict(")
+    if start < 0:
+        return {}
+    end = text.find("\n)", start)
+    return dict(_PAIR.findall(text[start : end if end > 0 else None]))
+
+
+@functools.cache
+def auto_mapping(tdir: Path, name: str) -> dict[str, str]:
+    """model_type -> class of one auto mapping (`CONFIG_MAPPING_NAMES`, `MODEL_FOR_CAUSAL_LM_MAPPING_NAMES`),
+    from `models/auto/auto_mappings.py` or the module that defines it (transformers 4.x)."""
+    for module in ("auto_mappings.py", "configuration_auto.py", "modeling_auto.py"):
+        found = _mapping(read_text(tdir / "models" / "auto" / module) or "", name)
+        if found:
+            return found
+    return {}
+
+
 def config_model_types(tdir: Path, folder: str) -> set[str]:
     """The `model_type = "..."` values of the `configuration_*.py` files of `models/<folder>/`."""
     return {

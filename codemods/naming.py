@@ -322,22 +322,27 @@ class Renamer:
         return "".join(out)
 
     def _match_at(self, text: str, pos: int) -> tuple[str, str | None, int] | None:
-        for name in self._protected:
-            if (
-                text.startswith(name, pos)
+        kept = next(
+            (
+                name
+                for name in self._protected
+                if text.startswith(name, pos)
                 and _left_ok(text, pos, name)
                 and _right_ok(text, pos + len(name), name)
-            ):
-                return name, None, len(name)
+            ),
+            None,
+        )
         for variant in self._variants:
             old = variant.old
+            if len(old) <= len(kept or ""):
+                break  # longest first: a protected name at least as long wins
             if (
                 text.startswith(old, pos)
                 and _left_ok(text, pos, old)
                 and _right_ok(text, pos + len(old), old)
             ):
                 return old, variant.new, len(old)
-        return None
+        return (kept, None, len(kept)) if kept else None
 
     def identifier(self, name: str) -> str:
         """A Python identifier (or dotted path, file stem) renamed."""

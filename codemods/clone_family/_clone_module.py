@@ -25,6 +25,7 @@ from codemods.naming import Renamer
 from codemods.rename_engine import ModuleNames, RenameTransformer, StringPolicy
 
 REGISTER_CALLS = {"register_bridge", "register_bridge_implementation"}
+_QUOTED_HF_ID = re.compile(r"""(["'])([A-Za-z0-9][\w.-]*/[\w.-]+)\1""")
 _HF_ID = re.compile(r"^([A-Za-z0-9][\w.-]*)/([\w.-]+)$")
 _HEX_REVISION = re.compile(r"^[0-9a-f]{40}$")
 _COPYRIGHT = re.compile(r"(Copyright \(c\) )(\d{4})(?:-\d{4})?")
@@ -53,6 +54,11 @@ class CloneContext:
     package_names: dict[str, dict[str, str]] = field(default_factory=dict)
     #: old package -> new package (differs with --family-dir)
     package_map: dict[str, str] = field(default_factory=dict)
+    #: SRC's transformers classes -> the new model_type's in transformers' registry (`Gemma3TextConfig` ->
+    #: `Exaone4Config`): the spelling renamed would be a class transformers does not have
+    hf_classes: dict[str, str] = field(default_factory=dict)
+    #: no `--hf-id`: a hub id the rename would invent (`Qwen/Qwen4-8B`) becomes a TODO placeholder
+    hub_placeholders: bool = False
 
     def _cloned_prefix(self, dotted: str) -> str | None:
         """The longest cloned module that `dotted` is or lies inside."""
@@ -72,6 +78,11 @@ class CloneContext:
     def prose(self, text: str) -> str:
         """Free text renamed; hub ids the rename changed move to the new organisation (`--hf-id`)."""
         new = self.renamer.prose(text)
+        if self.hub_placeholders and new != text:
+            # A quoted hub id the rename changed names a checkpoint nobody published.
+            new = _QUOTED_HF_ID.sub(
+                lambda m: m.group(0) if m.group(2) in text else f"{m.group(1)}{TODO}: hub id{m.group(1)}", new
+            )
         if self.hf_org is None or new == text:
             return new
         old_org, new_org = self.hf_org
@@ -135,6 +146,15 @@ class _Bindings:
                 if self.ctx.package_map.get(mod, mod) != mod:
                     self.external_modules[mod] = self.ctx.package_map[mod]
                 continue
+            if mod.split(".")[0] == "transformers" and alias.asname is None and local in self.ctx.hf_classes:
+                # The registry's class lives at transformers' top level, whatever SRC imported it from.
+                self.external_renamed[local] = self.ctx.hf_classes[local]
+                if mod != "transformers":
+                    self.external_modules[mod] = "transformers"
+                continue
+            if mod.split(".")[0] == "transformers" and new in self.ctx.hf_classes.values():
+                self.keep.add(local)  # another SRC class becomes the registry's `new`
+                continue
             if mod.split(".")[0] == "transformers" and alias.asname is None and transformers_has(new):
                 new_mod = self.ctx.renamer.identifier(mod)
                 if new_mod != mod and transformers_module_exists(new_mod):
@@ -181,6 +201,8 @@ class _CloneStrings(StringPolicy):
             org, name = match.groups()
             new_name = self.ctx.renamer.prose(name)
             if new_name != name:
+                if self.ctx.hub_placeholders:
+                    return f"{TODO}: the new model's published checkpoint (the source loads {text})"
                 if self.ctx.hf_org and org == self.ctx.hf_org[0]:
                     org = self.ctx.hf_org[1]
                 return f"{org}/{new_name}"

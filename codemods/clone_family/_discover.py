@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from analyzers.repo import MODELS_DIR, RECIPES_DIR
 from analyzers.walk import OWN_FILES, iter_files
+from codemods.clone_family._placement import Placement
 from codemods.clone_family._spec import ClonedFiles, CloneSpec, Pair, Targets
 from codemods.naming import DOCS_DIR, EXAMPLES_DIR, Renamer, functional_tests_dir, unit_tests_dir
 from codemods.resolve import ResolvedSource
@@ -88,30 +89,24 @@ def rename_path(paths: Renamer, rel: str) -> str:
 
 
 def find_cloned_files(
-    root: Path,
-    source: ResolvedSource,
-    family: str,
-    paths: Renamer,
-    others: frozenset[str],
-    *,
-    new_family: bool,
+    root: Path, source: ResolvedSource, placement: Placement, paths: Renamer, others: frozenset[str]
 ) -> ClonedFiles:
-    """SRC's model, recipe and test files and their clones' paths; `new_family` puts them under `family`."""
+    """SRC's model, recipe and test files and their clones' paths, in the folders `placement` chose."""
     rename = _PathRenamer(paths)
-    models = _model_files(root, source, family if new_family else None, rename, others)
-    recipes, dedicated = _recipe_files(root, source, rename, others)
-    tests = _test_files(root, source, family, rename, others)
+    models = _model_files(root, source, placement, rename, others)
+    recipes, dedicated = _recipe_files(root, source, placement.recipe_family, rename, others)
+    tests = _test_files(root, source, placement.family, rename, others)
     return ClonedFiles(
         tuple(models), tuple(recipes), tuple(tests), tuple(dedicated), frozenset(rename.respelt)
     )
 
 
 def _model_files(
-    root: Path, source: ResolvedSource, family: str | None, rename: _PathRenamer, others: frozenset[str]
+    root: Path, source: ResolvedSource, placement: Placement, rename: _PathRenamer, others: frozenset[str]
 ) -> list[Pair]:
     """SRC's bridge module and its stem-mates (provider, modeling, step, mappings)."""
     src_dir = PurePosixPath(source.bridge.path).parent.as_posix()
-    new_dir = f"{MODELS_DIR}/{family}" if family else src_dir
+    new_dir = f"{MODELS_DIR}/{placement.model_dir}"
     pairs: list[Pair] = []
     for entry in entries(root, src_dir):
         if entry == "__init__.py" or not belongs_to(entry, source.stem, others):
@@ -126,9 +121,21 @@ def _model_files(
 
 
 def _recipe_files(
-    root: Path, source: ResolvedSource, rename: _PathRenamer, others: frozenset[str]
+    root: Path,
+    source: ResolvedSource,
+    recipe_family: str | None,
+    rename: _PathRenamer,
+    others: frozenset[str],
 ) -> tuple[list[Pair], list[str]]:
-    """SRC's recipe modules, and the recipe families dedicated to SRC (cloned whole)."""
+    """SRC's recipe modules, and the recipe families dedicated to SRC (cloned whole); their clones go to
+    `recipe_family` when given, else beside them."""
+
+    def moved(rel: str, family: str) -> str:
+        if recipe_family is None:
+            return rename(rel)
+        rest = rel[len(f"{RECIPES_DIR}/{family}/") :]
+        return f"{RECIPES_DIR}/{recipe_family}/{rename(rest)}"
+
     pairs: list[Pair] = []
     dedicated: list[str] = []
     for family in entries(root, RECIPES_DIR):
@@ -137,23 +144,24 @@ def _recipe_files(
             continue
         if belongs_to(family, source.stem, others):
             dedicated.append(family)
-            pairs.extend((rel, rename(rel)) for rel in walk(root, base) if rel.endswith(".py"))
+            pairs.extend((rel, moved(rel, family)) for rel in walk(root, base) if rel.endswith(".py"))
             continue
         for entry in entries(root, base):
             full = f"{base}/{entry}"
             if (root / full).is_dir():
                 for sub in entries(root, full):
                     if sub.endswith(".py") and sub != "__init__.py" and belongs_to(sub, source.stem, others):
-                        pairs.append((f"{full}/{sub}", f"{full}/{rename(sub)}"))
+                        pairs.append((f"{full}/{sub}", moved(f"{full}/{sub}", family)))
             elif entry.endswith(".py") and entry != "__init__.py" and belongs_to(entry, source.stem, others):
-                pairs.append((full, f"{base}/{rename(entry)}"))
+                pairs.append((full, moved(full, family)))
     return pairs, dedicated
 
 
 def _test_files(
     root: Path, source: ResolvedSource, family: str, rename: _PathRenamer, others: frozenset[str]
 ) -> list[Pair]:
-    """SRC's unit and functional tests; a new family's test folders get SRC's family's `__init__`."""
+    """SRC's unit and functional tests; a new family's test folders get SRC's family's `__init__` (an
+    existing family's keep theirs)."""
     pairs: list[Pair] = []
     for tests_dir in (unit_tests_dir, functional_tests_dir):
         old_dir, new_dir = tests_dir(source.family.name), tests_dir(family)
@@ -162,7 +170,11 @@ def _test_files(
         for entry in entries(root, old_dir):
             if entry.startswith("test_") and entry.endswith(".py") and belongs_to(entry, source.stem, others):
                 pairs.append((f"{old_dir}/{entry}", f"{new_dir}/{rename(entry)}"))
-        if new_dir != old_dir and (root / old_dir / "__init__.py").is_file():
+        if (
+            new_dir != old_dir
+            and (root / old_dir / "__init__.py").is_file()
+            and not (root / new_dir / "__init__.py").exists()
+        ):
             pairs.append((f"{old_dir}/__init__.py", f"{new_dir}/__init__.py"))
     return pairs
 
@@ -187,6 +199,13 @@ def discover(spec: CloneSpec) -> Targets:
     example_vendors, example_folders = _in_vendor_dirs(
         spec, EXAMPLES_DIR, lambda vendor, entry: (root / vendor / entry).is_dir()
     )
+    family = spec.placement.family
+    docs_dst = _vendor_for(root, DOCS_DIR, family, docs_vendors, spec) if docs_vendors is not None else None
+    examples_dst = (
+        _vendor_for(root, EXAMPLES_DIR, family, example_vendors, spec)
+        if example_vendors is not None
+        else None
+    )
     return Targets(
         package_inits=tuple(_package_inits(spec)),
         tables=tuple(_tables(spec)),
@@ -194,7 +213,25 @@ def discover(spec: CloneSpec) -> Targets:
         docs_pages=docs_pages,
         example_vendors=example_vendors,
         example_folders=example_folders,
+        docs_dst=docs_dst,
+        examples_dst=examples_dst,
+        # A family named after the model holds its examples directly (examples/models/falcon_h1/).
+        examples_flat=family == spec.names.stem and family != spec.source.family.name,
     )
+
+
+def _vendor_for(
+    root: Path, base: str, family: str, src_vendors: tuple[str, ...], spec: CloneSpec
+) -> str | None:
+    """The vendor folder of `base` the clone is documented in: SRC's when the clone stays in SRC's family,
+    else the chosen family's (`docs/models/exaone`), else a new one named after the family."""
+    if family == spec.source.family.name:
+        if src_vendors:
+            return src_vendors[0]
+        # SRC's family has no docs page folder (no page is written), examples get one named after it.
+        return f"{base}/{family}" if base == EXAMPLES_DIR else None
+    found = vendor_dirs(root, base, family)
+    return found[0] if found else f"{base}/{family}"
 
 
 def _in_vendor_dirs(

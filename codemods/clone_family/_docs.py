@@ -29,21 +29,22 @@ def _docs(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
     if targets.docs_vendors is None:
         return
     names = spec.names
+    dst = targets.docs_dst
+    if dst is None:
+        staging.report.append("docs: no docs/models folder for this family; no page written")
+        return
     if targets.docs_pages:
         for vendor, page in targets.docs_pages:
             new_page = spec.paths.prose(page)
             text = spec.renamer.prose(staging.read(f"{vendor}/{page}"))
-            staging.create(f"{vendor}/{new_page}", text, f"{vendor}/{page}")
-            _index(spec, staging, vendor, page, new_page)
-    elif targets.docs_vendors:
-        vendor = targets.docs_vendors[0]
-        staging.create(f"{vendor}/{names.docs_page}", render("docs_page.md", **_values(spec)), "")
-        _index(spec, staging, vendor, None, names.docs_page)
-        staging.report.append(
-            f"docs: {spec.source.stem} has no page; wrote {vendor}/{names.docs_page} from a template"
-        )
-    else:
-        staging.report.append("docs: no docs/models folder for this family; no page written")
+            staging.create(f"{dst}/{new_page}", text, f"{vendor}/{page}")
+            _index(spec, staging, dst, page if dst == vendor else None, new_page)
+        return
+    staging.create(f"{dst}/{names.docs_page}", render("docs_page.md", **_values(spec)), "")
+    _index(spec, staging, dst, None, names.docs_page)
+    staging.report.append(
+        f"docs: {spec.source.stem} has no page; wrote {dst}/{names.docs_page} from a template"
+    )
 
 
 def _index(spec: CloneSpec, staging: Staging, vendor: str, old_page: str | None, new_page: str) -> None:
@@ -60,11 +61,11 @@ def _index(spec: CloneSpec, staging: Staging, vendor: str, old_page: str | None,
 
 
 def _examples(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
-    if targets.example_vendors is None:
+    if targets.example_vendors is None or targets.examples_dst is None:
         return
+    dst = targets.examples_dst
     if not targets.example_folders:
-        vendors = targets.example_vendors
-        folder = spec.names.examples_dir(vendors[0].rsplit("/", 1)[-1] if vendors else spec.family)
+        folder = dst if targets.examples_flat else f"{dst}/{spec.names.stem}"
         values = _values(spec)
         for name in ("README.md", "conversion.sh", "inference.sh"):
             staging.create(f"{folder}/{name}", render(f"examples/{name}", **values), "")
@@ -73,9 +74,9 @@ def _examples(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
         )
         return
     for vendor, folder in targets.example_folders:
-        new_folder = spec.paths.identifier(folder)
+        new_folder = dst if targets.examples_flat else f"{dst}/{spec.paths.identifier(folder)}"
         for rel in walk(spec.root, f"{vendor}/{folder}"):
-            new_rel = f"{vendor}/{new_folder}/{rename_path(spec.paths, rel[len(vendor) + len(folder) + 2 :])}"
+            new_rel = f"{new_folder}/{rename_path(spec.paths, rel[len(vendor) + len(folder) + 2 :])}"
             text = staging.read(rel)
             if rel.endswith(".py"):
                 module = dotted_module(rel)

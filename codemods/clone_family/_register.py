@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 
-from analyzers.catalog.modules import module_path, package_of
-from analyzers.cst_edits import add_dict_entry, add_set_member, all_entries, imported_modules
+from analyzers.catalog.modules import module_name, module_path, package_of
+from analyzers.cst_edits import add_dict_entry, add_set_member, all_entries, from_imports, imported_modules
 from analyzers.errors import PlanConflictError
 from analyzers.lint.fixes import apply_edit
 from analyzers.lint.rule import Edit
-from analyzers.repo import MODELS_DIR
+from analyzers.repo import MODELS_DIR, RECIPES_DIR
 from codemods.clone_family._spec import CloneSpec, Staging, Targets
 from codemods.clone_family._templates import license_header
 from codemods.registrations import register_clone
@@ -30,14 +30,25 @@ def register(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
 
 
 def _packages(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
+    placement = spec.placement
     src_family_pkg = f"megatron.bridge.models.{spec.source.family.name.replace('/', '.')}"
-    package_map = {src_family_pkg: f"megatron.bridge.models.{spec.family}"}
-    new_family_init = f"{MODELS_DIR}/{spec.family}/__init__.py"
-    if spec.request.family_dir and not (spec.root / new_family_init).exists():
+    package_map = {src_family_pkg: placement.package}
+    src_pkg = "megatron.bridge.models." + placement.src_dir.replace("/", ".")
+    if src_pkg != src_family_pkg:
+        package_map[src_pkg] = placement.package  # a sub-package per model: exaone.exaone4 -> exaone.exaone5
+    new_family_init = f"{MODELS_DIR}/{placement.model_dir}/__init__.py"
+    if placement.moved and not (spec.root / new_family_init).exists():
         staging.create(new_family_init, _new_family_init(spec), "")
+    moved = _moved_dirs(spec)
     for rel in targets.package_inits:
         text = staging.current(rel)
         if text is None:
+            continue
+        folder = rel.rsplit("/", 1)[0]
+        if folder in moved:
+            # SRC's own package: the clone registers in the chosen family's package instead.
+            if moved[folder] != folder:
+                _register_moved(spec, staging, rel, f"{moved[folder]}/__init__.py")
             continue
         new = register_clone(
             text,
@@ -50,17 +61,125 @@ def _packages(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
         )
         if new != text:
             staging.modify(rel, new, f"registers {spec.names.stem} where {spec.source.stem} is registered")
+    if placement.moved:
+        _register_in_parent(spec, staging, new_family_init)
+
+
+def _moved_dirs(spec: CloneSpec) -> dict[str, str]:
+    """SRC's package folders whose `__init__` the clone leaves -> the clone's folder: SRC's model folder (and
+    its family's, when the clone goes to another family) and the recipe folders the recipes left."""
+    placement = spec.placement
+    out: dict[str, str] = {}
+    if placement.moved:
+        new = f"{MODELS_DIR}/{placement.model_dir}"
+        out[f"{MODELS_DIR}/{placement.src_dir}"] = new
+        if placement.family != spec.source.family.name:
+            out[f"{MODELS_DIR}/{spec.source.family.name}"] = new
+    for old, new in spec.files.recipes:
+        old_dir, new_dir = old.rsplit("/", 1)[0], new.rsplit("/", 1)[0]
+        if old_dir.split("/")[:5] != new_dir.split("/")[:5]:
+            out[old_dir] = new_dir
+    return out
+
+
+def _register_moved(spec: CloneSpec, staging: Staging, src_init: str, dst_init: str) -> None:
+    """Register the clone in `dst_init` as SRC is in `src_init` (another family's package): the same imports
+    and `__all__` entries, renamed; a missing `dst_init` is created with them."""
+    src_text = staging.current(src_init) or ""
+    imports: list[tuple[str, list[str] | None]] = []
+    exported: list[str] = []
+    for mod, names in from_imports(src_text, package_of(src_init), src_init):
+        new_mod = spec.module_map.get(mod)
+        if new_mod is None:
+            continue
+        olds = list(spec.exports.get(mod, ())) if names is None else names
+        renamed = [spec.name_map[n] for n in olds if n in spec.name_map]
+        if names is not None and not renamed:
+            continue
+        imports.append((new_mod, None if names is None else renamed))
+        exported += renamed
+    if not imports:
+        return
+    src_all = all_entries(src_text, src_init)
+    listed = [n for n in exported if src_all is not None and any(spec.name_map.get(o) == n for o in src_all)]
+    text = staging.current(dst_init)
+    if text is None and dst_init not in staging.created:
+        body = "".join(
+            f"from {mod} import *  # noqa: F403\n"
+            if names is None
+            else f"from {mod} import {', '.join(names)}\n"
+            for mod, names in imports
+        )
+        all_list = (
+            "\n\n__all__ = [\n" + "".join(f'    "{n}",\n' for n in listed) + "]\n"
+            if src_all is not None
+            else ""
+        )
+        staging.create(dst_init, license_header(spec.year) + "\n" + body + all_list, "")
+        _register_star(spec, staging, src_init, dst_init)
+        return
+    text = staging.created.get(dst_init, text) or ""
+    new = text
+    for mod, names in imports:
+        kind = "add-star-import" if names is None else "add-import"
+        new = apply_edit(new, Edit(kind, dst_init, mod, tuple(names or ())))
+    if listed and all_entries(new, dst_init) is not None:
+        new = apply_edit(new, Edit("add-all-entry", dst_init, names=tuple(listed)))
+    if new == text:
+        return
+    if dst_init in staging.created:
+        staging.created[dst_init] = new
+    else:
+        staging.modify(dst_init, new, f"registers {spec.names.stem} in its family {spec.placement.family}")
+
+
+def _register_star(spec: CloneSpec, staging: Staging, src_init: str, dst_init: str) -> None:
+    """A new package the tree star-imports SRC's beside (`recipes/__init__.py`) is star-imported there too."""
+    src_pkg = module_name(src_init)
+    dst_pkg = module_name(dst_init)
+    parent = src_init.rsplit("/", 2)[0] + "/__init__.py"
+    for rel in {parent, f"{RECIPES_DIR}/__init__.py"}:
+        text = staging.current(rel)
+        if text is None:
+            continue
+        modules = imported_modules(text, package_of(rel), rel)
+        if src_pkg in modules and modules[src_pkg] is None and dst_pkg not in modules:
+            staging.modify(
+                rel,
+                apply_edit(text, Edit("add-star-import", rel, dst_pkg)),
+                f"imports the new package {dst_pkg}",
+            )
+
+
+def _register_in_parent(spec: CloneSpec, staging: Staging, new_init: str) -> None:
+    """A model sub-package (`exaone/exaone4x/`) is imported and exported by its family's `__init__`."""
+    placement = spec.placement
+    if "/" not in placement.model_dir:
+        return
+    parent = f"{MODELS_DIR}/{placement.model_dir.rsplit('/', 1)[0]}/__init__.py"
+    text = staging.current(parent)
+    if text is None:
+        return
+    names = tuple(
+        spec.renamer.identifier(b.name) for b in spec.source.module_bridges if b.name in spec.name_map
+    )
+    created = staging.created.get(new_init) or staging.current(new_init) or ""
+    names = tuple(all_entries(created, new_init) or names)
+    if not names:
+        return
+    new = apply_edit(text, Edit("add-import", parent, placement.package, names))
+    if all_entries(new, parent) is not None:
+        new = apply_edit(new, Edit("add-all-entry", parent, names=names))
+    if new != text:
+        staging.modify(parent, new, f"imports the new sub-package {placement.package}")
 
 
 def _new_family_init(spec: CloneSpec) -> str:
-    """A `--family-dir` package's `__init__`: imports and `__all__` of the classes its cloned modules define."""
+    """A new family (or model sub-) package's `__init__`: imports and `__all__` of the classes its cloned modules define."""
     imports: list[str] = []
     exported: list[str] = []
     for old_mod, new_mod in sorted(spec.module_map.items()):
-        if (
-            not old_mod.startswith(f"megatron.bridge.models.{spec.source.family.name}.")
-            or new_mod.count(".") != 4
-        ):
+        if new_mod.rsplit(".", 1)[0] != spec.placement.package:
             continue
         path_old = module_path(spec.root, old_mod) or ""
         text = (spec.root / path_old).read_text(encoding="utf-8") if path_old else ""

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
+import libcst as cst
+
 from codemods.clone_family._clone_module import ClonedModule, clone_module
 from codemods.clone_family._config_edits import apply_bridge_edits, update_config_dicts
+from codemods.clone_family._docstrings import bridge_docstring
 from codemods.clone_family._provider_edits import apply_provider_defaults
 from codemods.clone_family._spec import CloneJob, CloneSpec, Staging
 from codemods.clone_family._transformers_index import transformers_has
@@ -55,12 +59,20 @@ def render(spec: CloneSpec, staging: Staging) -> None:
         staging.report.append(f"recipes: cloned the recipe families {', '.join(spec.files.dedicated)} whole")
 
 
-def _bridge_edits(spec: CloneSpec) -> functools.partial | None:
-    """The config-driven edits of the cloned bridge module (None without `--config`); picklable, for the pool."""
-    if spec.decisions is None:
-        return None
+def _bridge_edits(spec: CloneSpec) -> functools.partial:
+    """The edits of the cloned bridge module: its docstring for the new model, with `--config` the config's
+    decisions; picklable, for the pool."""
+    config = None
+    if spec.decisions is not None:
+        config = functools.partial(
+            apply_bridge_edits, bridge_class=spec.names.bridge_class, decisions=spec.decisions
+        )
     return functools.partial(
-        apply_bridge_edits, bridge_class=spec.names.bridge_class, decisions=spec.decisions
+        _edit_bridge,
+        config=config,
+        bridge_class=spec.names.bridge_class,
+        hf_class=spec.names.hf_class,
+        hf_id=spec.names.hf_id,
     )
 
 
@@ -91,6 +103,18 @@ def _defining_path(spec: CloneSpec, cls: str) -> str | None:
                 if any(old == s.location.path for old, _ in spec.files.models):
                     return s.location.path
     return None
+
+
+def _edit_bridge(
+    module: cst.Module,
+    *,
+    config: Callable[[cst.Module], cst.Module] | None,
+    bridge_class: str,
+    hf_class: str,
+    hf_id: str | None,
+) -> cst.Module:
+    module = bridge_docstring(module, bridge_class, hf_class, hf_id)
+    return config(module) if config is not None else module
 
 
 def _clone(job: CloneJob, year: int) -> ClonedModule:

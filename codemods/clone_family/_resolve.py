@@ -7,6 +7,7 @@ and clone contexts from them.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path, PurePosixPath
 
@@ -18,9 +19,10 @@ from analyzers.repo import MODELS_DIR
 from codemods.clone_family._clone_module import CloneContext, Registration
 from codemods.clone_family._config_edits import decide
 from codemods.clone_family._discover import find_cloned_files
+from codemods.clone_family._placement import place
 from codemods.clone_family._registry_edits import RegistryPlan, edit_registry, plan_registry
 from codemods.clone_family._spec import ClonedFiles, CloneRequest, CloneSpec
-from codemods.clone_family._transformers_index import transformers_has
+from codemods.clone_family._transformers_index import registered_class, registered_mapping, transformers_has
 from codemods.naming import (
     ModelNames,
     Renamer,
@@ -45,11 +47,17 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
     Raises ResolveError (SRC unknown or ambiguous, a flag malformed), ConfigError (`--config` unreadable or
     malformed), ParseError (SRC's module cannot be read) and PlanConflictError (`--family-dir` shadows a module).
     """
-    source = _source(catalog, request.src)
     config = _load_config(request.config)
+    picked: list[str] = []
+    if request.src is None:
+        if config is None:
+            raise ResolveError(f"clone-family {request.dst}: SRC is missing; name it, or pass --config")
+        request = dataclasses.replace(request, src=_nearest_source(catalog, config, request, picked))
+    source = _source(catalog, request.src or "")
     names = _names(root, request, source, config)
-    family = request.family_dir or source.family.name
-    report: list[str] = []
+    placement = place(root, catalog, source, names.stem, request.family_dir)
+    family = placement.family
+    report: list[str] = picked + ([placement.reason] if placement.moved or request.family_dir else [])
     own = {b.name for b in source.module_bridges}
     protected = other_model_spellings(catalog, own, source.family, source.stem)
     others = frozenset(other_stems(catalog, own))
@@ -57,7 +65,15 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
         [Variant(source.stem, names.stem), Variant(source.stem.replace("_", "-"), names.hyphen)],
         protected=protected,
     )
-    files = find_cloned_files(root, source, family, paths, others, new_family=request.family_dir is not None)
+    files = find_cloned_files(root, source, placement, paths, others)
+    taken = _taken_prefix(catalog, names, source, files)
+    if taken is not None:
+        free = _free_prefix(catalog, names, source)
+        if free is None:
+            raise PlanConflictError(f"class {names.bridge_class} already exists; pass --class-prefix", taken)
+        again = resolve(root, catalog, dataclasses.replace(request, class_prefix=free), year)
+        note = f"class prefix {free} (not {names.class_prefix}: class {names.bridge_class} already exists in {taken})"
+        return dataclasses.replace(again, report=(*picked, note, *again.report))
     py_pairs = [(o, n) for o, n in files.models + files.recipes if o.endswith(".py")]
     module_map = {module_name(o): module_name(n) for o, n in py_pairs}
     renamer = _renamer(source, names, protected, _class_names(root, [o for o, _ in py_pairs]))
@@ -66,6 +82,18 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
     recipe_renamer = _recipe_renamer(root, source, names, renamer, protected, files, report)
     recipe_modules = {module_name(o) for o, _ in files.recipes}
     name_map, exports = _exports(root, module_map, renamer, {m: recipe_renamer for m in recipe_modules})
+    clashes = _recipe_clashes(root, catalog, files, name_map, names)
+    if clashes:
+        # Wildcard imports (`recipes/__init__.py`) would let a clone shadow the existing recipe of that name.
+        extra = [Variant(old, new) for old, new in clashes.items()]
+        recipe_renamer = Renamer(list(recipe_renamer.variants) + extra, protected=recipe_renamer.protected)
+        name_map, exports = _exports(root, module_map, renamer, {m: recipe_renamer for m in recipe_modules})
+        shown = ", ".join(f"{o} -> {n}" for o, n in list(clashes.items())[:3])
+        more = f" and {len(clashes) - 3} more" if len(clashes) > 3 else ""
+        report.append(
+            f"recipes: {len(clashes)} cloned recipe functions would collide with existing recipe exports; "
+            f"renamed {shown}{more}"
+        )
     # Names the family package will re-export once registered: imports of them follow the clone.
     model_names = {
         old: new
@@ -75,6 +103,7 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
         if (new := name_map.get(old))
     }
     family_pkg = f"megatron.bridge.models.{source.family.name.replace('/', '.')}"
+    hf_classes = _hf_classes(source, names, report)
     contexts = [
         CloneContext(
             renamer=r,
@@ -82,7 +111,9 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
             registrations=registrations,
             hf_org=hf_org,
             package_names={family_pkg: model_names},
-            package_map={family_pkg: f"megatron.bridge.models.{family}"},
+            package_map={family_pkg: placement.package},
+            hf_classes=hf_classes,
+            hub_placeholders=names.hf_id is None,
         )
         for r in (renamer, recipe_renamer)
     ]
@@ -107,6 +138,7 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
         config=config,
         names=names,
         family=family,
+        placement=placement,
         others=others,
         paths=paths,
         files=files,
@@ -137,6 +169,35 @@ def _source(catalog: Catalog, src: str) -> ResolvedSource:
         raise
 
 
+def _nearest_source(catalog: Catalog, config: ModelSpec, request: CloneRequest, report: list[str]) -> str:
+    """SRC for a clone from `config` alone: nearest's top candidate, reported with its score and reasons."""
+    from analyzers.hf_names import NamesUnavailable, collect_hf_names
+    from analyzers.nearest import rank
+
+    try:
+        names = collect_hf_names(config)
+    except NamesUnavailable:
+        names = None
+    candidates = rank(
+        config,
+        catalog,
+        names.names if names else None,
+        shapes=names.shapes if names else None,
+        exclude=request.exclude_teachers,
+        top=1,
+    )
+    if not candidates:
+        raise ResolveError(
+            f"clone-family {request.dst}: nearest finds no bridge to clone for {config.source}"
+        )
+    best = candidates[0]
+    reasons = "; ".join(best.reasons[:3])
+    report.append(
+        f"SRC {best.bridge} ({best.family}): nearest's top candidate, score {best.score:.3f}: {reasons}"
+    )
+    return best.bridge
+
+
 def _load_config(config: str | None) -> ModelSpec | None:
     return load_spec(config) if config else None
 
@@ -144,13 +205,6 @@ def _load_config(config: str | None) -> ModelSpec | None:
 def _names(root: Path, req: CloneRequest, src: ResolvedSource, config: ModelSpec | None) -> ModelNames:
     """The new model's names: DST and the flags, else the config's, else SRC's renamed; each checked."""
     check_stem(req.dst)
-    if req.family_dir is not None:
-        check_stem(req.family_dir, "--family-dir")
-        module = f"{MODELS_DIR}/{req.family_dir}.py"
-        if (root / module).exists():
-            raise PlanConflictError(
-                f"--family-dir {req.family_dir!r} would shadow the module of the same name", module
-            )
     if req.dst == src.stem:
         raise ResolveError(f"DST {req.dst!r} is SRC itself")
     model_type, hf_class, hf_id = req.model_type, req.hf_class, req.hf_id
@@ -178,6 +232,9 @@ def _names(root: Path, req: CloneRequest, src: ResolvedSource, config: ModelSpec
             hf_id = check_hub_id(
                 config.config["_name_or_path"], "config _name_or_path (pass --hf-id to override)", where
             )
+    if hf_class is None and (src.hf_class or "").endswith("ForCausalLM"):
+        # transformers' own spelling of the architecture (`Ernie4_5ForCausalLM`), not SRC's renamed.
+        hf_class = registered_class(model_type or req.dst, "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES")
     return ModelNames.derive(
         req.dst,
         src_stem=src.stem,
@@ -188,6 +245,32 @@ def _names(root: Path, req: CloneRequest, src: ResolvedSource, config: ModelSpec
         model_type=model_type,
         hf_id=hf_id,
     )
+
+
+def _taken_prefix(catalog: Catalog, names: ModelNames, src: ResolvedSource, files: ClonedFiles) -> str | None:
+    """The path of another model's bridge already named like the clone's (none: the clone's own, on a rerun)."""
+    clone_path = next((new for old, new in files.models if old == src.bridge.path), None)
+    return next(
+        (b.path for b in catalog.bridges if b.name == names.bridge_class and b.path != clone_path), None
+    )
+
+
+def _free_prefix(catalog: Catalog, names: ModelNames, src: ResolvedSource) -> str | None:
+    """A class prefix no bridge or provider has: transformers' for the model_type (`Ernie4_5`), the stem
+    with `_` kept between digits, then numbered."""
+    used = {class_prefix_of(b.name) for b in catalog.bridges} | {
+        class_prefix_of(p) for f in catalog.families for p in f.providers
+    }
+    hf = registered_class(names.model_type, "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES") or ""
+    suffix = hf_suffix(hf)
+    tokens = names.stem.split("_")
+    joined = tokens[0][:1].upper() + tokens[0][1:]
+    for prev, token in zip(tokens, tokens[1:], strict=False):
+        keep = prev[-1:].isdigit() and token[:1].isdigit()
+        joined += ("_" if keep else "") + token[:1].upper() + token[1:]
+    candidates = [hf[: -len(suffix)] if suffix else "", joined]
+    candidates += [f"{names.class_prefix}V{n}" for n in range(2, 10)]
+    return next((c for c in candidates if c and c not in used and c != names.class_prefix), None)
 
 
 def _src_prefix(src: ResolvedSource) -> str:
@@ -289,6 +372,21 @@ def _recipe_renamer(
     return Renamer(list(renamer.variants) + extra, protected=protected - {prefix, prefix.upper()})
 
 
+def _recipe_clashes(
+    root: Path, catalog: Catalog, files: ClonedFiles, name_map: dict[str, str], names: ModelNames
+) -> dict[str, str]:
+    """Cloned recipe functions whose new name is an existing recipe's -> `<recipe prefix>_<old name>`."""
+    own = {module_name(new) for _, new in files.recipes}  # the clone's own, on a rerun
+    existing = {f.name for r in catalog.recipes for f in r.functions if f.module not in own}
+    out: dict[str, str] = {}
+    for old_path, _ in files.recipes:
+        info = build_module_info(old_path, (root / old_path).read_text(encoding="utf-8"))
+        for name in info.functions:
+            if not name.startswith("_") and name_map.get(name, name) in existing:
+                out[name] = f"{names.recipe_prefix}_{name}"
+    return out
+
+
 def _exports(
     root: Path, module_map: dict[str, str], renamer: Renamer, renamers: dict[str, Renamer]
 ) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
@@ -309,6 +407,27 @@ def _exports(
             if new != name:
                 name_map[name] = new
     return name_map, exports
+
+
+def _hf_classes(src: ResolvedSource, names: ModelNames, report: list[str]) -> dict[str, str]:
+    """SRC's HF config and causal-LM classes -> those transformers' registry names for the new model_type."""
+    causal = "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES"
+    src_types = [
+        mt for mt, cls in (registered_mapping(causal) or {}).items() if src.hf_class and cls == src.hf_class
+    ] or [src.model_type or ""]
+    # Gemma3ForCausalLM serves gemma3 and gemma3_text: the text model's config is the causal LM's.
+    src_types = [mt for mt in src_types if mt.endswith("_text")] or src_types
+    out: dict[str, str] = {}
+    for mapping in ("CONFIG_MAPPING_NAMES", causal):
+        new = registered_class(names.model_type, mapping)
+        for model_type in src_types:
+            old = registered_class(model_type, mapping)
+            if old and new and old != new:
+                out.setdefault(old, new)
+    if out:
+        listed = ", ".join(f"{old} -> {new}" for old, new in out.items())
+        report.append(f"transformers classes from its registry for model_type {names.model_type!r}: {listed}")
+    return out
 
 
 # --- registrations and hub ids ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from analyzers.catalog.records import Catalog
 from analyzers.hf_config import ModelSpec
 from codemods.clone_family._clone_module import CloneContext, Registration
 from codemods.clone_family._config_edits import ConfigDecisions
+from codemods.clone_family._placement import Placement
 from codemods.naming import ModelNames, Renamer
 from codemods.plan import Plan
 from codemods.resolve import ResolvedSource
@@ -34,15 +35,15 @@ Pair = tuple[str, str]
 
 @dataclass(frozen=True)
 class CloneRequest:
-    """What the user asked for (CLI flags); every field but `src`/`dst` is optional."""
+    """What the user asked for (CLI flags); every field but `dst` is optional."""
 
-    src: str
+    src: str | None  #: the model to clone; None: nearest's top candidate for `config`
     dst: str
     config: str | None = None  #: config.json path, model dir or hub id of the new model
     hf_class: str | None = None
     model_type: str | None = None
     class_prefix: str | None = None
-    family_dir: str | None = None  #: new family folder under models/ (default: SRC's family)
+    family_dir: str | None = None  #: family folder under models/, nested or existing (default: by vendor)
     hf_id: str | None = None  #: published checkpoint id used in recipes, docs and examples
     #: bridges the learned mapping vocabulary leaves out (leave-one-out reconstruction benchmarks)
     exclude_teachers: tuple[str, ...] = ()
@@ -77,6 +78,7 @@ class CloneSpec:
     config: ModelSpec | None  #: the new model's HF config (`--config`)
     names: ModelNames
     family: str  #: the family folder the new model lives in
+    placement: Placement  #: the folders of the model, its recipes, docs and examples
     others: frozenset[str]  #: stems of the tree's other models (the files `belongs_to` must leave)
     paths: Renamer  #: renames path components (stem spellings only)
     files: ClonedFiles
@@ -103,6 +105,11 @@ class Targets:
     docs_pages: tuple[Pair, ...]  #: (vendor folder, page) of SRC's own pages
     example_vendors: tuple[str, ...] | None  #: examples/models/<vendor> folders; None: no examples/models
     example_folders: tuple[Pair, ...]  #: (vendor folder, folder) of SRC's own examples
+    docs_dst: str | None = None  #: the docs/models/<vendor> folder of the chosen family (may be new)
+    examples_dst: str | None = None  #: the folder the clone's examples folder goes in (may be new)
+    examples_flat: bool = (
+        False  #: a new family named after the model: its examples are examples/models/<stem>/
+    )
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
-from analyzers.transformers_source import auto_mapped_names, folder_classes, model_folders, transformers_dir
+from analyzers.transformers_source import (
+    auto_mapped_names,
+    auto_mapping,
+    folder_classes,
+    model_folders,
+    transformers_dir,
+)
 
-__all__ = ["transformers_dir", "transformers_has", "transformers_module_exists"]
+__all__ = [
+    "registered_class",
+    "registered_mapping",
+    "transformers_dir",
+    "transformers_has",
+    "transformers_module_exists",
+]
+
+
+def registered_class(model_type: str, mapping: str = "CONFIG_MAPPING_NAMES") -> str | None:
+    """The class transformers' registry names for `model_type` (`Exaone4Config` for `exaone4`); None when
+    transformers is not installed or does not know the model type."""
+    base = transformers_dir()
+    return auto_mapping(base, mapping).get(model_type) if base is not None else None
 
 
 def transformers_has(name: str) -> bool:
@@ -34,3 +53,9 @@ def transformers_module_exists(dotted: str) -> bool:
     rel = dotted.split(".")[1:]
     target = base.joinpath(*rel) if rel else base
     return target.with_suffix(".py").is_file() or (target / "__init__.py").is_file()
+
+
+def registered_mapping(mapping: str) -> dict[str, str] | None:
+    """model_type -> class of one of transformers' auto mappings; None when transformers is not installed."""
+    base = transformers_dir()
+    return auto_mapping(base, mapping) if base is not None else None

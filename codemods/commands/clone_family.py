@@ -1,4 +1,4 @@
-"""`python -m codemods clone-family SRC DST`: clone a model's bridge, recipes, registrations, tests, docs
+"""`python -m codemods clone-family [SRC] DST`: clone a model's bridge, recipes, registrations, tests, docs
 and examples under a new name, as one all-or-nothing plan."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from analyzers.catalog.modules import module_name
 from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, load_repo, print_json
 from analyzers.envelope import versioned
-from analyzers.errors import ConfigError, UnexpressibleError
+from analyzers.errors import ConfigError, ResolveError, UnexpressibleError
 from codemods.clone_family import CloneRequest, CloneResult, plan_clone
 
 HELP = "clone a model (bridge, provider, recipes, registrations, tests, docs, examples) under a new name"
@@ -102,7 +102,11 @@ SMOKE_HOOK: Callable[[CloneResult, argparse.Namespace], int] = run_clone_smoke
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "src", metavar="SRC", help="model to clone: bridge class, model_type, bridge file stem or family"
+        "src",
+        metavar="SRC",
+        nargs="?",
+        help="model to clone: bridge class, model_type, bridge file stem or family "
+        "(default with --config: nearest's top candidate)",
     )
     parser.add_argument("dst", metavar="DST", help="new model's snake_case name, e.g. qwen4")
     parser.add_argument(
@@ -137,7 +141,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def request_from_args(args: argparse.Namespace) -> CloneRequest:
-    """The CloneRequest that `add_arguments`' parsed flags spell."""
+    """The CloneRequest that `add_arguments`' parsed flags spell; ResolveError for DST alone without --config."""
+    if args.src is None and args.config is None:
+        raise ResolveError(
+            f"clone-family {args.dst}: SRC is missing; name it, or pass --config so nearest picks it"
+        )
     return CloneRequest(
         src=args.src,
         dst=args.dst,

@@ -225,7 +225,7 @@ def test_overrides_and_family_dir(writable_checkout: Path, real_catalog: Catalog
     assert "from megatron.bridge.models.mymodel.mymodel_bridge import MyModelBridge" in init
     regs = paths[f"{BRIDGE}/models/mymodel/mymodel_bridge.py"].after
     assert 'source="MyModelForCausalLM"' in regs and 'model_type="my_model"' in regs
-    recipe = paths[f"{BRIDGE}/recipes/qwen/h100/mymodel.py"].after
+    recipe = paths[f"{BRIDGE}/recipes/mymodel/h100/mymodel.py"].after
     assert '"acme/MyModel-8B"' in recipe and "Qwen/" not in recipe
     result.plan.apply()
     lint = subprocess.run(
