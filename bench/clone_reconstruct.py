@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analyzers.catalog import build_catalog  # noqa: E402
-from analyzers.catalog.records import BridgeRecord  # noqa: E402
 from analyzers.realtree import ensure_tree  # noqa: E402
+from bench.bridge_compare import pairs, pr, provider_pairs  # noqa: E402
 from codemods.clone_family import CloneRequest, plan_clone  # noqa: E402
 from tests.conftest import make_checkout  # noqa: E402
 
@@ -40,15 +40,6 @@ CASES = [
     ("DeepSeekV3Bridge", "deepseek_v2", "deepseek-v3"),
     ("Qwen3VLBridge", "qwen25_vl", "qwen3-vl-8b-instruct"),
 ]
-
-
-def pairs(bridge: BridgeRecord) -> set[tuple[str, str]]:
-    return {(m.megatron_param or "", hf) for m in bridge.registry.mappings for hf in m.hf_params.values()}
-
-
-def pr(generated: set, real: set) -> tuple[float, float]:
-    hit = len(generated & real)
-    return (hit / len(generated) if generated else 0.0, hit / len(real) if real else 0.0)
 
 
 def main() -> int:
@@ -82,9 +73,7 @@ def main() -> int:
                 generated = after.bridge(result.names.bridge_class)
                 assert generated is not None, result.names.bridge_class
                 p_map, r_map = pr(pairs(generated), pairs(real))
-                p_att, r_att = pr(
-                    set(generated.provider_attributes.items()), set(real.provider_attributes.items())
-                )
+                p_att, r_att = pr(provider_pairs(generated), provider_pairs(real))
             finally:
                 result.plan.undo()
             rows.append((target, src, config, p_map, r_map, p_att, r_att, seconds))
