@@ -48,8 +48,10 @@ def check_expressible(spec: CloneSpec) -> Verdict | None:
     _, unsupported = expressibility(
         spec.config, spec.catalog, name_list, shapes, exclude=spec.request.exclude_teachers
     )
+    written = _written_by_clone(spec)
     verdict = Verdict(
-        tuple(f for f in unsupported if not f.neutral), tuple(unchecked(spec.config, name_list))
+        tuple(f for f in unsupported if not f.neutral and not _expressed(f, written)),
+        tuple(unchecked(spec.config, name_list)),
     )
     if verdict.unsupported and not spec.request.allow_unsupported:
         raise UnexpressibleError(
@@ -57,6 +59,20 @@ def check_expressible(spec: CloneSpec) -> Verdict | None:
             notes=verdict.unchecked,
         )
     return verdict
+
+
+def _written_by_clone(spec: CloneSpec) -> frozenset[str]:
+    """The provider attributes the clone writes a value to (not the ones it removes)."""
+    plan = spec.decisions.provider if spec.decisions is not None else None
+    if plan is None:
+        return frozenset()
+    return frozenset(a for a, w in plan.writes.items() if w.literal is not None or w.expr is not None)
+
+
+def _expressed(feature: Feature, written: frozenset[str]) -> bool:
+    """A Megatron-Core feature no bridge teaches yet is still computed when the clone writes every provider
+    attribute that expresses it (e.g. Granite's `softmax_scale = attention_multiplier`)."""
+    return feature.kind == "mcore" and bool(feature.attrs) and set(feature.attrs) <= written
 
 
 def refusal_message(config: str, features: tuple[Feature, ...]) -> str:

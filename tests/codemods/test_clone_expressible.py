@@ -70,22 +70,32 @@ def _error_line(err: str) -> str:
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
-def test_granite_default_config_is_refused_before_anything_is_written(
+def test_cohere_default_config_is_refused_before_anything_is_written(
     tree: Path, configs: dict[str, Path], capsys: pytest.CaptureFixture[str], dry_run: bool
 ) -> None:
     before = _snapshot(tree)
-    argv = ["clone-family", "mistral", "granite", "--config", str(configs["granite"]), "--repo", str(tree)]
+    argv = ["clone-family", "mistral", "cohere", "--config", str(configs["cohere"]), "--repo", str(tree)]
     assert main(argv + (["--dry-run"] if dry_run else [])) == 2
     out, err = capsys.readouterr()
     line = _error_line(err)
-    assert line.startswith(
-        f"error: clone-family: {configs['granite']}: cannot be expressed: attention multiplier ("
-    )
-    assert "softmax_scale = attention_multiplier" in line
-    # the default's other multipliers are 1.0: they change nothing, so they are not named
-    assert "embedding multiplier" not in line and "logits scaling" not in line
+    assert line.startswith(f"error: clone-family: {configs['cohere']}: cannot be expressed: ")
+    assert "logit scale (Megatron-Core's muP output multiplier" in line
     assert out == ""
     assert _snapshot(tree) == before
+
+
+def test_a_megatron_core_feature_the_clone_writes_is_not_refused(
+    tree: Path, configs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Granite's default attention_multiplier (1.0) replaces 1/sqrt(head_dim): no bridge reads it, but
+    # Megatron-Core computes it as softmax_scale, and the clone writes that setting.
+    argv = ["clone-family", "mistral", "granite", "--config", str(configs["granite"]), "--repo", str(tree)]
+    assert main(argv + ["--dry-run"]) == 0
+    out, err = capsys.readouterr()
+    assert "cannot be expressed" not in err
+    assert "softmax_scale" in out + err
+    # the default's other multipliers are 1.0: they change nothing, so nothing is said about them
+    assert "embedding multiplier" not in err and "logits scaling" not in err
 
 
 def test_every_unsupported_feature_is_named_on_one_line(
@@ -105,10 +115,10 @@ def test_every_unsupported_feature_is_named_on_one_line(
     out, err = capsys.readouterr()
     line = _error_line(err)
     named = line.split("cannot be expressed: ", 1)[1].split("; ")
+    # the attention multiplier is not named: the clone writes it as softmax_scale
     assert [n.split(" (", 1)[0] for n in named] == [
         "embedding multiplier",
         "residual multiplier",
-        "attention multiplier",
         "logits scaling",
     ]
     assert "mup_embedding_mult" in named[0] and "local layer spec" in named[1]
@@ -146,16 +156,19 @@ def test_allow_unsupported_writes_todos_where_each_feature_belongs_and_exits_1(
     assert [f["name"] for f in doc["unsupported"]] == [
         "embedding multiplier",
         "residual multiplier",
-        "attention multiplier",
         "logits scaling",
     ]
-    bridge = f"{BRIDGE}/models/mistral/granite_bridge.py"
+    bridge = f"{BRIDGE}/models/granite/granite_bridge.py"
     text = (tree / bridge).read_text(encoding="utf-8")
     first, last = _method_span(text, "GraniteBridge", "provider_bridge")
-    todo_lines = [i for i, line in enumerate(text.splitlines(), 1) if "TODO(bridgesmith): " in line]
-    assert len(todo_lines) == 4 and all(first < i <= last for i in todo_lines)
+    todo_lines = [
+        i
+        for i, line in enumerate(text.splitlines(), 1)
+        if "TODO(bridgesmith): " in line and "is not expressed" in line
+    ]
+    assert len(todo_lines) == 3 and all(first < i <= last for i in todo_lines)
     assert "residual multiplier (residual_multiplier=0.22) is not expressed" in text
-    todos = [t for t in doc["todos"] if t["path"] == bridge]
+    todos = [t for t in doc["todos"] if t["path"] == bridge and "is not expressed" in t["message"]]
     assert sorted(t["line"] for t in todos) == todo_lines
 
     # a fused checkpoint tensor concerns the mapping registry
@@ -163,7 +176,7 @@ def test_allow_unsupported_writes_todos_where_each_feature_belongs_and_exits_1(
     assert main(argv + ["--allow-unsupported"]) == 1
     out = capsys.readouterr().out
     assert "note: unsupported: fused gate/up MLP tensor" in out
-    text = (tree / f"{BRIDGE}/models/llama/phi3_bridge.py").read_text(encoding="utf-8")
+    text = (tree / f"{BRIDGE}/models/phi3/phi3_bridge.py").read_text(encoding="utf-8")
     first, last = _method_span(text, "Phi3Bridge", "mapping_registry")
     todo_lines = [i for i, line in enumerate(text.splitlines(), 1) if "fused gate/up MLP tensor" in line]
     assert len(todo_lines) == 1 and first < todo_lines[0] <= last
