@@ -21,39 +21,14 @@ import copy
 import dataclasses
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from analyzers.errors import ConfigError
 from analyzers.hf_config import ModelSpec
+from analyzers.hf_names_record import HFNames, NamesUnavailable
+from analyzers.names_cache import cached_names
 from analyzers.safetensors_header import find_safetensors, read_header
-
-
-class NamesUnavailable(Exception):
-    """HF parameter names cannot be produced for this spec; the message says why (shown, not fatal)."""
-
-
-@dataclass
-class HFNames:
-    """Checkpoint parameter names of a model, with shapes when known."""
-
-    source: str  #: "index" | "safetensors" | "transformers"
-    #: checkpoint name -> shape (None when the source has no shapes, e.g. the index file)
-    shapes: dict[str, tuple[int, ...] | None]
-    model_class: str | None = None  #: the transformers class built, on the transformers path
-    #: transformers module (state dict) names -> shape, before reversing the weight conversions
-    module_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    tied: list[str] = field(default_factory=list)  #: tied parameters left out
-    dtypes: dict[str, str] = field(default_factory=dict)  #: name -> dtype (safetensors source only)
-
-    @property
-    def names(self) -> list[str]:
-        return sorted(self.shapes, key=_natural_key)
-
-
-def _natural_key(name: str) -> list[Any]:
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in name.split(".")]
 
 
 def collect_hf_names(spec: ModelSpec, *, prefer_checkpoint: bool = True) -> HFNames:
@@ -111,8 +86,6 @@ def names_from_transformers(spec: ModelSpec) -> HFNames:
     The names (or why there are none) are cached per config digest: building imports torch and
     transformers, most of a warm `clone-family --config` run otherwise.
     """
-    from analyzers.names_cache import cached_names
-
     return cached_names(spec, _build_names)
 
 

@@ -19,6 +19,8 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from analyzers.catalog._syntax import callee_name
+
 
 @dataclass(frozen=True)
 class ModelingFacts:
@@ -131,19 +133,10 @@ _QK_NORMS = ("q_norm", "query_layernorm", "q_layernorm", "q_ln")
 
 
 def _calls(fn: ast.FunctionDef) -> list[tuple[int, str]]:
-    out = []
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = (
-                func.attr
-                if isinstance(func, ast.Attribute)
-                else func.id
-                if isinstance(func, ast.Name)
-                else ""
-            )
-            out.append((node.lineno, name))
-    return sorted(out)
+    """(line, callee's last name) of every call in `fn`, in source order."""
+    return sorted(
+        (node.lineno, callee_name(node.func)) for node in ast.walk(fn) if isinstance(node, ast.Call)
+    )
 
 
 def _norm_after_rope(cls: ast.ClassDef) -> bool:

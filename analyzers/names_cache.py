@@ -17,18 +17,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from analyzers.hf_names_record import HFNames, NamesUnavailable
 from analyzers.pickle_store import caches_disabled, dump_atomic, load_dict
 
 if TYPE_CHECKING:
     from analyzers.hf_config import ModelSpec
-    from analyzers.hf_names import HFNames
 
 #: bumped when the cached value's shape changes
 CACHE_FORMAT = "hf-names-1"
 #: cache files kept; the oldest are removed beyond this (a big MoE model's names take a few MB)
 KEEP = 64
 #: modules whose code decides the names (a change to them is a new key)
-_CODE = ("hf_names.py", "names_cache.py")
+_CODE = ("hf_names.py", "hf_names_record.py", "names_cache.py")
 
 
 def _importable(name: str) -> bool:
@@ -80,8 +80,6 @@ def cached_names(spec: ModelSpec, build: Callable[[ModelSpec], HFNames]) -> HFNa
     `--no-cache` (`caches_off`) neither reads nor writes. A damaged file is discarded with one warning
     line (pickle_store) and rebuilt.
     """
-    from analyzers.hf_names import HFNames, NamesUnavailable
-
     versions = _versions()
     if versions is None or caches_disabled():
         return build(spec)

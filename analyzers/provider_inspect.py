@@ -10,10 +10,10 @@ from analyzers.errors import ResolveError
 from analyzers.expressibility import Feature, expressibility
 from analyzers.hf_config import ModelSpec
 from analyzers.hf_names import HFNames
+from analyzers.implied_setting import ImpliedSetting
 from analyzers.provider_eval import UNKNOWN, evaluate, plain
 from analyzers.provider_report import features_text, implied_text
 from analyzers.provider_vocabulary import (
-    ImpliedSetting,
     bridge_context,
     describe_settings,
     implied_settings,

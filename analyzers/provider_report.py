@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from analyzers.expressibility import Feature
-from analyzers.provider_vocabulary import ImpliedSetting
+from analyzers.implied_setting import ImpliedSetting
 
 #: teachers shown per setting in text (JSON has all)
 SHOWN = 4

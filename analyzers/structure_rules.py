@@ -9,12 +9,10 @@ say a setting (Granite's `attention_multiplier` is the softmax scale); those are
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from analyzers.hf_config import ModelSpec
-
-if TYPE_CHECKING:
-    from analyzers.provider_vocabulary import ImpliedSetting
+from analyzers.implied_setting import CATEGORIES, ImpliedSetting
 
 _LAYER = re.compile(r"(?:^|\.)layers\.(\d+)\.(.+)$")
 #: eps field -> the norm it belongs to (HF configs name the eps after the norm)
@@ -59,8 +57,6 @@ def structural_settings(
     from_config: dict[str, ImpliedSetting],
 ) -> list[ImpliedSetting]:
     """Implied settings from the names (when known) and field meanings; teachers are filled by the caller."""
-    from analyzers.provider_vocabulary import CATEGORIES, ImpliedSetting
-
     fields = spec.text_fields()
     out: list[ImpliedSetting] = []
 

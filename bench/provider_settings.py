@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from analyzers.catalog import build_catalog  # noqa: E402
 from analyzers.hf_config import spec_from_transformers  # noqa: E402
 from analyzers.hf_names import NamesUnavailable, collect_hf_names  # noqa: E402
+from analyzers.implied_setting import CATEGORIES  # noqa: E402
 from analyzers.provider_eval import UNKNOWN, evaluate, plain  # noqa: E402
 from analyzers.provider_vocabulary import (  # noqa: E402
-    CATEGORIES,
     DEFAULT_STYLES,
     MCORE_DEFAULTS,
     equivalent,

@@ -1,5 +1,6 @@
 """The import graph has one direction: `codemods` may import `analyzers`, `analyzers` never imports `codemods`;
-and the rule contract (with every rule) never imports the lint engine that runs it.
+the rule contract (with every rule) never imports the lint engine that runs it; and no modules import
+each other at module level (a cycle means a concept two modules share belongs to a third).
 
 Imports are read statically from every module, at any depth (module level, inside functions, under
 `TYPE_CHECKING`), along with `importlib.import_module(...)` / `__import__(...)` of a literal name.
@@ -19,6 +20,7 @@ from analyzers.catalog.modules import module_name, resolve_relative
 
 PROJECT = Path(__file__).resolve().parents[1]
 ANALYZERS = PROJECT / "analyzers"
+CODEMODS = PROJECT / "codemods"
 #: the modules a rule is written against, and the rules themselves
 CONTRACT = [
     ANALYZERS / "lint" / "__init__.py",
@@ -110,3 +112,118 @@ def test_importing_every_analyzers_module_loads_no_codemods_and_the_rules_load_n
 )
 def test_the_scan_sees_imports_at_any_depth(source: str, found: str) -> None:
     assert found in {module for _, module in imported(source, "analyzers/lint/x.py")}
+
+
+def module_level_imports(source: str, rel: str, known: set[str]) -> Iterator[str]:
+    """The modules of `known` that the module `rel` imports when it is imported: statements of the module
+    and class bodies, under `if` (`TYPE_CHECKING` included: it names a dependency too), `try` and `with`,
+    not inside functions. `from a import b` is `a.b` when that is a module, else `a`."""
+    here = module_name(rel)
+    is_package = rel.endswith("__init__.py")
+
+    def statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+        for node in body:
+            yield node
+            if isinstance(node, ast.If | ast.With | ast.ClassDef):
+                yield from statements(node.body)
+            if isinstance(node, ast.If):
+                yield from statements(node.orelse)
+            elif isinstance(node, ast.Try):
+                for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
+                    yield from statements(block)
+
+    for node in statements(ast.parse(source, filename=rel).body):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names if alias.name in known)
+        elif isinstance(node, ast.ImportFrom):
+            base = resolve_relative(here, is_package, node.level, node.module)
+            for alias in node.names:
+                if f"{base}.{alias.name}" in known:
+                    yield f"{base}.{alias.name}"
+                elif base in known:
+                    yield base
+
+
+def import_cycles(sources: dict[str, str]) -> list[list[str]]:
+    """Each set of modules (of `sources`, path -> text) that import one another at module level, sorted;
+    a module importing itself does not count."""
+    names = {module_name(rel): rel for rel in sources}
+    graph = {
+        name: sorted(set(module_level_imports(sources[rel], rel, set(names))) - {name})
+        for name, rel in names.items()
+    }
+    # Tarjan's strongly connected components, iteratively (no recursion limit to meet)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(graph[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, targets = work[-1]
+            target = next(targets, None)
+            if target is not None:
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(graph[target])))
+                elif target in on_stack:
+                    low[node] = min(low[node], index[target])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    cycles.append(sorted(component))
+    return sorted(cycles)
+
+
+def test_no_module_level_import_cycle_in_analyzers_or_codemods() -> None:
+    paths = sorted(ANALYZERS.rglob("*.py")) + sorted(CODEMODS.rglob("*.py"))
+    sources = {path.relative_to(PROJECT).as_posix(): path.read_text(encoding="utf-8") for path in paths}
+    assert len(sources) > 150  # both packages are read, not a sample
+    assert import_cycles(sources) == []
+
+
+@pytest.mark.parametrize(
+    ("sources", "cycles"),
+    [
+        ({"pkg/a.py": "from pkg.b import x\n", "pkg/b.py": "import pkg.a\n"}, [["pkg.a", "pkg.b"]]),
+        (  # through a package's __init__, relative imports, and three modules round
+            {
+                "pkg/__init__.py": "from .a import x\n",
+                "pkg/a.py": "from . import b\n",
+                "pkg/b.py": "from pkg import x\n",
+            },
+            [["pkg", "pkg.a", "pkg.b"]],
+        ),
+        (  # TYPE_CHECKING names a dependency too
+            {
+                "pkg/a.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.b import B\n",
+                "pkg/b.py": "from pkg.a import A\n",
+            },
+            [["pkg.a", "pkg.b"]],
+        ),
+        ({"pkg/a.py": "def f():\n    from pkg.b import x\n", "pkg/b.py": "from pkg.a import f\n"}, []),
+        ({"pkg/a.py": "from pkg.b import x\n", "pkg/b.py": "import os\n"}, []),
+    ],
+)
+def test_the_cycle_check_finds_cycles_at_module_level_only(
+    sources: dict[str, str], cycles: list[list[str]]
+) -> None:
+    assert import_cycles(sources) == cycles

@@ -21,6 +21,7 @@ from analyzers.pickle_store import (
     tree_cache_path,
 )
 from analyzers.repo import BRIDGE_PKG, find_repo
+from analyzers.source_index import SourceIndex
 from analyzers.tree_snapshot import TreeSnapshot, digest_bytes, scan_indexed
 
 if TYPE_CHECKING:
@@ -94,14 +95,15 @@ def _extract_many(items: list[tuple[str, bytes]]) -> list[FileFacts | ParseProbl
 
 
 def _extract_one(
-    rel: str, data: bytes, loader: ModuleLoader, mapping_classes: set[str]
+    rel: str, data: bytes, loader: ModuleLoader, mapping_classes: set[str], index: SourceIndex | None = None
 ) -> FileFacts | ParseProblem:
+    """The file's facts; with `index`, its parse is the run's (the lint's rules reuse it)."""
     try:
         source = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return ParseProblem(Location(rel, 1, 0), f"not UTF-8: {exc.reason} at byte {exc.start}")
     try:
-        info = build_module_info(rel, source)
+        info = index.module_info(rel) if index is not None else build_module_info(rel, source)
     except ParseError as exc:
         line = int(exc.path.rsplit(":", 1)[1]) if exc.path and ":" in exc.path else 1
         return ParseProblem(Location(rel, line or 1, 0), exc.message)
@@ -164,12 +166,18 @@ def _load(path: Path) -> dict | None:
 
 
 def build_catalog(
-    root: str | Path, *, use_cache: bool = True, jobs: int | None = None, snapshot: TreeSnapshot | None = None
+    root: str | Path,
+    *,
+    use_cache: bool = True,
+    jobs: int | None = None,
+    snapshot: TreeSnapshot | None = None,
+    index: SourceIndex | None = None,
 ) -> Catalog:
     """The catalog of the Megatron-Bridge tree at `root` (parsed, never imported).
 
     `snapshot`: the tree as the caller already scanned it (the lint scans once for both); it must track
-    every module under SCANNED.
+    every module under SCANNED. `index`: the run's sources (over that snapshot), whose reads and parses
+    the build shares with the caller.
 
     >>> catalog = build_catalog(ensure_tree())  # doctest: +SKIP
     >>> catalog.bridge("Qwen3Bridge").registrations[0].model_type  # doctest: +SKIP
@@ -200,7 +208,9 @@ def build_catalog(
     from analyzers.catalog.extract import FileFacts
 
     # One loader for the sequential path: the shared modules it parses (param_mapping.py is 160 KB) are reused.
-    loader = ModuleLoader(root)
+    if index is None or index.root != root:
+        index = SourceIndex(root, snapshot)
+    loader = ModuleLoader(root, index.source)
     outline_digest = digests.get(PARAM_MAPPING)
     had_entries = bool(cache.entries) if cache else False
     if cache is not None and cache.outline is not None and cache.outline[0] == outline_digest:
@@ -225,7 +235,7 @@ def build_catalog(
                 continue
         todo.append(rel)
     if todo:
-        facts.update(_extract_parallel(loader, todo, contents, mapping_classes, jobs))
+        facts.update(_extract_parallel(loader, index, todo, contents, mapping_classes, jobs))
     if cache is not None and (cache.outline is None or cache.outline[0] != outline_digest):
         info = loader.by_path(PARAM_MAPPING)
         cache.outline = (outline_digest, strip_to_outline(info)) if info and outline_digest else None
@@ -246,6 +256,7 @@ def build_catalog(
 
 def _extract_parallel(
     loader: ModuleLoader,
+    index: SourceIndex,
     todo: list[str],
     contents: Mapping[str, bytes],
     mapping_classes: set[str],
@@ -255,7 +266,7 @@ def _extract_parallel(
     jobs = jobs or min(os.cpu_count() or 1, 8)
     items = [(rel, contents[rel]) for rel in todo]
     if jobs <= 1 or len(items) < PARALLEL_THRESHOLD:
-        return {rel: _extract_one(rel, data, loader, mapping_classes) for rel, data in items}
+        return {rel: _extract_one(rel, data, loader, mapping_classes, index) for rel, data in items}
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,8 +159,12 @@ def module_path(root: Path, dotted: str) -> str | None:
 class ModuleLoader:
     """Parses modules of one tree on demand and keeps them; records which files were read."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, read: Callable[[str], str] | None = None) -> None:
         self.root = root
+        #: rel path -> text (a `SourceIndex`'s, so the run reads each file once; raises ParseError when it
+        #: cannot). The loader parses its own copies: the registry evaluator memoises by their nodes and
+        #: counts a file as read only through `by_path`.
+        self._read = read
         self._modules: dict[str, ModuleInfo | None] = {}
         #: every path asked for since the caller last reset it (the dependencies of one file's facts)
         self.accessed: set[str] = set()
@@ -198,7 +202,10 @@ class ModuleLoader:
         self.touch((rel_path,))
         if rel_path not in self._modules:
             try:
-                source = (self.root / rel_path).read_text(encoding="utf-8")
+                if self._read is not None:
+                    source = self._read(rel_path)
+                else:
+                    source = (self.root / rel_path).read_text(encoding="utf-8")
                 self._modules[rel_path] = build_module_info(rel_path, source)
             except (OSError, UnicodeDecodeError, ParseError):
                 self._modules[rel_path] = None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from analyzers.catalog.records import ProviderSetting
 
 if TYPE_CHECKING:
-    from analyzers.catalog.assemble import ClassTable
+    from analyzers.catalog.class_table import ClassTable
     from analyzers.catalog.extract import ClassFacts
 
 #: provider classes whose defaults are always recorded (the base bridge builds one of them)
@@ -58,8 +59,6 @@ def bridge_provider_facts(qualname: str, table: ClassTable, base: str) -> dict:
 
 
 def _via(setting: ProviderSetting, owner: str) -> ProviderSetting:
-    from dataclasses import replace
-
     return replace(setting, via=f"{owner} > {setting.via}" if setting.via else owner)
 
 

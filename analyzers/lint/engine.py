@@ -31,6 +31,7 @@ from analyzers.pickle_store import code_stamp, dump_atomic, load_dict, tree_cach
 from analyzers.repo import BRIDGE_PKG, Repo, find_repo
 from analyzers.rules import RULES
 from analyzers.rules._hf_model_types import INDEX_PATH
+from analyzers.source_index import SourceIndex
 from analyzers.transformers_source import transformers_dir
 from analyzers.tree_snapshot import TreeSnapshot, scan_indexed
 
@@ -61,7 +62,12 @@ class LintContext:
     once); and what the engine gathers while they run."""
 
     def __init__(
-        self, repo: Repo, catalog: Catalog, files: TreeSnapshot, memo: ContentMemo | None = None
+        self,
+        repo: Repo,
+        catalog: Catalog,
+        files: TreeSnapshot,
+        memo: ContentMemo | None = None,
+        index: SourceIndex | None = None,
     ) -> None:
         self.repo = repo
         self.root = repo.root
@@ -75,6 +81,8 @@ class LintContext:
         self.problems: dict[str, Finding] = {}  #: parse failures found while reading raw syntax
         self._modules: dict[str, ModuleInfo | None] = {}
         self.memo = memo if memo is not None else ContentMemo(files, {})
+        #: the run's reads and parses, shared with the catalog build (a file it extracted is not parsed again)
+        self.index = index if index is not None else SourceIndex(repo.root, files)
 
     def fact(self, name: str, rel: str, compute):
         """`compute()` for file `rel`, memoised across runs by the file's content (keeps raw parses rare).
@@ -93,13 +101,7 @@ class LintContext:
 
     def _bytes(self, rel: str) -> bytes | None:
         """Contents of `rel`: from the snapshot when it tracks the file, else from disk (None if unreadable)."""
-        data = self.files.data.get(rel)
-        if data is None:
-            try:
-                data = (self.root / rel).read_bytes()
-            except OSError:
-                return None
-        return data
+        return self.index.data(rel)
 
     def text(self, rel: str) -> str | None:
         data = self._bytes(rel)
@@ -121,11 +123,12 @@ class LintContext:
             data = self._bytes(rel)
             if data is None:
                 return None
-            problem = _parse_problem(rel, data)
-            if isinstance(problem, Finding):
-                self.problems[rel] = problem
-            else:
-                self._modules[rel] = problem
+            try:
+                self._modules[rel] = self.index.module_info(rel)
+            except ParseError:
+                problem = _parse_problem(rel, data)  # where and why, as MBR000 reports it
+                if isinstance(problem, Finding):
+                    self.problems[rel] = problem
         return self._modules[rel]
 
 
@@ -333,8 +336,9 @@ def collect_raw(
     key = files.key(_environment_key())
     if cache is not None and only_files is None and (hit := cache.load(key)) is not None:
         return hit
-    catalog = build_catalog(repo.root, use_cache=cache is not None, snapshot=files)
-    ctx = LintContext(repo, catalog, files, memo)
+    index = SourceIndex(repo.root, files)
+    catalog = build_catalog(repo.root, use_cache=cache is not None, snapshot=files, index=index)
+    ctx = LintContext(repo, catalog, files, memo, index)
     findings = _run_rules(ctx, RULES, only_files)
     findings.extend(_parse_failures(ctx, only_files))
     raw = RawResult(findings, ctx.notes, ctx.unavailable, ctx.errors)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from analyzers import walk
 from analyzers.errors import ParseError
+from analyzers.source_index import SourceIndex
 
 MARKDOWN_SUFFIXES = (".md", ".mdx")
 
@@ -59,12 +60,7 @@ def files_mentioning(
 
     `needle`, a plain substring every match contains, skips the regex on most files (it is 10x faster).
     """
-    hits: dict[str, str] = {}
-    for path in iter_files(root, suffixes):
-        text = read_source(path, root)
-        if (needle is None or needle in text) and pattern.search(text):
-            hits[path.relative_to(root).as_posix()] = text
-    return hits
+    return SourceIndex(root).mentioning(pattern, suffixes, needle)
 
 
 def _sub(text: str, pattern: re.Pattern[str], replace: Replacer) -> tuple[str, int]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from analyzers.catalog.modules import module_name
 from analyzers.errors import ParseError, PlanConflictError, ResolveError
+from analyzers.source_index import SourceIndex
 from codemods.plan import Plan
 from codemods.refactors import _rope, _text
 from codemods.refactors._done import AlreadyGone
@@ -46,21 +47,30 @@ def _offset(text: str, line: int, col: int) -> int:
     return sum(len(x) for x in lines[: line - 1]) + col
 
 
-def find_definitions(root: Path, name: str, sources: dict[str, str] | None = None) -> list[Definition]:
-    """Module-level definitions of `name` in the tree's `src/` (classes, functions, plain assignments)."""
+def find_definitions(
+    root: Path, name: str, sources: dict[str, str] | None = None, index: SourceIndex | None = None
+) -> list[Definition]:
+    """Module-level definitions of `name` in the tree's `src/` (classes, functions, plain assignments).
+
+    `index`: the run's sources (a plan that searches the tree again reads and parses nothing twice).
+    """
     if sources is None:
-        sources = _text.files_mentioning(root / "src", _text.word_pattern(name), PY, name)
-        sources = {f"src/{k}": v for k, v in sources.items()}
+        index = index or SourceIndex(root)
+        sources = index.mentioning(_text.word_pattern(name), PY, name, under="src")
     return _definitions(
-        name, sources, parse_sources({p: t for p, t in sources.items() if p.startswith("src/")})
+        name, sources, parse_sources({p: t for p, t in sources.items() if p.startswith("src/")}, index)
     )
 
 
-def parse_sources(sources: dict[str, str]) -> dict[str, ast.Module]:
-    """Each Python file of `sources` parsed once; ParseError naming the first that does not parse."""
+def parse_sources(sources: dict[str, str], index: SourceIndex | None = None) -> dict[str, ast.Module]:
+    """Each Python file of `sources` parsed once (through `index` when given, whose texts they are);
+    ParseError naming the first that does not parse."""
     trees: dict[str, ast.Module] = {}
     for path, text in sorted(sources.items()):
         if path.endswith(".py"):
+            if index is not None:
+                trees[path] = index.ast(path)
+                continue
             try:
                 trees[path] = ast.parse(text, filename=path)
             except SyntaxError as exc:
@@ -164,20 +174,21 @@ def plan_rename_symbol(root: Path, old: str, new: str, *, narrow: bool = True) -
     if new == name:
         raise ResolveError(f"'{old}' already has the name '{new}'")
     pattern = _text.word_pattern(name)
-    py_sources = _text.files_mentioning(root, pattern, PY, name)
-    trees = parse_sources(py_sources)
+    index = SourceIndex(root)  # the tree is searched for both names: each file read and parsed once
+    py_sources = index.mentioning(pattern, PY, name)
+    trees = parse_sources(py_sources, index)
     definitions = _definitions(name, py_sources, trees)
     try:
         definition = _the_definition(old, definitions)
     except ResolveError as exc:
-        done = find_definitions(root, new) if "no module-level" in exc.message else []
+        done = find_definitions(root, new, index=index) if "no module-level" in exc.message else []
         if done:
             raise AlreadyGone(
                 f"{exc.message}; '{new}' is defined at {done[0].path}:{done[0].line} (already renamed)"
             ) from None
         raise
 
-    existing = find_definitions(root, new)
+    existing = find_definitions(root, new, index=index)
     if existing:
         listed = ", ".join(f"{d.path}:{d.line}" for d in existing)
         raise PlanConflictError(f"target already exists: '{new}' is defined at {listed}", existing[0].path)
@@ -221,7 +232,7 @@ def plan_rename_symbol(root: Path, old: str, new: str, *, narrow: bool = True) -
             if n:
                 reasons.append(f"{n} in strings/comments")
             plan.modify(path, after, *reasons)
-    md_sources = _text.files_mentioning(root, pattern, _text.MARKDOWN_SUFFIXES, name)
+    md_sources = index.mentioning(pattern, _text.MARKDOWN_SUFFIXES, name)
     for path, text in md_sources.items():
         if FROZEN_DOCS.search(path):
             plan.report.append(f"left frozen docs of a released version: {path}")

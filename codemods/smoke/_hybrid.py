@@ -17,6 +17,7 @@ import functools
 from typing import Any
 
 from codemods.smoke._cpu import scoped_patches
+from codemods.smoke._errors import SmokeSetupError
 
 __all__ = ["absent_kernel_patches", "hybrid_te_free_spec", "te_shaped_local_backend"]
 
@@ -70,8 +71,6 @@ def _mamba_kernels() -> list[str]:
             "-> pure-torch step-by-step references (inside the smoke run)"
         ]
     if not mamba_mixer.HAVE_MAMBA_SSM:
-        from codemods.smoke._runner import SmokeSetupError
-
         raise SmokeSetupError(
             "Mamba mixer needs mamba_ssm's selective-scan kernels (mamba_chunk_scan_combined, "
             "mamba_split_conv1d_scan_combined, RMSNormGated); absent here, and no torch reference was put in place"
@@ -91,8 +90,6 @@ def _gdn_kernels() -> list[str]:
             "-> pure-torch step-by-step references (inside the smoke run)"
         ]
     if not common.HAVE_FLA:
-        from codemods.smoke._runner import SmokeSetupError
-
         raise SmokeSetupError(
             "GatedDeltaNet needs flash-linear-attention's kernels (chunk_gated_delta_rule, causal_conv1d, l2norm); "
             "absent here, and no torch reference was put in place"
@@ -143,8 +140,6 @@ def _missing_te(name: str) -> Any:
     """A stand-in for a TE module with no local twin here: building it names what is missing."""
 
     def build(*_args: Any, **_kwargs: Any) -> Any:
-        from codemods.smoke._runner import SmokeSetupError
-
         raise SmokeSetupError(f"{name} has no Megatron-Core local equivalent (needs Transformer Engine)")
 
     return build

@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from analyzers.errors import SmokeTestFailure
 from codemods.smoke._cpu import cuda_calls_on_cpu, kernel_references
 from codemods.smoke._dsa import local_linear_mapped
+from codemods.smoke._errors import SmokeSetupError
 from codemods.smoke._logits import BATCH, SEQ_LEN, check_logits
 from codemods.smoke._quantize import QuantizedCheckpoint, quantize_state_dict
 from codemods.smoke._report import DEQUANT_HINT, Check, SmokeReport
@@ -73,10 +73,6 @@ class SmokeOptions:
     bridge: str | None = None  #: "module:Class" of a bridge to use instead of the registered one
     architecture: str | None = None  #: HF class to build (default: the config's, else transformers')
     repo: str | None = None  #: a Megatron-Bridge tree whose src/ is imported instead of the installed one
-
-
-class SmokeSetupError(SmokeTestFailure):
-    """The toy roundtrip cannot run in this configuration (reported as the run's error)."""
 
 
 def _rank() -> int:

@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
+from codemods.smoke._errors import SmokeSetupError
+
 __all__ = ["match_hf_rope", "te_free_spec"]
 
 #: Megatron-Core's TE wrappers (in `megatron.core.extensions.transformer_engine`) -> their local twins.
@@ -126,8 +128,6 @@ def _refuse_te_inside_provide(provider: Any) -> None:
     code = getattr(provide, "__code__", None)
     calls = [n for n in _TE_BUILDERS if code is not None and n in code.co_names]
     if calls:
-        from codemods.smoke._runner import SmokeSetupError
-
         raise SmokeSetupError(
             f"{type(provider).__name__}.provide() builds Transformer Engine specs itself ({', '.join(calls)}); "
             "the TE-free swap covers transformer_layer_spec only"
@@ -357,16 +357,12 @@ class _Relinker:
         module, qualname, bases, namespace = body
         if module == _TE_MODULE or not bases:
             # A TE wrapper without a twin, or a mock called twice (its bases iterator is then spent).
-            from codemods.smoke._runner import SmokeSetupError
-
             raise SmokeSetupError(
                 f"needs Transformer Engine's {qualname} (no Megatron-Core local equivalent)"
             )
         local_bases = tuple(self.local(b) for b in bases)
         for base in local_bases:
             if not isinstance(base, type):
-                from codemods.smoke._runner import SmokeSetupError
-
                 raise SmokeSetupError(f"{qualname}: its base {_name(base)} needs Transformer Engine")
         ns = dict(namespace)
         cls = type(qualname.rsplit(".", 1)[-1], local_bases, ns)  # fills the body's __class__ cell

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from codemods.smoke._errors import SmokeSetupError
 from codemods.smoke._local_modules import LocalDotProductAttention
 
 __all__ = ["PackedDotProductAttention", "te_free_provide"]
@@ -179,8 +180,6 @@ class PackedDotProductAttention(LocalDotProductAttention):
         if packed_seq_params is None:
             return super().forward(query, key, value, attention_mask, attn_mask_type, attention_bias)
         if packed_seq_params.qkv_format != "thd":
-            from codemods.smoke._runner import SmokeSetupError
-
             raise SmokeSetupError(
                 f"packed sequences in {packed_seq_params.qkv_format!r} format need Transformer Engine's attention"
             )
