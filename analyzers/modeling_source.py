@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,11 @@ class ModelingFacts:
     zero_centered_norm: bool = False
     #: the test under which the attention applies RoPE, when only some layers do (NoPE layers)
     rope_condition: str | None = None
+    #: decoder-layer norm module -> where it sits: "pre_attn" | "pre_mlp" | "post_attn" | "post_mlp"
+    norm_roles: tuple[tuple[str, str], ...] = ()
+    #: how the attention splits a fused q/k/v projection's output: "concatenated" (``[q; k; v]`` slices or a
+    #: split on the last dim) | "per-head" (viewed per head before the split); None without a fused projection
+    fused_qkv_layout: str | None = None
 
 
 def modeling_path(model_type: str) -> Path | None:
@@ -72,6 +78,8 @@ def modeling_facts(model_type: str) -> ModelingFacts | None:
         zero_centered_norm=any(
             _one_plus_weight(c) for c in classes if c.name.endswith(("RMSNorm", "LayerNorm1P", "Norm"))
         ),
+        norm_roles=next((r for c in layers if (r := _norm_roles(c))), ()),
+        fused_qkv_layout=next((lay for c in attention if (lay := _fused_qkv_layout(c))), None),
     )
 
 
@@ -185,3 +193,107 @@ def _sum_terms(node: ast.expr) -> list[str]:
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         return _sum_terms(node.left) + _sum_terms(node.right)
     return [ast.unparse(node)]
+
+
+_ATTN_MODULE = re.compile(r"(^|_)(self_attn|attn|attention|self_attention|mixer|linear_attn)$")
+_MLP_MODULE = re.compile(r"(^|_)(mlp|feed_forward|ffn|block_sparse_moe|moe)$")
+_NORM_MODULE = re.compile(r"(norm|layernorm|(^|_)ln(_\w+)?)$")
+
+
+def _self_calls(fn: ast.FunctionDef) -> list[tuple[tuple[int, int], str]]:
+    """``self.<module>(...)`` calls in execution order (an inner call ends before its outer one)."""
+    out = []
+    for node in ast.walk(fn):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "self"
+        ):
+            out.append(((node.end_lineno or 0, node.end_col_offset or 0), node.func.attr))
+    return sorted(out)
+
+
+def _residual_adds(fn: ast.FunctionDef) -> list[tuple[int, int]]:
+    """Where the forward adds a residual (``h = residual + h``), as (line, col) of the statement's end."""
+    out = []
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign | ast.AugAssign) and isinstance(node.value, ast.BinOp):
+            if isinstance(node.value.op, ast.Add) and any(
+                isinstance(n, ast.Name) and "residual" in n.id for n in ast.walk(node.value)
+            ):
+                out.append((node.end_lineno or 0, node.end_col_offset or 0))
+    return out
+
+
+def _norm_roles(cls: ast.ClassDef) -> tuple[tuple[str, str], ...]:
+    """Each norm of the decoder layer's forward: before the attention / MLP it feeds (no residual add
+    between them), else after the block it follows (Gemma2's ``post_attention_layernorm``, GLM4's
+    ``post_self_attn_layernorm``)."""
+    forward = _method(cls, "forward")
+    if forward is None:
+        return ()
+    calls = _self_calls(forward)
+    adds = _residual_adds(forward)
+    roles: dict[str, str] = {}
+    for i, (at, name) in enumerate(calls):
+        if not _NORM_MODULE.search(name) or name in roles:
+            continue
+        after = next(((p, n) for p, n in calls[i + 1 :] if _block(n)), None)
+        before = next(((p, n) for p, n in reversed(calls[:i]) if _block(n)), None)
+        if after is not None and not any(at < a <= after[0] for a in adds):
+            roles[name] = f"pre_{_block(after[1])}"
+        elif before is not None:
+            roles[name] = f"post_{_block(before[1])}"
+    return tuple(roles.items())
+
+
+def _block(name: str) -> str | None:
+    if _NORM_MODULE.search(name):
+        return None
+    if _ATTN_MODULE.search(name):
+        return "attn"
+    if _MLP_MODULE.search(name):
+        return "mlp"
+    return None
+
+
+_FUSED_QKV = re.compile(r"^(qkv_proj|qkv|query_key_value|c_attn|Wqkv|wqkv|W_pack)$")
+
+
+def _fused_qkv_layout(cls: ast.ClassDef) -> str | None:
+    """ "concatenated" when the fused projection's output is sliced or split on its last dim as it comes,
+    "per-head" when it is viewed / reshaped first (GPT-NeoX's per-head ``[q_h, k_h, v_h]``)."""
+    forward = _method(cls, "forward")
+    if forward is None:
+        return None
+    for node in ast.walk(forward):
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        value = node.value
+        calls = [
+            n
+            for n in ast.walk(value)
+            if isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and isinstance(n.func.value, ast.Name)
+            and n.func.value.id == "self"
+            and _FUSED_QKV.match(n.func.attr)
+        ]
+        if not calls:
+            continue
+        if value is not calls[0]:
+            text = ast.unparse(value)
+            return "per-head" if re.search(r"\.(view|reshape|unflatten)\(", text) else None
+        target = ast.unparse(node.targets[0])
+        for use in ast.walk(forward):
+            if isinstance(use, ast.Subscript) and ast.unparse(use.value) == target:
+                return "concatenated" if isinstance(use.slice, ast.Tuple | ast.Slice) else None
+            if isinstance(use, ast.Call) and isinstance(use.func, ast.Attribute):
+                owner = ast.unparse(use.func.value)
+                if owner == target and use.func.attr in ("view", "reshape", "unflatten"):
+                    return "per-head"
+                if owner == target and use.func.attr == "split":
+                    return "concatenated"
+        return None
+    return None

@@ -18,7 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from analyzers.layer_roles import HOSTS, MOE_MODULE, NORM_ROLES, hf_roles, megatron_role
 from analyzers.vocabulary import (
+    DECODER,
     Context,
     Entry,
     Output,
@@ -30,6 +32,7 @@ from analyzers.vocabulary import (
     hf_token,
     is_tower_name,
     megatron_param,
+    megatron_token,
     normalize,
 )
 
@@ -91,6 +94,8 @@ class Unmapped:
     names: list[str]
     block: str  #: "vision/audio tower" | "mtp" | "unknown"
     hint: str | None = None  #: closest shape the vocabulary knows, when there is one
+    #: why no catalog mapping can take these names, and what it would take (a local mapping class)
+    needs: str | None = None
 
 
 @dataclass
@@ -155,7 +160,9 @@ def _level(confidence: float, support: int) -> str:
 class _Target:
     """The target model's names as tokens, with the weights of the teaching bridges."""
 
-    def __init__(self, vocab: Vocabulary, names: list[str], multimodal: bool | None) -> None:
+    def __init__(
+        self, vocab: Vocabulary, names: list[str], multimodal: bool | None, model_type: str | None = None
+    ) -> None:
         self.names = names
         self.hf_prefix = find_hf_prefix(names, vocab.hf_prefixes)
         self.by_token: dict[str, list[str]] = {}
@@ -166,6 +173,12 @@ class _Target:
         if multimodal is None:
             multimodal = any(is_tower_name(n) for n in names)
         self.context = context_of(self.tokens, multimodal)
+        self.model_type = model_type
+        #: layer token -> its place in the layer (`analyzers.layer_roles`)
+        self.roles = {
+            "L:" + suffix: role
+            for suffix, role in hf_roles(model_type, [t[2:] for t in self.tokens if t[:2] == "L:"]).items()
+        }
         lm = _lm_tokens(self.tokens)
         self.similarity = {b: _jaccard(lm, _lm_tokens(p.tokens)) for b, p in vocab.profiles.items()}
         self.weight = {
@@ -194,12 +207,26 @@ def _fused_hosts(outputs: frozenset[Output], base: str) -> set[str]:
     }
 
 
+def _allowed(target: _Target, key: frozenset[str], outputs: frozenset[Output]) -> bool:
+    """Whether `outputs` are of the kind the target's tensors `key` are: no expert, router or shared-expert
+    module on a dense model; a norm keeps its place (a pre-MLP norm never becomes a post-attention one)."""
+    layer = [o.megatron[2:] for o in outputs if o.megatron[:2] == "L:"]
+    if not target.context.moe and any(MOE_MODULE.search("." + p) for p in layer):
+        return False
+    if len(key) == 1:
+        role = target.roles.get(next(iter(key)))
+        if role in NORM_ROLES and any(megatron_role(p) != role for p in layer):
+            return False
+    return True
+
+
 def _vote(
     entry: Entry,
     weight: dict[str, float],
     hosts: set[str] | None = None,
     base: str = "",
     taken: set[str] | None = None,
+    allowed=None,
 ) -> tuple[frozenset[Output], list[str], float]:
     """The output set with the most weight, the bridges that wrote it, and its share of the weight.
 
@@ -211,6 +238,9 @@ def _vote(
     scores: Counter[frozenset[Output]] = Counter()
     for vote in entry.votes:
         scores[vote.outputs] += weight.get(vote.bridge, 0.0)
+    if allowed is not None:
+        # the kinds the target cannot hold never win, and their weight does not count against the rest
+        scores = Counter({o: s for o, s in scores.items() if allowed(o)}) or scores
     if hosts is not None:
         valid = {o: s for o, s in scores.items() if _hosts_ok(o, hosts, base)}
         if taken:
@@ -248,19 +278,23 @@ def synthesize(
     multimodal: bool | None = None,
     mtp_fields: dict[str, Any] | None = None,
     source: str | None = None,
+    model_type: str | None = None,
 ) -> Synthesis:
     """Write the registry of a model from its checkpoint `names` (plus `tied` names left out of the checkpoint).
 
     `mtp_fields` are the config fields that size MTP layers (a TODO when the names carry no MTP layer).
+    `model_type` names the transformers modeling file that says where each norm sits (`analyzers.layer_roles`).
     """
     # Tied names (lm_head with tie_word_embeddings) are not in the checkpoint: real registries of tied
     # models leave output_layer out, so they are reported, not mapped.
     tied = sorted(set(tied))
     names = sorted(set(names) - set(tied))
-    target = _Target(vocab, names, multimodal)
+    target = _Target(vocab, names, multimodal, model_type)
     base = _megatron_base(vocab, target)
     candidates = [e for e in vocab.entries.values() if not any(t.startswith("G:") for t in e.key)]
     candidates = [e for e in candidates if e.key <= target.tokens]
+    # an entry none of whose conventions fits the target's kind claims nothing (its names go to the roles)
+    candidates = [e for e in candidates if any(_allowed(target, e.key, v.outputs) for v in e.votes)]
     support = {id(e): sum(target.weight.get(v.bridge, 0.0) for v in e.votes) for e in candidates}
     candidates.sort(key=lambda e: (-len(e.key), -support[id(e)], sorted(e.key)))
     claimed: set[str] = set()
@@ -271,6 +305,7 @@ def synthesize(
             continue
         claimed |= entry.key
         accepted.append(entry)
+
     # First pass: every entry's best-voted outputs. Second pass: a layernorm fused into a linear
     # (`linear_qkv.layer_norm_weight`) is only right when that linear exists in the registry; otherwise the
     # next-best convention wins (MLA has no linear_qkv; MoE-only models have no dense linear_fc1).
@@ -278,20 +313,30 @@ def synthesize(
     # group that agrees more keeps it and the other takes its next-best convention (Gemma's
     # post_attention_layernorm becomes `linear_proj.post_layernorm` because pre_feedforward_layernorm
     # holds `mlp.linear_fc1.layer_norm_weight`).
-    first = {id(e): _vote(e, target.weight) for e in accepted}
+    def allowed_for(entry: Entry):
+        return lambda outputs: _allowed(target, entry.key, outputs)
+
+    first = {id(e): _vote(e, target.weight, allowed=allowed_for(e)) for e in accepted}
     hosts = {megatron_param(o.megatron, base) for outs, _, _ in first.values() for o in outs}
-    second = {id(e): _vote(e, target.weight, hosts, base) for e in accepted}
+    # the linears the target's own tensors imply are hosts even when no catalog mapping can fill them
+    # (a dense fused gate_up_proj still makes `mlp.linear_fc1`, which the pre-MLP norm is fused into)
+    hosts |= {base + DECODER + HOSTS[r] for r in target.roles.values() if r in HOSTS}
+    second = {id(e): _vote(e, target.weight, hosts, base, allowed=allowed_for(e)) for e in accepted}
     taken: set[str] = set()
     for entry in sorted(accepted, key=lambda e: -second[id(e)][2]):
-        voted = _vote(entry, target.weight, hosts, base, taken)
+        voted = _vote(entry, target.weight, hosts, base, taken, allowed=allowed_for(entry))
         taken |= {megatron_param(o.megatron, base) for o in voted[0]}
         mappings.extend(_emit(vocab, target, entry, base, voted))
     order = {id(e): i for i, e in enumerate(accepted)}
     mappings.sort(key=lambda m: order.get(m.entry_id, len(order)))
     claimed_tokens = frozenset(t for e in accepted for t in e.key)
-    mappings.extend(_analogies(vocab, target, base, claimed_tokens, taken))
+    analogies = _analogies(vocab, target, base, claimed_tokens, taken)
+    mappings.extend(analogies)
+    claimed_tokens |= {t for m in analogies for t in _tokens_of(target, m)}
+    by_role, needs = _by_role(vocab, target, base, claimed_tokens, taken, hosts, mappings)
+    mappings.extend(by_role)
     mappings.extend(_globs(vocab, target, base, mappings))
-    unmapped = _unmapped(vocab, target, mappings)
+    unmapped = _unmapped(vocab, target, mappings, needs)
     todos = _todos(mappings, unmapped, mtp_fields or {})
     nearest = sorted(target.similarity.items(), key=lambda kv: -kv[1])[:5]
     return Synthesis(
@@ -470,10 +515,12 @@ def _analogies(
             for v in entry.votes
         ]
         moved = Entry(key, votes)
-        voted = _vote(moved, target.weight)
+        voted = _vote(moved, target.weight, allowed=lambda outs, key=key: _allowed(target, key, outs))
         params = {megatron_param(o.megatron, base) for o in voted[0]}
-        if params & taken or any(
-            not _matching(hf_pattern(t, target.hf_prefix), target.by_token.get(t, [])) for t in key
+        if (
+            not _allowed(target, key, voted[0])
+            or params & taken
+            or any(not _matching(hf_pattern(t, target.hf_prefix), target.by_token.get(t, [])) for t in key)
         ):
             continue
         claimed |= key
@@ -485,6 +532,158 @@ def _analogies(
             m.evidence.note = "; ".join(filter(None, [f"by analogy: {reading}", m.evidence.note]))
             out.append(m)
     return out
+
+
+def _tokens_of(target: _Target, m: SynthesizedMapping) -> set[str]:
+    """The target's tokens whose names `m` matches."""
+    out = set()
+    for pattern in m.hf_params.values():
+        regex = compile_pattern(pattern)
+        out |= {t for t, names in target.by_token.items() if any(regex.match(n) for n in names)}
+    return out
+
+
+_ROLE_WORDS = {"pre_attn": "the pre-attention norm", "pre_mlp": "the pre-MLP norm",
+               "post_attn": "the post-attention norm", "post_mlp": "the post-MLP norm",
+               "qkv_fused": "a fused q/k/v projection", "mlp_in": "a non-gated MLP's in-projection",
+               "mlp_out": "the MLP's out-projection", "mlp_in_gated": "a dense MLP's fused gate/up projection"}  # fmt: skip
+
+
+def _by_role(
+    vocab: Vocabulary,
+    target: _Target,
+    base: str,
+    claimed: frozenset[str],
+    taken: set[str],
+    hosts: set[str],
+    done: list[SynthesizedMapping],
+) -> tuple[list[SynthesizedMapping], dict[str, str]]:
+    """Mappings for layer tensors no entry or analogy took, taught by every mapping of the same role.
+
+    GLM4's ``post_self_attn_layernorm`` is a post-attention norm (its decoder layer says so): it maps where
+    the catalog's post-attention norms map. A fused ``qkv_proj`` takes the class the catalog's bridges use
+    for one fused q/k/v tensor, when the modeling file slices it ``[q; k; v]`` as that class does. A role
+    with no teacher (a dense MLP's fused ``gate_up_proj``: the catalog's fused gate/up class is for experts
+    only) is returned in `needs`, token -> what it would take. A bias no bridge of the catalog teaches
+    (the LM bridges' dense MLPs have none) maps beside its linear's weight, with the weight's class.
+    """
+    out: list[SynthesizedMapping] = []
+    needs: dict[str, str] = {}
+    source = f"modeling_{target.model_type}.py" if target.model_type else "its name"
+    # weights first: a bias no teacher knows follows its weight's mapping
+    for token in sorted(target.tokens - claimed, key=lambda t: (t.endswith(".bias"), t)):
+        role = target.roles.get(token)
+        if role is None or _MTP.search(token) or is_tower_name(token[2:]):
+            continue
+        suffix, last = token[2:], token.rsplit(".", 1)[-1]
+        if role == "mlp_in_gated":
+            needs[token] = (
+                f"{suffix} is {_ROLE_WORDS[role]} ([gate; up] in one tensor); the catalog's classes take it only "
+                "for experts (FusedGatedExpertMapping) or as separate gate/up tensors (GatedMLPMapping): it needs "
+                "a local mapping class, a GatedMLPMapping that splits the fused tensor in two (torch.chunk(w, 2, "
+                "dim=0)) before the tensor-parallel split, onto mlp.linear_fc1.weight"
+            )
+            continue
+        if role == "qkv_fused":
+            from analyzers.modeling_source import modeling_facts
+
+            facts = modeling_facts(target.model_type) if target.model_type else None
+            layout = facts.fused_qkv_layout if facts else None
+            if layout != "concatenated":
+                needs[token] = (
+                    f"{suffix} is {_ROLE_WORDS[role]} laid out "
+                    + (f"{layout} in {source}" if layout else f"in a way {source} does not show")
+                    + "; ConcatenatedQKVMapping takes [q; k; v] only: it needs a local mapping class that "
+                    "reorders the tensor into Megatron's per-group [q.., k, v] layout"
+                )
+                continue
+        scores: Counter[tuple[str, str, str]] = Counter()
+        bridges: dict[tuple[str, str, str], list[str]] = {}
+        voters: list[str] = []
+        for entry in vocab.entries.values():
+            if (
+                len(entry.key) != 1
+                or next(iter(entry.key))[:2] != "L:"
+                or not next(iter(entry.key)).endswith("." + last)
+            ):
+                continue
+            for vote in entry.votes:
+                for o in vote.outputs:
+                    if (
+                        len(vote.outputs) != 1
+                        or o.megatron[:2] != "L:"
+                        or megatron_role(o.megatron[2:]) != role
+                        or len(o.roles) != 1
+                        or o.mapping_class not in vocab.shared_classes
+                        or (role == "qkv_fused") == (o.mapping_class == "AutoMapping")
+                        or not _hosts_ok(frozenset({o}), hosts, base)
+                        or megatron_param(o.megatron, base) in taken
+                    ):
+                        continue
+                    k = (o.mapping_class, o.megatron, o.roles[0][0])
+                    scores[k] += target.weight.get(vote.bridge, 0.0)
+                    bridges.setdefault(k, []).append(vote.bridge)
+                    voters.append(vote.bridge)
+        voters_of_role = bool(scores)
+        weight = _weight_mapping(target, token, [*done, *out]) if last == "bias" else None
+        if not scores and weight is not None:
+            megatron = megatron_token(weight.megatron_param[: -len("weight")] + "bias", base)
+            scores[(weight.mapping_class, megatron, next(iter(weight.hf_params)))] = 1.0
+            bridges[(weight.mapping_class, megatron, next(iter(weight.hf_params)))] = weight.evidence.bridges
+            voters = list(weight.evidence.voters)
+        if not scores:
+            needs[token] = (
+                f"{suffix} is {_ROLE_WORDS[role]} (from {source}), and no catalog mapping of that role fits"
+            )
+            continue
+        (cls, megatron, hf_role), score = max(scores.items(), key=lambda kv: (kv[1], kv[0]))
+        share = score / (sum(scores.values()) or 1.0)
+        pattern = hf_pattern(token, target.hf_prefix)
+        names = _matching(pattern, target.by_token[token])
+        teachers = sorted(set(bridges[(cls, megatron, hf_role)]))
+        confidence = share * ANALOGY_FACTOR
+        taken.add(megatron_param(megatron, base))
+        out.append(
+            SynthesizedMapping(
+                mapping_class=cls,
+                megatron_param=megatron_param(megatron, base),
+                hf_params={hf_role: pattern},
+                evidence=Evidence(
+                    hf_names=names[:4],
+                    hf_count=len(names),
+                    bridges=teachers,
+                    voters=sorted(set(voters)),
+                    confidence=confidence,
+                    level=_level(confidence, len(teachers)),
+                    note=(
+                        f"by role: {suffix} is {_ROLE_WORDS[role]} ({source}), "
+                        + (
+                            "mapped beside its weight"
+                            if weight is not None and not voters_of_role
+                            else "mapped as the catalog maps that role"
+                        )
+                    ),
+                ),
+                entry_id=-1,
+            )
+        )
+    return out, needs
+
+
+def _weight_mapping(
+    target: _Target, bias_token: str, mappings: list[SynthesizedMapping]
+) -> SynthesizedMapping | None:
+    """The one-tensor mapping of the weight beside `bias_token`, when it maps ``X.weight`` (not a fused norm)."""
+    weight = bias_token[: -len("bias")] + "weight"
+    for m in mappings:
+        if (
+            len(m.hf_params) == 1
+            and m.megatron_param.endswith(".weight")
+            and not _FUSED_NORM.search(m.megatron_param)
+            and _tokens_of(target, m) == {weight}
+        ):
+            return m
+    return None
 
 
 def _covered(mappings: list[SynthesizedMapping], names: list[str]) -> set[str]:
@@ -524,7 +723,12 @@ class _GlobView:
         self.by_token = {"G:" + pattern: _matching(pattern, names)}
 
 
-def _unmapped(vocab: Vocabulary, target: _Target, mappings: list[SynthesizedMapping]) -> list[Unmapped]:
+def _unmapped(
+    vocab: Vocabulary,
+    target: _Target,
+    mappings: list[SynthesizedMapping],
+    needs: dict[str, str] | None = None,
+) -> list[Unmapped]:
     covered = _covered(mappings, target.names)
     known = sorted({t for e in vocab.entries.values() for t in e.key})
     groups: dict[str, list[str]] = {}
@@ -543,7 +747,7 @@ def _unmapped(vocab: Vocabulary, target: _Target, mappings: list[SynthesizedMapp
             block = "unknown"
         close = difflib.get_close_matches(token, known, n=1, cutoff=0.8)
         hint = f"closest known shape: {close[0][2:]}" if close else None
-        out.append(Unmapped(shape=shape, names=names, block=block, hint=hint))
+        out.append(Unmapped(shape=shape, names=names, block=block, hint=hint, needs=(needs or {}).get(token)))
     return out
 
 
@@ -554,6 +758,9 @@ def _todos(
     for m in mappings:
         if m.custom_class:
             todos.append(Todo("custom mapping class", f"{m.megatron_param}: {m.evidence.note}"))
+    for u in unmapped:
+        if u.needs:
+            todos.append(Todo("needs a local mapping class", u.needs))
     blocks = Counter(u.block for u in unmapped)
     for block, count in sorted(blocks.items()):
         shapes = [u.shape for u in unmapped if u.block == block]
@@ -605,6 +812,7 @@ def render_json(result: Synthesis) -> dict[str, Any]:
                 "hf_names": u.names[:4],
                 "hf_count": len(u.names),
                 "hint": u.hint,
+                "needs": u.needs,
             }
         )
     return {
@@ -646,6 +854,8 @@ def render_text(result: Synthesis) -> str:
             lines.append(
                 f"  {u.shape}  ({len(u.names)} names, {u.block})" + (f"; {u.hint}" if u.hint else "")
             )
+            if u.needs:
+                lines.append(f"    needs: {u.needs}")
     if result.todos:
         lines += ["", "TODO:"]
         lines += [f"  [{t.block}] {t.message}" for t in result.todos]

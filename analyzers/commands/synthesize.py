@@ -54,6 +54,7 @@ def synthesize_spec(args: argparse.Namespace) -> Synthesis:
         multimodal=spec.kind != "llm",
         mtp_fields=mtp_fields(spec),
         source=f"{names.source}: {names.model_class or spec.source}",
+        model_type=spec.model_type,
     )
 
 

@@ -25,6 +25,7 @@ from analyzers.catalog.modules import module_name
 from analyzers.catalog.records import BridgeRecord, Catalog, MappingRecord, MappingRegistry
 from analyzers.coverage import PatternUse, coverage, group_names, match_names, pattern_regex
 from analyzers.hf_names import HFNames
+from analyzers.layer_roles import NORM_ROLES, megatron_role
 from analyzers.synthesize import SynthesizedMapping, synthesize
 from analyzers.vocabulary import learn_vocabulary
 from codemods._cst import last_name, string_literal
@@ -79,6 +80,9 @@ class RegistryPlan:
     todos: list[str] = field(default_factory=list)  #: TODOs placed before the registry's return
     report: list[str] = field(default_factory=list)
     classes: dict[str, str] = field(default_factory=dict)  #: mapping class -> module to import it from
+    #: provider attribute -> (value, reason): what the edited registry's Megatron targets need the provider
+    #: to build (a LayerNorm bias needs normalization="LayerNorm", a shared-expert gate moe_shared_expert_gate)
+    requires: dict[str, tuple[object, str]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not (self.drops or self.retargets or self.adds or self.element_todos or self.todos)
@@ -102,11 +106,18 @@ def _shapes(names: Iterable[str], limit: int = 4) -> str:
 
 
 def plan_registry(
-    catalog: Catalog, bridge: BridgeRecord, names: HFNames, *, exclude: Sequence[str] = ()
+    catalog: Catalog,
+    bridge: BridgeRecord,
+    names: HFNames,
+    *,
+    exclude: Sequence[str] = (),
+    model_type: str | None = None,
 ) -> RegistryPlan:
     """The edits that make `bridge`'s registry map every name of `names` exactly once; see the module docstring.
 
-    `exclude` leaves bridges out of the learned vocabulary (leave-one-out benchmarks).
+    `exclude` leaves bridges out of the learned vocabulary (leave-one-out benchmarks). `model_type` names the
+    transformers modeling file that says where the new model's norms sit (pre- or post-norm): a kept norm
+    mapping of the other kind is retargeted.
     """
     plan = RegistryPlan()
     checkpoint = names.names
@@ -172,9 +183,9 @@ def plan_registry(
     covered = _matched([p for m in kept for p in m.hf_list], checkpoint)
     missing = [n for n in checkpoint if n not in covered]
     synthesis = None
-    if missing or any(_FUSED_NORM.search(m.megatron_param or "") for m in kept):
+    if missing or any(_norm_role(m.megatron_param or "") for m in kept):
         vocab = learn_vocabulary(catalog, exclude=exclude)
-        synthesis = synthesize(vocab, checkpoint, tied=names.tied, source=names.source)
+        synthesis = synthesize(vocab, checkpoint, tied=names.tied, source=names.source, model_type=model_type)
     shared = {c.name: c.path for c in catalog.mapping_classes if c.family is None}
     final_megatron = {m.megatron_param or "" for m in kept}
     if synthesis is not None and missing:
@@ -205,20 +216,28 @@ def plan_registry(
                 )
         missing = [n for n in missing if n not in taken]
     # A layernorm fused into a linear the new registry lacks (`mlp.linear_fc1.layer_norm_weight` once the
-    # dense MLP is gone) takes the convention the synthesis votes for (`pre_mlp_layernorm.weight`).
+    # dense MLP is gone) takes the convention the synthesis votes for (`pre_mlp_layernorm.weight`); a norm
+    # the new model puts elsewhere (Llama's pre-MLP `post_attention_layernorm` is Gemma2's post-attention
+    # norm) takes the synthesized place of its kind.
+    learned = {frozenset(sm.hf_params.values()): sm for sm in (synthesis.mappings if synthesis else [])}
     for m in kept:
         param = m.megatron_param or ""
+        key = MappingKey.of(m)
+        other = learned.get(frozenset(m.hf_list))
+        role, new_role = _norm_role(param), _norm_role(other.megatron_param) if other else None
+        if role and new_role and role != new_role and other.megatron_param != param:
+            plan.retargets.append((key, other.megatron_param))
+            plan.report.append(
+                f"retargeted {m.hf_list[0]} from {param} to {other.megatron_param}: the new model's layer has it as "
+                f"the {new_role.replace('_', '-')} norm, not the {role.replace('_', '-')} one; "
+                f"{other.evidence.note or 'taught by ' + ', '.join(other.evidence.bridges[:4])}"
+            )
+            final_megatron.add(other.megatron_param)
+            continue
         if not _FUSED_NORM.search(param) or _FUSED_NORM.sub(".weight", param) in final_megatron:
             continue
-        key = MappingKey.of(m)
-        other = next(
-            (
-                sm
-                for sm in (synthesis.mappings if synthesis else [])
-                if set(sm.hf_params.values()) == set(m.hf_list) and sm.megatron_param != param
-            ),
-            None,
-        )
+        if other is not None and other.megatron_param == param:
+            continue  # the new model has the linear (a fused tensor no catalog class takes): a TODO says so
         host = _FUSED_NORM.sub(".weight", param)
         if other is None:
             if not _is_mtp(m):
@@ -233,10 +252,57 @@ def plan_registry(
         )
     if missing:
         plan.todos.append(f"{len(missing)} HF names are not mapped: {_shapes(missing, 6)}")
+        left = set(missing)
+        for u in synthesis.unmapped if synthesis else []:
+            if u.needs and left & set(u.names):
+                plan.todos.append(u.needs)
+    _requirements(plan, bridge, kept)
     plan.todos.extend(_doubles(catalog, bridge, plan, kept, everything))
     for todo in plan.todos:
         plan.report.append(f"TODO mapping_registry: {todo}")
     return plan
+
+
+def _norm_role(param: str) -> str | None:
+    """The place of a Megatron decoder-layer norm parameter (pre-/post- attention / MLP), None for others."""
+    found = re.search(r"(^|\.)decoder\.layers\.\*\.(.+)$", param)
+    role = megatron_role(found.group(2)) if found and not _MTP.search(param) else None
+    return role if role in NORM_ROLES else None
+
+
+#: Megatron parameter -> the provider setting that builds it
+_REQUIRES = (
+    (re.compile(r"(layer_norm_bias|layernorm\.bias)$"), "normalization", "LayerNorm"),
+    (re.compile(r"\.(q_layernorm|k_layernorm)\."), "qk_layernorm", True),
+    (re.compile(r"\.linear_qkv\.bias$"), "add_qkv_bias", True),
+    (re.compile(r"\.(linear_proj|linear_fc1|linear_fc2)\.bias$"), "add_bias_linear", True),
+    (re.compile(r"\.shared_experts\.gate_weight$"), "moe_shared_expert_gate", True),
+)
+#: Megatron parameters no provider attribute builds: the layer spec must (Gemma2's post-norm layers)
+_SPEC_MODULES = re.compile(r"\.(linear_proj|linear_fc2)\.post_layernorm\.")
+
+
+def _requirements(plan: RegistryPlan, bridge: BridgeRecord, kept: list[MappingRecord]) -> None:
+    """What the edited registry needs the provider to build (`RegistryPlan.requires`), reported; a post-norm
+    the source's layers lack is a TODO (no provider attribute builds it: the layer spec must)."""
+    retarget = dict(plan.retargets)
+    params = {retarget.get(MappingKey.of(m), m.megatron_param or "") for m in kept} | {
+        k.megatron_param for k in plan.adds
+    }
+    source = {m.megatron_param or "" for m in bridge.registry.mappings}
+    for param in sorted(params):
+        if _MTP.search(param):
+            continue
+        for regex, attr, value in _REQUIRES:
+            if regex.search(param) and attr not in plan.requires:
+                plan.requires[attr] = (value, f"the registry maps {param}")
+        if _SPEC_MODULES.search(param) and param not in source:
+            plan.todos.append(
+                f"{param}: {bridge.name}'s layer spec builds no such post-norm; the provider needs a layer spec "
+                "with post-attention / post-MLP norms (as Gemma2's and Exaone4's do)"
+            )
+    for attr, (value, why) in plan.requires.items():
+        plan.report.append(f"the edited registry needs provider.{attr} = {value!r} ({why})")
 
 
 def _element_todo(

@@ -478,7 +478,9 @@ def _registry_plan(
     except NamesUnavailable as exc:
         report.append(f"config: mapping blocks left as TODOs: {exc}")
         return None
-    plan = plan_registry(catalog, src.bridge, hf_names, exclude=exclude_teachers)
+    plan = plan_registry(
+        catalog, src.bridge, hf_names, exclude=exclude_teachers, model_type=config.model_type
+    )
     _, misses = edit_registry((root / src.bridge.path).read_text(encoding="utf-8"), src.bridge.name, plan)
     plan.todos.extend(misses)
     plan.report.extend(f"TODO mapping_registry: {m}" for m in misses)
