@@ -167,6 +167,16 @@ def plan_provider(
                 )
             if attr in plan.writes or setting.style in ("config_mapping", *DEFAULT_STYLES):
                 continue
+            renamed = _read_of_near_name(setting.value, name, fields, resolved)
+            if renamed is not None:
+                expr, near = renamed
+                reason = (
+                    f"{setting.value} reads {name}, which the config lacks; the config has {near}, named like it "
+                    "and read by no other setting (check the modeling code)"
+                )
+                plan.writes[attr] = AttrWrite(attr, expr, repr(fields[near]), reason)
+                plan.report.append(f"provider.{attr} = {expr} ({reason})")
+                continue
             plan.writes[attr] = AttrWrite(
                 attr,
                 None,
@@ -181,6 +191,36 @@ def plan_provider(
     if plan.spec_reset:
         plan.report.append(f"provider.transformer_layer_spec: {plan.spec_reset}")
     return plan
+
+
+def _read_of_near_name(
+    expr: str, name: str, fields: dict[str, Any], resolved: dict[str, Any]
+) -> tuple[str, str] | None:
+    """`expr` reading the config's field named most like the missing `name` instead (HY-V3's
+    `router_scaling_factor` for ExaoneMoE's `routed_scaling_factor`), when one is close enough and no other
+    setting of the source reads it; None otherwise."""
+    import difflib
+
+    if "." in name:
+        return None
+    read = {n.split(".")[0] for got in resolved.values() if got.outcome is not None for n in got.outcome.read}
+    pool = [
+        f
+        for f in fields
+        if f not in read and isinstance(fields[f], int | float) and not isinstance(fields[f], bool)
+    ]
+    near = difflib.get_close_matches(name, pool, n=1, cutoff=0.85)
+    if not near:
+        return None
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        return None
+    hits = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == name]
+    if len(hits) != 1:
+        return None
+    hits[0].attr = near[0]
+    return ast.unparse(tree), near[0]
 
 
 # --- spelling a value -----------------------------------------------------------------------------
