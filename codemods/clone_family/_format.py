@@ -126,8 +126,25 @@ def format_changed(root: Path, texts: dict[str, str], before: dict[str, str]) ->
             raise PlanConflictError(f"ruff format failed: {proc.stderr.strip().splitlines()[-1:]}", rel)
         return proc.stdout if proc.stdout else text
 
+    def sort_imports(rel: str, text: str) -> str:
+        # A renamed or moved module can leave its import block out of order (I001); fixing only the unsorted
+        # blocks touches no other line, and the source's blocks were sorted.
+        proc = subprocess.run(
+            [ruff, "check", "--select", "I", "--fix", "--quiet", "--stdin-filename", rel, "-"],
+            input=text,
+            capture_output=True,
+            text=True,
+            cwd=root,
+            check=False,
+        )
+        return proc.stdout if proc.stdout and _compiles(proc.stdout, rel) else text
+
     def run(item: tuple[str, str]) -> tuple[str, str]:
         rel, text = item
+        rel, text = _run(rel, text)
+        return rel, sort_imports(rel, text)
+
+    def _run(rel: str, text: str) -> tuple[str, str]:
         whole = ruff_format(rel, text)
         if rel not in before or whole == text:
             return rel, whole
