@@ -91,7 +91,7 @@ def test_constructor_style_mistral_cloned_for_stablelm(
     assert kwargs["rotary_percent"] == "hf_config.partial_rotary_factor"
     assert "rms_norm_eps" not in _config_reads(fn)
     # the norm type is a field default of the cloned provider dataclass: rewritten there
-    provider = ast.parse(texts["src/megatron/bridge/models/mistral/stablelm_provider.py"])
+    provider = ast.parse(texts["src/megatron/bridge/models/stablelm/stablelm_provider.py"])
     cls = next(n for n in provider.body if isinstance(n, ast.ClassDef) and n.name == "StablelmModelProvider")
     defaults = {
         s.target.id: ast.unparse(s.value) for s in cls.body if isinstance(s, ast.AnnAssign) and s.value
@@ -147,7 +147,7 @@ def test_a_layer_spec_with_qk_norms_goes_minimax_m2_cloned_for_mixtral(
     fn, texts, report = _clone(
         writable_checkout, real_catalog, "minimax_m2", "mixtral", _config("mixtral", tmp_path)
     )
-    bridge = texts["src/megatron/bridge/models/minimax_m2/mixtral_bridge.py"]
+    bridge = texts["src/megatron/bridge/models/mixtral/mixtral_bridge.py"]
     settings = _assigned(fn)
     assert "transformer_layer_spec" not in settings
     imported = {
@@ -161,3 +161,31 @@ def test_a_layer_spec_with_qk_norms_goes_minimax_m2_cloned_for_mixtral(
     assert any(
         r.startswith("config: provider.transformer_layer_spec: removed MiniMaxM2Bridge's") for r in report
     )
+
+
+def test_a_missing_field_read_moves_to_the_field_named_like_it_exaone_moe_cloned_for_hy_v3(
+    checkout: Path, real_catalog: Catalog, tmp_path: Path
+) -> None:
+    # ExaoneMoeBridge reads routed_scaling_factor, which HYV3Config lacks; it has router_scaling_factor. With
+    # HYV3Bridge left out of the teachers (as when the family is hidden), nothing teaches that field, so the
+    # read moves to the field named like it; removing it would leave the default 1.0 and change the function.
+    request = CloneRequest(
+        "exaone_moe",
+        "hyv3x",
+        config=_config("hy_v3", tmp_path),
+        model_type="hyv3x",
+        hf_class="HYV3xForCausalLM",
+        exclude_teachers=("HYV3Bridge",),
+    )
+    result = plan_clone(checkout, request, catalog=real_catalog)
+    path = next(new for new, old in result.files.items() if old == result.source.bridge.path)
+    text = next(e.after for e in result.plan.changes if e.path == path)
+    fn = _method(text, result.names.bridge_class)
+    # ExaoneMoeBridge builds its provider from constructor keywords
+    keywords = {
+        k.arg: ast.unparse(k.value) for n in ast.walk(fn) if isinstance(n, ast.Call) for k in n.keywords
+    }
+    assert keywords["moe_router_topk_scaling_factor"] == "hf_config.router_scaling_factor"
+    assert "routed_scaling_factor" not in _config_reads(fn)
+    line = next(r for r in result.plan.report if "provider.moe_router_topk_scaling_factor = " in r)
+    assert "the config has router_scaling_factor, named like it" in line
