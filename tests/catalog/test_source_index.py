@@ -1,0 +1,72 @@
+"""One run's sources: the catalog build and the lint context share reads and parses through one SourceIndex."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from analyzers.catalog import build_catalog
+from analyzers.catalog.build import scan_sources
+from analyzers.errors import ParseError
+from analyzers.lint.engine import LintContext
+from analyzers.repo import find_repo
+from analyzers.source_index import SourceIndex
+from codemods.refactors.rename_symbol import find_definitions
+
+BRIDGE = "src/megatron/bridge/models/qwen/qwen3_bridge.py"
+
+
+class CountingIndex(SourceIndex):
+    """A SourceIndex that counts the parses it makes."""
+
+    def __init__(self, root: Path, snapshot=None) -> None:
+        super().__init__(root, snapshot)
+        self.parses: Counter[tuple[str, str]] = Counter()
+
+    def _parse(self, kind, rel, parse):
+        def counted(text):
+            self.parses[(kind, rel)] += 1
+            return parse(text)
+
+        return super()._parse(kind, rel, counted)
+
+
+def test_a_module_the_catalog_extracted_is_the_one_the_rules_get(real_tree: Path) -> None:
+    snapshot = scan_sources(real_tree, use_index=False)
+    index = CountingIndex(real_tree, snapshot)
+    # jobs=1: every file is extracted in this process, through the index
+    catalog = build_catalog(real_tree, use_cache=False, jobs=1, snapshot=snapshot, index=index)
+    assert index.parses[("info", BRIDGE)] == 1
+    assert len(index.parses) == len(snapshot.digests)  # every module the catalog reads, parsed once
+    ctx = LintContext(find_repo(real_tree), catalog, snapshot, index=index)
+    assert ctx.module(BRIDGE) is index.module_info(BRIDGE)
+    assert "Qwen3Bridge" in ctx.module(BRIDGE).classes
+    assert index.parses[("info", BRIDGE)] == 1
+    assert catalog.bridge("Qwen3Bridge").path == BRIDGE
+
+
+def test_each_file_is_read_once_per_run_and_a_bad_one_fails_the_same_way_each_time(
+    real_tree: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "tree"
+    shutil.copytree(real_tree / "src/megatron/bridge/models/qwen", root / "src/megatron/bridge/models/qwen")
+    index = SourceIndex(root)
+    first = index.source(BRIDGE)
+    (root / BRIDGE).write_text("changed on disk\n")
+    assert index.source(BRIDGE) == first  # the run's view: read once
+    assert index.ast(BRIDGE) is index.ast(BRIDGE)
+    # the refactors search through the same index: they find the definition in the text the run read
+    pattern = re.compile(r"\bQwen3Bridge\b")
+    assert BRIDGE in index.mentioning(pattern, (".py",), "Qwen3Bridge", under="src")
+    assert [d.path for d in find_definitions(root, "Qwen3Bridge", index=index)] == [BRIDGE]
+    assert find_definitions(root, "Qwen3Bridge") == []  # a new run reads the changed file
+    bad = "src/megatron/bridge/models/qwen/broken.py"
+    (root / bad).write_bytes(b"x = '\xe9'\n")
+    for _ in range(2):
+        with pytest.raises(ParseError, match=r"cannot read: not UTF-8") as caught:
+            index.module_info(bad)
+        assert caught.value.path == bad
