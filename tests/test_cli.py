@@ -32,7 +32,7 @@ def test_missing_argument_bad_choice_and_unknown_command_are_one_line() -> None:
     missing = run("codemods", "clone-family")
     assert missing.returncode == 2
     assert missing.stderr.splitlines() == [
-        "python -m codemods clone-family: error: the following arguments are required: SRC, DST"
+        "python -m codemods clone-family: error: the following arguments are required: DST"
     ]
     choice = run("analyzers", "catalog", "--format", "xml")
     assert (

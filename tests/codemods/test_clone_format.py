@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 from pathlib import Path
@@ -22,6 +23,17 @@ def test_changed_ranges_and_unstable_lines() -> None:
     assert unstable_lines("x = (1,\n  2)\ny = 3\n", "x = (1, 2)\ny = 3\n") == {1, 2}
 
 
+def _without_class_docstrings(text: str) -> list[str]:
+    """The lines of `text` less its top-level classes' docstrings."""
+    lines = text.splitlines()
+    spans = [
+        (node.body[0].lineno, node.body[0].end_lineno or node.body[0].lineno)
+        for node in ast.parse(text).body
+        if isinstance(node, ast.ClassDef) and ast.get_docstring(node) is not None
+    ]
+    return [line for number, line in enumerate(lines, 1) if not any(a <= number <= b for a, b in spans)]
+
+
 def test_clone_of_a_real_bridge_keeps_every_line_the_rename_did_not_touch(
     checkout: Path, real_catalog: Catalog
 ) -> None:
@@ -34,8 +46,9 @@ def test_clone_of_a_real_bridge_keeps_every_line_the_rename_did_not_touch(
     for new, old in result.files.items():
         if not old or not new.endswith(".py"):
             continue
-        source = (checkout / old).read_text(encoding="utf-8").splitlines()
-        clone = written[new].splitlines()
+        # the bridge's class docstring is rewritten for the new model on purpose (not a formatting change)
+        source = _without_class_docstrings((checkout / old).read_text(encoding="utf-8"))
+        clone = _without_class_docstrings(written[new])
         matcher = difflib.SequenceMatcher(None, source, clone, autojunk=False)
         for tag, i1, i2, _, _ in matcher.get_opcodes():
             if tag != "equal":
