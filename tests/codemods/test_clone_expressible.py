@@ -5,7 +5,6 @@ not run are warnings, not silence."""
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import os
 import site
@@ -16,20 +15,13 @@ from pathlib import Path
 import pytest
 
 from codemods.cli import main
+from tests.codemods.test_clone_cli import _snapshot
 from tests.conftest import make_checkout
 
 pytestmark = pytest.mark.hf
 
 PROJECT = Path(__file__).resolve().parents[2]
 BRIDGE = "src/megatron/bridge"
-
-
-def _snapshot(root: Path) -> str:
-    digest = hashlib.sha1()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def _default_config(model_type: str, dest: Path, **overrides: object) -> Path:
