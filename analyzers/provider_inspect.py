@@ -7,7 +7,7 @@ from typing import Any
 
 from analyzers.catalog.records import Catalog
 from analyzers.errors import ResolveError
-from analyzers.expressibility import Feature, expressibility
+from analyzers.expressibility import Feature, expressibility, unchecked
 from analyzers.hf_config import ModelSpec
 from analyzers.hf_names import HFNames
 from analyzers.implied_setting import ImpliedSetting
@@ -29,7 +29,8 @@ def provider_section(spec: ModelSpec, names: HFNames | None, catalog: Catalog) -
     return {
         "implied_settings": [asdict(s) for s in implied],
         "expressibility": {"supported": [f.to_json() for f in supported],
-                           "unsupported": [f.to_json() for f in unsupported]},
+                           "unsupported": [f.to_json() for f in unsupported],
+                           "unchecked": unchecked(spec, name_list)},
     }  # fmt: skip
 
 

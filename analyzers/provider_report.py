@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +32,13 @@ def features_text(supported: list[Feature], unsupported: list[Feature]) -> Itera
     for f in unsupported:
         neutral = " [neutral here]" if f.neutral else ""
         yield f"  - {f.name} ({'; '.join(f.evidence)}){neutral}: UNSUPPORTED, needs {f.needs}"
+
+
+def warn_unchecked(command: str, lines: list[str]) -> None:
+    """Expressibility rules that could not run, on stderr: an absent rule is no supported feature, so
+    silence would read as "nothing unsupported"."""
+    for line in lines:
+        print(f"warning: {command}: expressibility {line}", file=sys.stderr)
 
 
 def implied_text(implied: list[ImpliedSetting], top: Any | None = None) -> Iterator[str]:

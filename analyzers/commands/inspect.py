@@ -261,7 +261,9 @@ def run(args: argparse.Namespace) -> int:
         print(render_text(report, args.all_names))
         if "implied_settings" in report:
             from analyzers.provider_inspect import render_provider_section
+            from analyzers.provider_report import warn_unchecked
 
+            warn_unchecked("inspect", report["expressibility"]["unchecked"])
             print(render_provider_section(report))
         if "bridge" in report:
             from analyzers.provider_inspect import render_bridge

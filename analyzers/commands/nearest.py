@@ -8,9 +8,9 @@ from dataclasses import asdict
 from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, print_json
 from analyzers.commands.inspect import add_config_arguments, load_spec_and_names
 from analyzers.envelope import versioned
-from analyzers.expressibility import expressibility
+from analyzers.expressibility import expressibility, unchecked
 from analyzers.nearest import WEIGHTS, rank
-from analyzers.provider_report import features_text, implied_text
+from analyzers.provider_report import features_text, implied_text, warn_unchecked
 from analyzers.provider_vocabulary import implied_settings
 
 HELP = "rank existing bridges/families by similarity to a model's HF config, with a score and reasons"
@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     exclude = tuple(args.exclude)
     implied = implied_settings(spec, catalog, name_list, shapes, exclude=exclude)
     supported, unsupported = expressibility(spec, catalog, name_list, shapes, exclude=exclude)
+    not_checked = unchecked(spec, name_list)
     candidates = rank(spec, catalog, name_list, exclude=exclude, shapes=shapes, implied=implied,
                       dtypes=dict.fromkeys(names.dtypes.values(), 1) if names and names.dtypes else None, top=args.top)  # fmt: skip
     if args.format == "json":
@@ -46,12 +47,14 @@ def run(args: argparse.Namespace) -> int:
             "excluded": args.exclude,
             "implied_settings": [asdict(s) for s in implied],
             "expressibility": {"supported": [f.to_json() for f in supported],
-                               "unsupported": [f.to_json() for f in unsupported]},
+                               "unsupported": [f.to_json() for f in unsupported],
+                               "unchecked": not_checked},
             "candidates": [asdict(c) for c in candidates],
         }))  # fmt: skip
         return 0
     print(f"{spec.model_type} ({', '.join(spec.architectures) or '-'}, {spec.kind.upper()})"
           + (f": {len(names.names)} HF names from {names.source}" if names else f": {names_note}"))  # fmt: skip
+    warn_unchecked("nearest", not_checked)
     for line in features_text(supported, unsupported):
         print(line)
     for index, cand in enumerate(candidates, 1):

@@ -13,6 +13,7 @@ from analyzers.catalog.modules import module_name
 from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, load_repo, print_json
 from analyzers.envelope import versioned
 from analyzers.errors import ConfigError, ResolveError, UnexpressibleError
+from analyzers.provider_report import warn_unchecked
 from codemods.clone_family import CloneRequest, CloneResult, plan_clone
 
 HELP = "clone a model (bridge, provider, recipes, registrations, tests, docs, examples) under a new name"
@@ -196,9 +197,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = plan_clone(repo.root, request_from_args(args), catalog=catalog)
     except UnexpressibleError as exc:
-        _warn(exc.notes)
+        warn_unchecked("clone-family", list(exc.notes))
         raise
-    _warn(result.unchecked)
+    warn_unchecked("clone-family", list(result.unchecked))
     # a clone written with features no bridge expresses is a finding, like a failed check
     written_rc = 1 if result.unsupported else 0
     if result.already_applied:
@@ -226,9 +227,3 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(clone_document(result, applied=True))
     return written_rc
-
-
-def _warn(lines: list[str] | tuple[str, ...]) -> None:
-    """Expressibility rules that could not run, on stderr (an absent rule is no supported feature)."""
-    for line in lines:
-        print(f"warning: clone-family: expressibility {line}", file=sys.stderr)

@@ -207,3 +207,21 @@ def test_nearest_json_has_implied_settings_and_expressibility(
     assert main(["nearest", "--from-transformers", "granite", "--repo", str(real_tree), "--top", "1"]) == 0
     text = capsys.readouterr().out
     assert re.search(r"- residual multiplier .*UNSUPPORTED", text) and "implied provider settings" in text
+
+
+@pytest.mark.parametrize("command", ["nearest", "inspect"])
+def test_rules_that_could_not_run_are_a_warning_and_in_the_json(command: str, real_tree, capsys) -> None:
+    # without checkpoint names the name rules cannot run: silence would read as "nothing unsupported"
+    argv = [command, "--from-transformers", "granite", "--no-names", "--repo", str(real_tree)]
+    assert main(argv) == 0
+    err = capsys.readouterr().err.splitlines()
+    warnings = [line for line in err if line.startswith(f"warning: {command}: expressibility not checked")]
+    assert len(warnings) == 1 and "(no HF checkpoint names)" in warnings[0]
+    assert main([*argv, "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    unchecked = json.loads(captured.out)["expressibility"]["unchecked"]
+    assert len(unchecked) == 1 and unchecked[0].startswith("not checked (no HF checkpoint names): ")
+    assert "warning:" not in captured.err
+    # with the names every rule runs
+    assert main([command, "--from-transformers", "granite", "--repo", str(real_tree), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["expressibility"]["unchecked"] == []
