@@ -139,20 +139,30 @@ def registered_cases_in_subprocess(repo: str | None = None) -> tuple[list[SmokeC
         if repo:
             paths.insert(0, str(Path(repo) / "src"))
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")])}
-        proc = subprocess.run(
-            [sys.executable, "-c", code, str(out)], env=env, capture_output=True, text=True, check=False
-        )
+        if repo:
+            proc = subprocess.run(
+                [sys.executable, "-c", code, str(out)], env=env, capture_output=True, text=True, check=False
+            )
+            printed = proc.stderr
+        else:
+            # the installed stack: the warm process the sweep's cases are forked from imports it once
+            from codemods.smoke._warm import forked_run
+
+            log = Path(tmp) / "cases.log"
+            forked_run(_write_cases, (str(out),), env, log, None)
+            printed = log.read_text(errors="replace")
         if not out.is_file():
-            last = [line for line in proc.stderr.splitlines() if line.strip()][-1:] or ["no output"]
+            last = [line for line in printed.splitlines() if line.strip()][-1:] or ["no output"]
             raise ConfigError(f"cannot list the registered bridges: {last[0]}")
         data = json.loads(out.read_text())
     return [SmokeCase(**c) for c in data["cases"]], data["versions"]
 
 
-def _write_cases(path: str) -> None:
+def _write_cases(path: str) -> int:
     from codemods.smoke._runner import _versions
     from codemods.smoke._te_shim import import_megatron
 
     import_megatron()
     data = {"cases": [c.to_dict() for c in registered_cases()], "versions": _versions()}
     Path(path).write_text(json.dumps(data))
+    return 0

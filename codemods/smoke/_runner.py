@@ -628,6 +628,13 @@ def options_from_json(text: str) -> SmokeOptions:
     return SmokeOptions(**json.loads(text))
 
 
+def _run_case(options_json: str, report_path: str) -> int:
+    """One single-rank run that writes its report: what `python -m codemods.smoke` does on rank 0."""
+    report = run_smoke(options_from_json(options_json))
+    report.write(Path(report_path))
+    return 0 if report.passed else 1
+
+
 def run_smoke_subprocess(
     opts: SmokeOptions, log: Path, python: str | None = None, timeout: float | None = None
 ) -> SmokeReport:
@@ -642,10 +649,6 @@ def run_smoke_subprocess(
     world = world_size(opts)
     with tempfile.TemporaryDirectory(prefix="bridgesmith-smoke-report-") as tmp:
         report_path = Path(tmp) / "report.json"
-        launcher = [python or sys.executable]
-        if world > 1:
-            launcher += ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={world}"]
-        cmd = [*launcher, "-m", "codemods.smoke", options_to_json(opts), str(report_path)]
         paths = [str(Path(__file__).resolve().parents[2])]
         if opts.repo:
             paths.insert(0, str(Path(opts.repo) / "src"))
@@ -662,13 +665,23 @@ def run_smoke_subprocess(
         }
         log.parent.mkdir(parents=True, exist_ok=True)
         returncode: int | str
-        with log.open("w") as out:
-            try:
-                returncode = subprocess.run(
-                    cmd, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False
-                ).returncode
-            except subprocess.TimeoutExpired:
-                returncode = f"killed after {timeout:g} s"
+        if world == 1 and opts.device == "cpu" and not opts.repo and python is None:
+            # this interpreter's own stack: forked from a process that imported it once (`_warm`)
+            from codemods.smoke._warm import forked_run
+
+            returncode = forked_run(_run_case, (options_to_json(opts), str(report_path)), env, log, timeout)
+        else:
+            launcher = [python or sys.executable]
+            if world > 1:
+                launcher += ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={world}"]
+            cmd = [*launcher, "-m", "codemods.smoke", options_to_json(opts), str(report_path)]
+            with log.open("w") as out:
+                try:
+                    returncode = subprocess.run(
+                        cmd, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False
+                    ).returncode
+                except subprocess.TimeoutExpired:
+                    returncode = f"killed after {timeout:g} s"
         if report_path.is_file():
             report = SmokeReport.from_dict(json.loads(report_path.read_text()))
             report.log = str(log)
