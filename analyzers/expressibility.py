@@ -26,6 +26,7 @@ from analyzers.coverage import registry_mappings
 from analyzers.hf_config import ModelSpec
 from analyzers.modeling_source import ModelingFacts, modeling_facts
 from analyzers.provider_vocabulary import settings_of
+from analyzers.qk_norm import bridge_qk_norm, config_qk_norm
 from analyzers.structure_rules import layer_names
 
 
@@ -43,6 +44,9 @@ class Feature:
     kind: str = "bridge"
     needs: str | None = None  #: what it would take, when unsupported
     neutral: bool = False  #: its value leaves this config's function unchanged (a multiplier of 1.0)
+    #: computed by a local layer spec or module of the handling bridges (a "modeling" feature): a clone
+    #: computes it only from one of `handled_by` (or when the clone carries it), never from another SRC
+    local: bool = False
 
     @property
     def supported(self) -> bool:
@@ -149,6 +153,8 @@ def expressibility(
     features: list[Feature] = []
     for detect in DETECTORS:
         features.extend(detect(ctx))
+    for f in features:
+        f.local = f.kind == "modeling"
     supported = [f for f in features if f.supported]
     unsupported = [f for f in features if not f.supported]
     for f in supported:
@@ -252,10 +258,13 @@ def _attention(ctx: _Context) -> list[Feature]:
         out.append(Feature("softmax scale", [f"query_pre_attn_scalar={scalar}"], ["softmax_scale"], scalar**-0.5,
                            ctx.readers("softmax_scale", "query_pre_attn_scalar"), "mcore",
                            "Megatron-Core's softmax_scale = query_pre_attn_scalar ** -0.5"))  # fmt: skip
-    whole = _whole_projection_qk_norm(ctx)
-    if whole:
-        out.append(Feature("q/k norm over the whole projection", [whole], ["transformer_layer_spec"], None,
-                           ctx.with_fact("qk_norm_whole_projection"), "modeling",
+    qk = config_qk_norm(ctx.spec, ctx.names, ctx.shapes)
+    if qk is not None and qk.whole:
+        # the bridges whose own layer spec builds whole-projection norms (`analyzers/qk_norm.py`); one that
+        # sizes K by num_attention_heads serves a GQA config too: the clone resizes its K norm
+        handled = [b.name for b in ctx.pool if (k := bridge_qk_norm(ctx.catalog, b)) is not None and k.whole]
+        out.append(Feature("q/k norm over the whole projection", [qk.evidence], ["transformer_layer_spec"], None,
+                           handled, "modeling",
                            "a local layer spec with q/k norms over num_heads * head_dim: Megatron-Core's "
                            "qk_layernorm normalises per head"))  # fmt: skip
     if facts and facts.qk_norm_after_rope:
@@ -281,28 +290,6 @@ def _attention(ctx: _Context) -> list[Feature]:
             out.append(Feature(key.replace("_", " "), [f"{key}={value}"], [attr], value, ctx.readers(attr, key),
                                "modeling", f"a provider whose model applies {key} (Megatron-Core has none)"))  # fmt: skip
     return out
-
-
-def _whole_projection_qk_norm(ctx: _Context) -> str | None:
-    heads, dim = ctx.fields.get("num_attention_heads"), ctx.fields.get("head_dim")
-    hidden = ctx.fields.get("hidden_size")
-    if not dim and isinstance(heads, int) and isinstance(hidden, int):
-        dim = hidden // heads
-    for name, shape in ctx.shapes.items():
-        if (
-            re.search(r"\.(q_norm|q_layernorm|query_layernorm)\.weight$", name)
-            and shape
-            and dim
-            and shape[0] > dim
-        ):
-            return f"names: {name} has shape {tuple(shape)} (head_dim {dim})"
-    if (
-        ctx.facts
-        and ctx.facts.qk_norm_whole_projection
-        and (not ctx.names or any("q_norm" in n for n in ctx.layer))
-    ):
-        return f"modeling_{ctx.spec.model_type}.py: q_norm built over num_attention_heads * head_dim"
-    return None
 
 
 def _activation(ctx: _Context) -> list[Feature]:

@@ -23,6 +23,14 @@ Components (weights renormalised over the ones that apply):
 - naming (0.10): HF class naming of the candidate's registrations vs the model's architecture / model_type.
 - quantization (0.05): the candidate dequantizes the model's weight format on load. Only for quantized models.
 
+One penalty scales the score: a candidate whose q/k norm is of another kind than the model's (per head
+against over the whole projection, `analyzers/qk_norm.py`) computes another function through its own layer
+spec, whatever its names share: its score is multiplied by `QK_NORM_PENALTY` (a whole-projection one that
+sizes K for MHA, for a GQA model, by `QK_NORM_CARRIED`: the clone resizes the K norm). A model without q/k
+norm leaves it to the blocks component (the clone turns the candidate's off). A candidate without a block
+that changes the decoder layer's modules (MoE experts, MLA, linear attention) is scaled by
+`MISSING_LAYER_BLOCK`: a dense Qwen3 is a worse start for Qwen3-MoE than an MoE bridge with the same q/k norm.
+
 One hard constraint orders before the score: a model with Mamba layers needs a bridge that maps Mamba
 mixers (GPTModel cannot hold them); the others follow, marked `fits: false`.
 """
@@ -40,6 +48,14 @@ from analyzers.hf_config import ARCH_FIELDS, GENERIC_FIELDS, ModelSpec, config_q
 
 WEIGHTS = {"names": 0.35, "blocks": 0.25, "fields": 0.15, "provider": 0.05, "conventions": 0.10, "kind": 0.10,
            "naming": 0.10, "quantization": 0.05}  # fmt: skip
+#: score factor of a candidate whose q/k norm kind differs from the model's (per head vs whole projection)
+QK_NORM_PENALTY = 0.5
+#: score factor of a whole-projection candidate that sizes K by num_attention_heads, for a GQA model
+QK_NORM_CARRIED = 0.97
+#: score factor of a candidate that lacks a block of `LAYER_BLOCKS` the model has
+MISSING_LAYER_BLOCK = 0.9
+#: blocks that give the decoder layer other modules (a router and experts, latent projections, a linear mixer)
+LAYER_BLOCKS = ("moe", "mla", "linear_attention")
 #: blocks compared, in display order
 BLOCKS = ("moe", "shared_experts", "mla", "mtp", "qk_norm", "qkv_bias", "gated_mlp", "linear_attention", "mamba",
           "sliding_window", "vision", "audio")  # fmt: skip
@@ -331,6 +347,8 @@ class Candidate:
     #: the implied provider settings it sets / contradicts / leaves to a default, and its settings that
     #: read fields the config lacks (see `provider_vocabulary.check_candidate`)
     provider: dict | None = None
+    #: its q/k norm against the model's: "same" | "carried" | "none" | "differs" (`qk_norm.qk_norm_fit`)
+    qk_norm: str | None = None
 
 
 def model_blocks(spec: ModelSpec, names: list[str] | None) -> tuple[set[str], set[str]]:
@@ -383,6 +401,9 @@ def rank(
     # Megatron's GPTModel has no Mamba mixer: for a Mamba hybrid only a bridge that maps Mamba layers (a
     # Mamba/hybrid model target) is a starting point, however close its attention and MLP names are.
     needs_mamba = "mamba" in mine
+    from analyzers.qk_norm import bridge_qk_norm, config_qk_norm, qk_norm_fit
+
+    my_qk = config_qk_norm(spec, names, shapes)
     out = []
     for feats in pool:
         bridge = catalog.bridge(feats.bridge)
@@ -443,13 +464,29 @@ def rank(
                 else f"does not dequantize {quant}: add maybe_modify_loaded_hf_weight"
             )
         weight = sum(WEIGHTS[k] for k in comps)
-        cand.score = round(sum(WEIGHTS[k] * v for k, v in comps.items()) / weight, 4)
+        score = sum(WEIGHTS[k] * v for k, v in comps.items()) / weight
+        cand.qk_norm, qk_reason = qk_norm_fit(my_qk, bridge_qk_norm(catalog, bridge))
+        factor = {"differs": QK_NORM_PENALTY, "carried": QK_NORM_CARRIED}.get(cand.qk_norm, 1.0)
+        if factor != 1.0:
+            qk_reason += f" (score x{factor})"
+        lacks = [b for b in LAYER_BLOCKS if b in missing]
+        if lacks:
+            factor *= MISSING_LAYER_BLOCK ** len(lacks)
+            reasons.append(
+                f"lacks the model's {', '.join(lacks)} layers (score x{MISSING_LAYER_BLOCK ** len(lacks):g})"
+            )
+        cand.score = round(score * factor, 4)
         cand.components = {k: round(v, 4) for k, v in comps.items()}
         cand.matches = [b for b in BLOCKS if b in both]
         cand.missing = [b for b in BLOCKS if b in missing]
         cand.extra = [b for b in BLOCKS if b in extra]
+        if cand.qk_norm == "differs":
+            # first: it decides more than any shared block
+            reasons.insert(0, qk_reason)
         if cand.matches:
             reasons.insert(0, "shares " + ", ".join(cand.matches))
+        if cand.qk_norm in ("carried", "none", "same") and qk_reason:
+            reasons.append(qk_reason)
         if cand.missing:
             reasons.append("to add: " + ", ".join(cand.missing))
         if cand.extra:

@@ -56,12 +56,12 @@ def plan_clone(
     verdict = check_expressible(spec)  # raises UnexpressibleError, before anything is rendered
     targets = discover(spec)
     staging = Staging(spec.root, report=list(spec.report))
-    render(spec, staging)
+    render(spec, staging, carry=verdict.carry if verdict is not None else None)
     register(spec, targets, staging)
     document(spec, targets, staging)
     annotate_unsupported(spec, staging, verdict)
     result = format_plan(spec, staging)
     if verdict is not None:
-        result.unsupported = [f.to_json() for f in verdict.unsupported]
+        result.unsupported = [f.to_json() for f in verdict.refused]
         result.unchecked = list(verdict.unchecked)
     return result

@@ -16,6 +16,8 @@ import libcst as cst
 
 from analyzers.errors import UnexpressibleError
 from analyzers.expressibility import Feature, expressibility, unchecked
+from codemods.clone_family._qk_norm_carry import FEATURE as QK_FEATURE
+from codemods.clone_family._qk_norm_carry import KNormCarry, plan_k_norm_carry
 from codemods.clone_family._spec import CloneSpec, Staging
 from codemods.clone_family._templates import TODO
 
@@ -31,6 +33,15 @@ class Verdict:
 
     unsupported: tuple[Feature, ...]  #: features no bridge computes as configured (not neutral)
     unchecked: tuple[str, ...]  #: rule groups that could not run, with why
+    #: local-module features some bridges compute but SRC does not (and the clone does not carry)
+    untaught: tuple[Feature, ...] = ()
+    carry: KNormCarry | None = None  #: the K norm build the clone sizes for GQA
+    local: tuple[Feature, ...] = ()  #: every supported local-module feature (SRC's own included)
+
+    @property
+    def refused(self) -> tuple[Feature, ...]:
+        """Everything the clone would compute wrongly: unsupported, then untaught by SRC."""
+        return self.unsupported + self.untaught
 
 
 def check_expressible(spec: CloneSpec) -> Verdict | None:
@@ -45,17 +56,37 @@ def check_expressible(spec: CloneSpec) -> Verdict | None:
         name_list, shapes = names.names, names.shapes
     except NamesUnavailable:
         name_list, shapes = None, None
-    _, unsupported = expressibility(
+    supported, unsupported = expressibility(
         spec.config, spec.catalog, name_list, shapes, exclude=spec.request.exclude_teachers
     )
     written = _written_by_clone(spec)
+    fit, carry = plan_k_norm_carry(spec, name_list, shapes)
+    src = spec.source.bridge.name
+    untaught = []
+    for f in supported:
+        if not f.local:
+            continue
+        if src not in f.handled_by:
+            untaught.append(f)
+        elif f.name == QK_FEATURE and fit == "carried" and carry is None:
+            # SRC sizes K by num_attention_heads somewhere the clone does not copy: it cannot resize it
+            untaught.append(f)
     verdict = Verdict(
         tuple(f for f in unsupported if not f.neutral and not _expressed(f, written)),
         tuple(unchecked(spec.config, name_list)),
+        tuple(untaught),
+        carry,
+        tuple(f for f in supported if f.local),
     )
-    if verdict.unsupported and not spec.request.allow_unsupported:
+    if verdict.refused and not spec.request.allow_unsupported:
         raise UnexpressibleError(
-            refusal_message(spec.request.config or spec.config.source, verdict.unsupported),
+            refusal_message(
+                spec.request.config or spec.config.source,
+                verdict.unsupported,
+                verdict.untaught,
+                src,
+                verdict.local,
+            ),
             notes=verdict.unchecked,
         )
     return verdict
@@ -75,12 +106,46 @@ def _expressed(feature: Feature, written: frozenset[str]) -> bool:
     return feature.kind == "mcore" and bool(feature.attrs) and set(feature.attrs) <= written
 
 
-def refusal_message(config: str, features: tuple[Feature, ...]) -> str:
-    """`clone-family: CONFIG: cannot be expressed: <feature> (<what it would take>); ...`, one line."""
-    listed = "; ".join(f"{f.name} ({_one_line(f.needs or 'no bridge handles it')})" for f in features)
+def refusal_message(
+    config: str,
+    features: tuple[Feature, ...],
+    untaught: tuple[Feature, ...] = (),
+    src: str | None = None,
+    local: tuple[Feature, ...] = (),
+) -> str:
+    """`clone-family: CONFIG: cannot be expressed: <feature> (<what it would take>); ...`, then
+    `SRC does not compute: <feature> (clone from <the bridges that do>)`, one line; `local`: every
+    local-module feature of the config (a bridge to clone from must compute them all)."""
+    parts = []
+    if features:
+        listed = "; ".join(f"{f.name} ({_one_line(f.needs or 'no bridge handles it')})" for f in features)
+        parts.append(f"cannot be expressed: {listed}")
+    if untaught:
+        listed = "; ".join(
+            f"{f.name} ({', '.join(f.evidence)}; {_teachers(f, src, local)})" for f in untaught
+        )
+        parts.append(f"{src or 'SRC'} does not compute: {listed}")
     return (
-        f"clone-family: {config}: cannot be expressed: {listed} "
+        f"clone-family: {config}: {'; '.join(parts)} "
         "(--allow-unsupported writes the starting point with TODOs)"
+    )
+
+
+def _teachers(feature: Feature, src: str | None, local: tuple[Feature, ...] = ()) -> str:
+    """Which bridges compute `feature`, and whether one of them computes every other local feature too."""
+    others = [b for b in feature.handled_by if b != src]
+    if not others:
+        return f"{src} builds it where the clone cannot adapt it"
+    shown = ", ".join(others[:4]) + (f" +{len(others) - 4}" if len(others) > 4 else "")
+    rest = [f for f in local if f.name != feature.name]
+    fit = [b for b in others if all(b in f.handled_by for f in rest)]
+    if rest and not fit:
+        return (
+            f"its local module is in {shown}, which do not compute {', '.join(f.name for f in rest)}: no bridge "
+            "computes both (a local layer spec combining them)"
+        )
+    return (
+        f"its local module is in {shown}: clone from {'one of ' + ', '.join(fit) if len(fit) > 1 else fit[0]}"
     )
 
 
@@ -90,11 +155,16 @@ def annotate_unsupported(spec: CloneSpec, staging: Staging, verdict: Verdict | N
     if verdict is None:
         return
     staging.report.extend(f"expressibility: {line}" for line in verdict.unchecked)
-    if not verdict.unsupported:
+    if not verdict.refused:
         return
     staging.report.extend(
         f"unsupported: {f.name} ({', '.join(f.evidence)}): {_one_line(f.needs or '')}"
         for f in verdict.unsupported
+    )
+    src = spec.source.bridge.name
+    staging.report.extend(
+        f"not computed by {src}: {f.name} ({', '.join(f.evidence)}): {_teachers(f, src, verdict.local)}"
+        for f in verdict.untaught
     )
     new = next((n for o, n in spec.files.models if o == spec.source.bridge.path), None)
     if new is None or new not in staging.created:
@@ -104,6 +174,11 @@ def annotate_unsupported(spec: CloneSpec, staging: Staging, verdict: Verdict | N
         method = "mapping_registry" if f.kind in _MAPPING_KINDS else "provider_bridge"
         by_method.setdefault(method, []).append(
             f"# {TODO}: {f.name} ({', '.join(f.evidence)}) is not expressed: {_one_line(f.needs or '')}"
+        )
+    for f in verdict.untaught:
+        by_method.setdefault("provider_bridge", []).append(
+            f"# {TODO}: {f.name} ({', '.join(f.evidence)}) is not computed by {src}'s layer spec: "
+            f"{_teachers(f, src, verdict.local)}"
         )
     module = cst.parse_module(staging.created[new])
     staging.created[new] = module.visit(_Annotate(spec.names.bridge_class, by_method)).code

@@ -19,6 +19,7 @@ from codemods.clone_family._clone_module import ClonedModule, clone_module
 from codemods.clone_family._config_edits import apply_bridge_edits, update_config_dicts
 from codemods.clone_family._docstrings import bridge_docstring
 from codemods.clone_family._provider_edits import apply_provider_defaults
+from codemods.clone_family._qk_norm_carry import KNormCarry, carry_edit, chain
 from codemods.clone_family._spec import CloneJob, CloneSpec, Staging
 from codemods.clone_family._transformers_index import transformers_has
 from codemods.rename_engine import dotted_module
@@ -29,9 +30,17 @@ __all__ = ["PARALLEL_LINES", "render"]
 PARALLEL_LINES = 2500
 
 
-def render(spec: CloneSpec, staging: Staging) -> None:
-    """Stage every cloned file of `spec.files` (in pair order) and report what the clone kept."""
+def render(spec: CloneSpec, staging: Staging, *, carry: KNormCarry | None = None) -> None:
+    """Stage every cloned file of `spec.files` (in pair order) and report what the clone kept.
+
+    `carry`: the K norm build to size for GQA (`_qk_norm_carry`), from the expressibility check."""
     edits = {spec.source.bridge.path: _bridge_edits(spec), **_provider_module_edits(spec)}
+    if carry is not None:
+        edit = carry_edit(spec, carry)
+        edits[carry.path] = (
+            functools.partial(chain, edits=(edits[carry.path], edit)) if carry.path in edits else edit
+        )
+        staging.report.append(f"{carry.path}: k_layernorm sized by num_query_groups ({carry.reason})")
     recipes = {old for old, _ in spec.files.recipes}
     texts: dict[str, str] = {}
     jobs: list[CloneJob] = []

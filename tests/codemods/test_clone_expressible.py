@@ -201,3 +201,104 @@ def test_without_transformers_the_unchecked_rules_are_a_warning(
     # the config's own field is still checked; the parallel residual only the modeling file shows is not
     assert "logit scale" in lines[-1] and "parallel" not in lines[-1]
     assert _snapshot(tree) == before
+
+
+# --- a local-module feature SRC does not compute ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def qk_configs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("qk_configs")
+    minimax = _default_config("minimax_m2", base / "minimax_m2")
+    heads = json.loads((minimax / "config.json").read_text())["num_attention_heads"]
+    return {
+        "olmo2": _default_config("olmo2", base / "olmo2"),
+        "minimax_m2": minimax,
+        # the same model with as many K/V heads as query heads
+        "minimax_m2_mha": _default_config("minimax_m2", base / "minimax_m2_mha", num_key_value_heads=heads),
+    }
+
+
+def test_olmo2_from_a_per_head_source_is_refused_naming_the_bridges_that_compute_it(
+    tree: Path, qk_configs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from analyzers.catalog import build_catalog
+    from analyzers.qk_norm import bridge_qk_norm
+
+    catalog = build_catalog(tree)
+    assert not bridge_qk_norm(catalog, catalog.bridge("Exaone4Bridge")).whole
+    before = _snapshot(tree)
+    config = qk_configs["olmo2"]
+    assert main(["clone-family", "Exaone4Bridge", "olmo2", "--config", str(config), "--repo", str(tree)]) == 2
+    line = _error_line(capsys.readouterr().err)
+    assert "Exaone4Bridge does not compute: q/k norm over the whole projection (names: " in line
+    # OlMoE computes it but normalises the block inputs; Exaone4 the outputs: no bridge computes both
+    assert "OlMoEBridge" in line and "no bridge computes both" in line
+    assert "--allow-unsupported" in line  # the bench's refusal line, like every refusal
+    assert _snapshot(tree) == before
+
+
+def test_olmo2_from_olmoe_is_refused_for_its_post_norms(
+    tree: Path, qk_configs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _snapshot(tree)
+    config = qk_configs["olmo2"]
+    assert main(["clone-family", "OlMoEBridge", "olmo2", "--config", str(config), "--repo", str(tree)]) == 2
+    line = _error_line(capsys.readouterr().err)
+    # OlMoE builds the whole-projection norm but normalises block inputs; Exaone4's layer spec the outputs
+    assert (
+        "OlMoEBridge does not compute: norms after attention and MLP only" in line and "Exaone4Bridge" in line
+    )
+    assert "no bridge computes both" in line
+    # OlMoE computes the whole-projection norm: it is named only as what Exaone4 lacks
+    assert (
+        "OlMoEBridge does not compute: q/k norm" not in line
+        and "; q/k norm over the whole projection (" not in line
+    )
+    assert "which do not compute q/k norm over the whole projection" in line
+    assert _snapshot(tree) == before
+
+
+def _k_norm_sizes(code: str) -> list[str]:
+    out = []
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "attr", None) == "k_layernorm":
+            out.append(ast.unparse(next(k.value for k in node.value.keywords if k.arg == "hidden_size")))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("case", "heads"), [("minimax_m2", "num_query_groups"), ("minimax_m2_mha", "num_attention_heads")]
+)
+def test_a_gqa_config_from_olmoe_sizes_the_cloned_k_norm_by_num_query_groups(
+    tree: Path, qk_configs: dict[str, Path], case: str, heads: str
+) -> None:
+    from analyzers.catalog import build_catalog
+    from codemods.clone_family import CloneRequest, plan_clone
+
+    request = CloneRequest(
+        "OlMoEBridge",
+        "mmx",
+        config=str(qk_configs[case]),
+        model_type="mmx",  # minimax_m2 is registered in the real tree
+        hf_class="MmxForCausalLM",
+        exclude_teachers=("MiniMaxM2Bridge",),
+    )
+    result = plan_clone(tree, request, catalog=build_catalog(tree))
+    assert not result.unsupported
+    source = (tree / BRIDGE / "models/olmoe/olmoe_provider.py").read_text()
+    assert _k_norm_sizes(source) == ["self.hidden_size_per_attention_head * self.config.num_attention_heads"]
+    cloned = [
+        c.after
+        for c in result.plan.changes
+        if c.path.endswith("_provider.py") and "k_layernorm" in (c.after or "")
+    ]
+    assert len(cloned) == 1
+    assert _k_norm_sizes(cloned[0]) == [f"self.hidden_size_per_attention_head * self.config.{heads}"]
+    # the Q norm stays over every query head
+    assert (
+        "* self.config.num_attention_heads"
+        in cloned[0].split("self.k_layernorm")[0].split("self.q_layernorm")[1]
+    )
+    report = "\n".join(result.plan.report)
+    assert ("k_layernorm sized by num_query_groups" in report) is (heads == "num_query_groups")
