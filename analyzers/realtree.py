@@ -72,6 +72,25 @@ def _intact(root: Path, expected_wheel: str) -> bool | None:
     return data["content"] == content_digest(root)
 
 
+def _unpack(wheel: Path, staging: Path) -> None:
+    """The wheel's `megatron/bridge/` files under `staging/src/`."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            members = [
+                m for m in archive.namelist() if m.startswith("megatron/bridge/") and not m.endswith("/")
+            ]
+            for member in members:
+                target = (staging / "src" / member).resolve()
+                if not target.is_relative_to(staging.resolve()):
+                    raise TreeFetchError(f"archive member escapes the tree: {member}", wheel)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(member))
+    except zipfile.BadZipFile as exc:
+        raise TreeFetchError(f"not a wheel: {exc}", wheel) from None
+
+
 def _download(version: str, dest: Path) -> Path:
     import subprocess
 
@@ -112,7 +131,6 @@ def ensure_tree(version: str = PINNED_VERSION, wheel: Path | None = None) -> Pat
             f"no pinned hash for megatron-bridge {version}; known: {', '.join(PINNED_WHEELS)}"
         )
     import tempfile
-    import zipfile
 
     filename, expected = PINNED_WHEELS[version]
     root = tree_dir(version)
@@ -129,25 +147,24 @@ def ensure_tree(version: str = PINNED_VERSION, wheel: Path | None = None) -> Pat
         actual = _sha256(path)
         if actual != expected:
             raise TreeFetchError(f"hash mismatch: expected {expected}, got {actual}", path)
-        staging = Path(tmp) / "tree"
-        try:
-            with zipfile.ZipFile(path) as archive:
-                members = [
-                    m for m in archive.namelist() if m.startswith("megatron/bridge/") and not m.endswith("/")
-                ]
-                for member in members:
-                    target = (staging / "src" / member).resolve()
-                    if not target.is_relative_to(staging.resolve()):
-                        raise TreeFetchError(f"archive member escapes the tree: {member}", path)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(archive.read(member))
-        except zipfile.BadZipFile as exc:
-            raise TreeFetchError(f"not a wheel: {exc}", path) from None
-        content = content_digest(staging)
-        marker = {"version": version, "wheel": filename, "sha256": actual, "content": content}
-        (staging / MARKER).write_text(json.dumps(marker))
-        if root.exists():
-            shutil.rmtree(root)
+        # unpacked beside its final place, so that moving it there is one rename: a second fetch running at
+        # the same time (tox's environments in parallel) either finds the tree whole or renames its own
         root.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(staging), str(root))
+        staging = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
+        try:
+            _unpack(path, staging)
+            content = content_digest(staging)
+            marker = {"version": version, "wheel": filename, "sha256": actual, "content": content}
+            (staging / MARKER).write_text(json.dumps(marker))
+            if _intact(root, expected):  # another fetch finished meanwhile
+                return root
+            if root.exists():
+                shutil.rmtree(root)
+            try:
+                os.rename(staging, root)
+            except OSError:
+                if not _intact(root, expected):
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return root

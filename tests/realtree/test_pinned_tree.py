@@ -59,3 +59,17 @@ def test_applying_the_readme_command_without_dry_run_leaves_the_default_intact(o
     )
     assert again.stdout.strip() == root
     assert not list(Path(root).rglob("qwen4*"))
+
+
+def test_fetches_running_at_once_each_get_the_whole_tree(own_cache: Path) -> None:
+    # tox runs its environments in parallel: each one's `fetch-tree` may unpack into the same empty cache
+    env = {**os.environ, "BRIDGESMITH_CACHE": str(own_cache), "PYTHONPATH": str(PROJECT)}
+    fetches = [
+        subprocess.Popen([sys.executable, "-m", "analyzers", "fetch-tree"], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)  # fmt: skip
+        for _ in range(3)
+    ]
+    results = [(f.wait(timeout=300), *f.communicate()) for f in fetches]
+    assert [(code, out.strip(), err) for code, out, err in results] == [(0, str(tree_dir()), "")] * 3
+    assert ensure_tree() == tree_dir() and (tree_dir() / MARKER).is_file()
+    assert sorted(p.name for p in tree_dir().parent.iterdir()) == [tree_dir().name]  # no staging left
