@@ -38,13 +38,8 @@ def check_expressible(spec: CloneSpec) -> Verdict | None:
     cannot be expressed and the request does not allow it."""
     if spec.config is None:
         return None
-    from analyzers.hf_names import NamesUnavailable, collect_hf_names
-
-    try:
-        names = collect_hf_names(spec.config)
-        name_list, shapes = names.names, names.shapes
-    except NamesUnavailable:
-        name_list, shapes = None, None
+    names = spec.hf_names
+    name_list, shapes = (names.names, names.shapes) if names else (None, None)
     _, unsupported = expressibility(
         spec.config, spec.catalog, name_list, shapes, exclude=spec.request.exclude_teachers
     )

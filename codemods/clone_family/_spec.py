@@ -11,6 +11,7 @@ import libcst as cst
 
 from analyzers.catalog.records import Catalog
 from analyzers.hf_config import ModelSpec
+from analyzers.hf_names_record import HFNames
 from codemods.clone_family._clone_module import CloneContext, Registration
 from codemods.clone_family._config_edits import ConfigDecisions
 from codemods.clone_family._placement import Placement
@@ -91,6 +92,8 @@ class CloneSpec:
     exports: Mapping[str, tuple[str, ...]]  #: old dotted module -> the names it defines or imports
     decisions: ConfigDecisions | None  #: what `--config` decides for the cloned bridge
     report: tuple[str, ...]  #: decisions taken while resolving
+    #: the new model's checkpoint names, collected once (None: no `--config`, or they are unavailable)
+    hf_names: HFNames | None = None
 
 
 @dataclass(frozen=True)
