@@ -16,8 +16,9 @@ import libcst as cst
 
 from analyzers.errors import UnexpressibleError
 from analyzers.expressibility import Feature, expressibility, unchecked
-from codemods.clone_family._spec import CloneSpec, Staging
+from codemods.clone_family._spec import CloneSpec
 from codemods.clone_family._templates import TODO
+from codemods.plan import Plan
 
 __all__ = ["Verdict", "annotate_unsupported", "check_expressible", "refusal_message"]
 
@@ -79,20 +80,20 @@ def refusal_message(config: str, features: tuple[Feature, ...]) -> str:
     )
 
 
-def annotate_unsupported(spec: CloneSpec, staging: Staging, verdict: Verdict | None) -> None:
+def annotate_unsupported(spec: CloneSpec, plan: Plan, verdict: Verdict | None) -> None:
     """With `--allow-unsupported`: the cloned bridge module gets a TODO comment per unsupported feature at
     the method it concerns, and the report a line per feature and per unchecked rule group."""
     if verdict is None:
         return
-    staging.report.extend(f"expressibility: {line}" for line in verdict.unchecked)
+    plan.report.extend(f"expressibility: {line}" for line in verdict.unchecked)
     if not verdict.unsupported:
         return
-    staging.report.extend(
+    plan.report.extend(
         f"unsupported: {f.name} ({', '.join(f.evidence)}): {_one_line(f.needs or '')}"
         for f in verdict.unsupported
     )
     new = next((n for o, n in spec.files.models if o == spec.source.bridge.path), None)
-    if new is None or new not in staging.created:
+    if new is None or not plan.creates(new):
         return
     by_method: dict[str, list[str]] = {}
     for f in verdict.unsupported:
@@ -100,8 +101,8 @@ def annotate_unsupported(spec: CloneSpec, staging: Staging, verdict: Verdict | N
         by_method.setdefault(method, []).append(
             f"# {TODO}: {f.name} ({', '.join(f.evidence)}) is not expressed: {_one_line(f.needs or '')}"
         )
-    module = cst.parse_module(staging.created[new])
-    staging.created[new] = module.visit(_Annotate(spec.names.bridge_class, by_method)).code
+    module = cst.parse_module(plan.current(new) or "")
+    plan.modify(new, module.visit(_Annotate(spec.names.bridge_class, by_method)).code)
 
 
 def _one_line(text: str) -> str:
