@@ -90,6 +90,7 @@ class CreateFile:
     contents: str
     reasons: tuple[str, ...] = ()
     mode: int | None = None  #: permission bits (e.g. the cloned source's)
+    origin: str = ""  #: the file it is cloned from ("" for a new text, a template's)
 
     kind = "create"
 

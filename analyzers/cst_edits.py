@@ -1,5 +1,5 @@
-"""libcst edits of registration files (package `__init__`s, `__all__`, module-level tables), shared by the
-lint's fixes and the codemods.
+"""libcst edits of registration files (package `__init__`s, `__all__`, module-level tables) and of unused
+imports, shared by the lint's fixes and the codemods.
 
 Every function takes a module's source text and returns the edited text; none reads or writes files.
 Each is idempotent (a second call returns its input unchanged) and places what it adds beside its
@@ -16,7 +16,7 @@ from a.qwen4_bridge import Qwen4Bridge  # noqa: F401
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from typing import Any
 
 import libcst as cst
@@ -34,12 +34,16 @@ __all__ = [
     "add_set_member",
     "add_wildcard_import",
     "all_entries",
+    "bound_name",
     "dotted",
     "dotted_expr",
+    "drop_imported",
     "from_imports",
     "imported_modules",
+    "imported_names",
     "natural_key",
     "remove_duplicate_all_entries",
+    "used_names",
 ]
 
 #: rewrites a comment carried over from an anchor (the source model's name -> the new one)
@@ -580,3 +584,81 @@ def add_set_member(source: str, *, variable: str, value: str, path: str) -> str:
         )
         return tree.with_changes(body=body).code
     raise PlanConflictError(f"no module-level {variable} to add {value!r} to", path)
+
+
+# --- unused imports -----------------------------------------------------------------------------
+
+
+def bound_name(alias: cst.ImportAlias) -> str:
+    """The name an import alias binds: its `as` name, else the first part of its dotted name."""
+    if alias.asname is not None:
+        return cst.Module([]).code_for_node(alias.asname.name)
+    return cst.Module([]).code_for_node(alias.name).split(".")[0]
+
+
+def used_names(module: cst.Module, *, strings: bool = False) -> set[str]:
+    """Every name the module uses outside its import statements; with `strings`, identifier-like string
+    literals count too (the names an `__all__` lists stay imported)."""
+    used: set[str] = set()
+
+    class _Usage(cst.CSTVisitor):
+        def visit_Import(self, node: cst.Import) -> bool:
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            used.add(node.value)
+
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            value = node.evaluated_value if strings else None
+            if isinstance(value, str) and value.isidentifier():
+                used.add(value)
+
+    module.visit(_Usage())
+    return used
+
+
+def imported_names(module: cst.Module) -> set[str]:
+    """The names the module's top-level import statements bind (star imports aside)."""
+    out: set[str] = set()
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
+                    small.names, cst.ImportStar
+                ):
+                    out.update(bound_name(a) for a in small.names)
+    return out
+
+
+class _DropImported(cst.CSTTransformer):
+    def __init__(self, names: Set[str]) -> None:
+        self.names = names
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.RemovalSentinel:
+        if len(updated.body) != 1 or not isinstance(updated.body[0], cst.ImportFrom | cst.Import):
+            return updated
+        imp = updated.body[0]
+        if isinstance(imp.names, cst.ImportStar):
+            return updated
+        keep = [a for a in imp.names if bound_name(a) not in self.names]
+        if len(keep) == len(imp.names):
+            return updated
+        if not keep:
+            return cst.RemoveFromParent()
+        keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(body=[imp.with_changes(names=keep)])
+
+
+def drop_imported(module: cst.Module, names: Set[str]) -> cst.Module:
+    """`module` without the import aliases that bind a name in `names`; a statement left empty goes.
+
+    >>> tree = cst.parse_module("from a import B, C\\nimport d.e\\n")
+    >>> print(drop_imported(tree, {"C", "d"}).code, end="")
+    from a import B
+    """
+    return module.visit(_DropImported(names)) if names else module

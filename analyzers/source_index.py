@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analyzers import walk
-from analyzers.catalog.modules import ModuleInfo, build_module_info
 from analyzers.errors import ParseError
 
 if TYPE_CHECKING:
+    from analyzers.catalog.modules import ModuleInfo
     from analyzers.tree_snapshot import TreeSnapshot
 
 
@@ -69,6 +69,9 @@ class SourceIndex:
 
     def module_info(self, rel: str) -> ModuleInfo:
         """The catalog's parse of the module (`build_module_info`); ParseError when it does not parse."""
+        # imported here: the catalog's package imports its build, which imports this module
+        from analyzers.catalog.modules import build_module_info
+
         return self._parse("info", rel, lambda text: build_module_info(rel, text))
 
     def ast(self, rel: str) -> ast.Module:

@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analyzers.realtree import ensure_tree  # noqa: E402
+from analyzers.source_index import SourceIndex  # noqa: E402
 from codemods.refactors import _rope, _text  # noqa: E402
 from codemods.refactors.rename_symbol import plan_rename_symbol, resolve_definition  # noqa: E402
 
@@ -41,9 +42,10 @@ def main() -> int:
     root = Path(args.repo) if args.repo else ensure_tree()
     import rope.refactor.rename  # noqa: F401  (import time is not part of either measurement)
 
-    sources = _text.files_mentioning(root, _text.word_pattern(args.old), (".py",), args.old)
+    index = SourceIndex(root)
+    sources = index.mentioning(_text.word_pattern(args.old), (".py",), args.old)
     definition = resolve_definition(root, args.old, sources)
-    n_py = sum(1 for _ in _text.iter_files(root, (".py",)))
+    n_py = len(index.files("", (".py",)))
 
     t_rope, rope_changes = best(
         lambda: _rope.rename_changes(root, definition.path, definition.offset, args.new, None), args.repeat

@@ -8,6 +8,9 @@ before/after pairs (as the builders render them) and `move` records a rename, sh
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,10 +119,18 @@ class Plan:
                 self.items.append(ChangeContents(path, before, after, reasons))
             return
         old = self.items[i]
+        reasons = tuple(r for r in dict.fromkeys(reasons) if r not in old.reasons)  # each reason once
         merged: list[Change] = []
         if isinstance(old, CreateFile):
             if after is not None:
-                merged = [CreateFile(path, after, old.reasons + reasons, old.mode if mode is None else mode)]
+                merged = [
+                    dataclasses.replace(
+                        old,
+                        contents=after,
+                        reasons=old.reasons + reasons,
+                        mode=old.mode if mode is None else mode,
+                    )
+                ]
         elif isinstance(old, ChangeContents | DeleteFile):
             if after is None:
                 merged = [DeleteFile(path, old.old, old.reasons + reasons)]
@@ -137,6 +148,18 @@ class Plan:
             else:
                 merged.append(DeleteFile(path, old.old, reasons))
         self.items[i : i + 1] = merged
+
+    def create(self, path: str, text: str, *reasons: str, origin: str = "") -> None:
+        """Add a new file; `origin` is the file it is cloned from, whose permission bits it keeps (a launch
+        script stays executable). A second write of `path` goes through `modify`."""
+        self._check_path(path)
+        if self._find(path) is not None:
+            raise PlanConflictError("the plan already writes this path", path)
+        mode = None
+        if origin:
+            with contextlib.suppress(OSError):
+                mode = stat.S_IMODE((self.root / origin).stat().st_mode)
+        self.items.append(CreateFile(path, text, reasons, mode, origin))
 
     def move(self, src: str, dst: str, after: str | None = None, *reasons: str) -> None:
         """Rename `src` to `dst` (keeping its mode), with `after` as its new text (default: unchanged)."""
@@ -160,6 +183,15 @@ class Plan:
     def _disk(self, path: str) -> str | None:
         target = self.root / path
         return target.read_text(encoding="utf-8") if target.is_file() else None
+
+    def read(self, path: str) -> str:
+        """`path`'s text on disk, whatever the plan writes there (OSError when it cannot be read)."""
+        return (self.root / path).read_text(encoding="utf-8")
+
+    def creates(self, path: str) -> bool:
+        """Whether the plan creates `path` (a new file, not a move's target)."""
+        i = self._find(path)
+        return i is not None and isinstance(self.items[i], CreateFile)
 
     def current(self, path: str) -> str | None:
         """The planned content of `path` (what is on disk when no edit touches it yet)."""

@@ -31,8 +31,9 @@ from codemods.clone_family._format import format_plan
 from codemods.clone_family._register import register
 from codemods.clone_family._render import render
 from codemods.clone_family._resolve import resolve
-from codemods.clone_family._spec import CloneRequest, CloneResult, Staging
+from codemods.clone_family._spec import CloneRequest, CloneResult
 from codemods.clone_family._templates import current_year
+from codemods.plan import Plan
 
 __all__ = ["CloneRequest", "CloneResult", "belongs_to", "plan_clone"]
 
@@ -55,12 +56,12 @@ def plan_clone(
     spec = resolve(repo.root, catalog, request, year or current_year())
     verdict = check_expressible(spec)  # raises UnexpressibleError, before anything is rendered
     targets = discover(spec)
-    staging = Staging(spec.root, report=list(spec.report))
-    render(spec, staging, carry=verdict.carry if verdict is not None else None)
-    register(spec, targets, staging)
-    document(spec, targets, staging)
-    annotate_unsupported(spec, staging, verdict)
-    result = format_plan(spec, staging)
+    plan = Plan(spec.root, report=list(spec.report))  # every stage writes into it
+    render(spec, plan, carry=verdict.carry if verdict is not None else None)
+    register(spec, targets, plan)
+    document(spec, targets, plan)
+    annotate_unsupported(spec, plan, verdict)
+    result = format_plan(spec, plan)
     if verdict is not None:
         result.unsupported = [f.to_json() for f in verdict.refused]
         result.unchecked = list(verdict.unchecked)

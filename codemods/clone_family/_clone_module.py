@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from analyzers.catalog.modules import resolve_relative
+from analyzers.cst_edits import drop_imported, used_names
 from analyzers.errors import ParseError
-from codemods._cst import dotted, last_name, string_literal
+from codemods._cst import last_name, string_literal
 from codemods.clone_family._templates import TODO, current_year, license_header
 from codemods.clone_family._transformers_index import transformers_has, transformers_module_exists
 from codemods.naming import Renamer
@@ -321,50 +322,6 @@ def _concat_parts(node: cst.ConcatenatedString) -> list[cst.BaseExpression]:
     return out
 
 
-class _Usage(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.used: set[str] = set()
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        return False
-
-    def visit_Import(self, node: cst.Import) -> bool:
-        return False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.used.add(node.value)
-
-
-class _DropUnused(cst.CSTTransformer):
-    """Drop names imported from transformers that the clone no longer uses (string registrations)."""
-
-    def __init__(self, used: set[str], candidates: set[str]) -> None:
-        self.used, self.candidates = used, candidates
-
-    def leave_SimpleStatementLine(
-        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
-    ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
-        if len(updated.body) != 1 or not isinstance(updated.body[0], cst.ImportFrom):
-            return updated
-        imp = updated.body[0]
-        if isinstance(imp.names, cst.ImportStar):
-            return updated
-        keep = [
-            a
-            for a in imp.names
-            if not (
-                (a.asname.name.value if a.asname else dotted(a.name)) in self.candidates  # type: ignore[union-attr]
-                and (a.asname.name.value if a.asname else dotted(a.name)) not in self.used
-            )  # type: ignore[union-attr]
-        ]
-        if len(keep) == len(imp.names):
-            return updated
-        if not keep:
-            return cst.RemoveFromParent()
-        keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        return updated.with_changes(body=[imp.with_changes(names=keep)])
-
-
 def _header(module: cst.Module, year: int) -> cst.Module:
     lines = list(module.header)
     found = False
@@ -497,10 +454,8 @@ def clone_module(
         candidates = {n for n in bindings.keep if n in bindings.used} | set(
             bindings.external_renamed.values()
         )
-        usage = _Usage()
-        tree.visit(usage)
-        tree = tree.visit(_DropUnused(usage.used, candidates))
-        dropped = candidates - usage.used
+        dropped = candidates - used_names(tree)
+        tree = drop_imported(tree, dropped)
     else:
         dropped = set()
     notes = []

@@ -16,6 +16,7 @@ import libcst as cst
 
 from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.hf_config import ARCH_FIELDS, QK_NORM_FLAGS, ModelSpec, detect_blocks
+from analyzers.hf_names_record import HFNames
 from codemods._cst import string_literal
 from codemods.clone_family._provider_edits import apply_provider_plan, drop_unused_imports
 from codemods.clone_family._provider_plan import ProviderPlan, plan_provider
@@ -37,17 +38,6 @@ class ConfigDecisions:
     registry: RegistryPlan | None = None
     #: every provider setting the config implies, where SRC sets its provider (None: none planned)
     provider: ProviderPlan | None = None
-
-
-def _hf_names(spec: ModelSpec) -> tuple[list[str] | None, dict[str, tuple[int, ...] | None] | None]:
-    """The new model's checkpoint names and shapes (cached per config), or (None, None) when unavailable."""
-    from analyzers.hf_names import NamesUnavailable, collect_hf_names
-
-    try:
-        found = collect_hf_names(spec)
-    except NamesUnavailable:
-        return None, None
-    return found.names, found.shapes
 
 
 def _has(bridge: BridgeRecord, megatron: str = "", hf: str = "") -> bool:
@@ -72,19 +62,21 @@ def decide(
     catalog: Catalog,
     registry: RegistryPlan | None = None,
     *,
+    hf_names: HFNames | None = None,
     cloned: frozenset[str] = frozenset(),
     exclude: tuple[str, ...] = (),
 ) -> ConfigDecisions:
     """Compare the new config with what SRC's bridge assumes; see the module docstring.
 
     The provider settings follow `plan_provider` (every implied setting, wherever SRC sets its provider;
-    `cloned`: SRC's files the clone copies). With `registry` (edits planned from the new model's HF names)
+    `cloned`: SRC's files the clone copies; `hf_names`: the new model's checkpoint names, None when
+    unavailable). With `registry` (edits planned from the new model's HF names)
     the mapping blocks follow it; without, the blocks the config implies are left as TODOs.
     """
     out = ConfigDecisions(registry=registry)
     fields = spec.text_fields()
     attrs = bridge.provider_attributes
-    names, shapes = _hf_names(spec)
+    names, shapes = (hf_names.names, hf_names.shapes) if hf_names else (None, None)
     plan = plan_provider(spec, bridge, catalog, names, shapes, cloned_paths=cloned, exclude=exclude)
     out.provider = plan
     out.report.extend(plan.report)

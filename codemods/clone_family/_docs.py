@@ -12,55 +12,54 @@ import shlex
 from codemods.clone_family._clone_module import clone_module
 from codemods.clone_family._discover import rename_path, walk
 from codemods.clone_family._docs_index import list_page
-from codemods.clone_family._spec import CloneSpec, Staging, Targets
+from codemods.clone_family._spec import FROM_TEMPLATE, CloneSpec, Targets
 from codemods.clone_family._templates import TODO, license_header, render
+from codemods.plan import Plan
 from codemods.rename_engine import dotted_module
 
 __all__ = ["document"]
 
 
-def document(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
+def document(spec: CloneSpec, targets: Targets, plan: Plan) -> None:
     """Stage the clone's docs page, its index entry and its examples."""
-    _docs(spec, targets, staging)
-    _examples(spec, targets, staging)
+    _docs(spec, targets, plan)
+    _examples(spec, targets, plan)
 
 
-def _docs(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
+def _docs(spec: CloneSpec, targets: Targets, plan: Plan) -> None:
     if targets.docs_vendors is None:
         return
     names = spec.names
     dst = targets.docs_dst
     if dst is None:
-        staging.report.append("docs: no docs/models folder for this family; no page written")
+        plan.report.append("docs: no docs/models folder for this family; no page written")
         return
     if targets.docs_pages:
         for vendor, page in targets.docs_pages:
             new_page = spec.paths.prose(page)
-            text = spec.renamer.prose(staging.read(f"{vendor}/{page}"))
-            staging.create(f"{dst}/{new_page}", text, f"{vendor}/{page}")
-            _index(spec, staging, dst, page if dst == vendor else None, new_page)
+            text = spec.renamer.prose(plan.read(f"{vendor}/{page}"))
+            plan.create(f"{dst}/{new_page}", text, f"cloned from {vendor}/{page}", origin=f"{vendor}/{page}")
+            _index(spec, plan, dst, page if dst == vendor else None, new_page)
         return
-    staging.create(f"{dst}/{names.docs_page}", render("docs_page.md", **_values(spec)), "")
-    _index(spec, staging, dst, None, names.docs_page)
-    staging.report.append(
-        f"docs: {spec.source.stem} has no page; wrote {dst}/{names.docs_page} from a template"
-    )
+    plan.create(f"{dst}/{names.docs_page}", render("docs_page.md", **_values(spec)), FROM_TEMPLATE)
+    _index(spec, plan, dst, None, names.docs_page)
+    plan.report.append(f"docs: {spec.source.stem} has no page; wrote {dst}/{names.docs_page} from a template")
 
 
-def _index(spec: CloneSpec, staging: Staging, vendor: str, old_page: str | None, new_page: str) -> None:
+def _index(spec: CloneSpec, plan: Plan, vendor: str, old_page: str | None, new_page: str) -> None:
     path = f"{vendor}/index.md"
-    text = staging.current(path)
+    text = plan.current(path)
     if text is None:
-        staging.report.append(f"docs: {vendor} has no index.md; add {new_page} to the docs toctree by hand")
+        plan.report.append(f"docs: {vendor} has no index.md; add {new_page} to the docs toctree by hand")
         return
     listed = list_page(
         text, path, old_page, new_page, title=spec.names.class_prefix, prose=spec.renamer.prose
     )
     if listed is not None:
-        staging.modify(path, listed, f"lists the {new_page} page")
+        plan.modify(path, listed, f"lists the {new_page} page")
 
 
-def _examples(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
+def _examples(spec: CloneSpec, targets: Targets, plan: Plan) -> None:
     if targets.example_vendors is None or targets.examples_dst is None:
         return
     dst = targets.examples_dst
@@ -68,8 +67,8 @@ def _examples(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
         folder = dst if targets.examples_flat else f"{dst}/{spec.names.stem}"
         values = _values(spec)
         for name in ("README.md", "conversion.sh", "inference.sh"):
-            staging.create(f"{folder}/{name}", render(f"examples/{name}", **values), "")
-        staging.report.append(
+            plan.create(f"{folder}/{name}", render(f"examples/{name}", **values), FROM_TEMPLATE)
+        plan.report.append(
             f"examples: {spec.source.stem} has no examples folder; wrote {folder}/ from templates"
         )
         return
@@ -77,13 +76,13 @@ def _examples(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
         new_folder = dst if targets.examples_flat else f"{dst}/{spec.paths.identifier(folder)}"
         for rel in walk(spec.root, f"{vendor}/{folder}"):
             new_rel = f"{new_folder}/{rename_path(spec.paths, rel[len(vendor) + len(folder) + 2 :])}"
-            text = staging.read(rel)
+            text = plan.read(rel)
             if rel.endswith(".py"):
                 module = dotted_module(rel)
                 text = clone_module(text, path=rel, module_name=module, ctx=spec.ctx, year=spec.year).text
             else:
                 text = _header_year(spec.renamer.prose(text), spec.year)
-            staging.create(new_rel, _hub_ids(spec, text), rel)
+            plan.create(new_rel, _hub_ids(spec, text), f"cloned from {rel}", origin=rel)
 
 
 def _values(spec: CloneSpec) -> dict[str, str]:

@@ -18,8 +18,9 @@ from analyzers.errors import UnexpressibleError
 from analyzers.expressibility import Feature, expressibility, unchecked
 from codemods.clone_family._qk_norm_carry import FEATURE as QK_FEATURE
 from codemods.clone_family._qk_norm_carry import KNormCarry, plan_k_norm_carry
-from codemods.clone_family._spec import CloneSpec, Staging
+from codemods.clone_family._spec import CloneSpec
 from codemods.clone_family._templates import TODO
+from codemods.plan import Plan
 
 __all__ = ["Verdict", "annotate_unsupported", "check_expressible", "refusal_message"]
 
@@ -49,13 +50,8 @@ def check_expressible(spec: CloneSpec) -> Verdict | None:
     cannot be expressed and the request does not allow it."""
     if spec.config is None:
         return None
-    from analyzers.hf_names import NamesUnavailable, collect_hf_names
-
-    try:
-        names = collect_hf_names(spec.config)
-        name_list, shapes = names.names, names.shapes
-    except NamesUnavailable:
-        name_list, shapes = None, None
+    names = spec.hf_names
+    name_list, shapes = (names.names, names.shapes) if names else (None, None)
     supported, unsupported = expressibility(
         spec.config, spec.catalog, name_list, shapes, exclude=spec.request.exclude_teachers
     )
@@ -149,25 +145,25 @@ def _teachers(feature: Feature, src: str | None, local: tuple[Feature, ...] = ()
     )
 
 
-def annotate_unsupported(spec: CloneSpec, staging: Staging, verdict: Verdict | None) -> None:
+def annotate_unsupported(spec: CloneSpec, plan: Plan, verdict: Verdict | None) -> None:
     """With `--allow-unsupported`: the cloned bridge module gets a TODO comment per unsupported feature at
     the method it concerns, and the report a line per feature and per unchecked rule group."""
     if verdict is None:
         return
-    staging.report.extend(f"expressibility: {line}" for line in verdict.unchecked)
+    plan.report.extend(f"expressibility: {line}" for line in verdict.unchecked)
     if not verdict.refused:
         return
-    staging.report.extend(
+    plan.report.extend(
         f"unsupported: {f.name} ({', '.join(f.evidence)}): {_one_line(f.needs or '')}"
         for f in verdict.unsupported
     )
     src = spec.source.bridge.name
-    staging.report.extend(
+    plan.report.extend(
         f"not computed by {src}: {f.name} ({', '.join(f.evidence)}): {_teachers(f, src, verdict.local)}"
         for f in verdict.untaught
     )
     new = next((n for o, n in spec.files.models if o == spec.source.bridge.path), None)
-    if new is None or new not in staging.created:
+    if new is None or not plan.creates(new):
         return
     by_method: dict[str, list[str]] = {}
     for f in verdict.unsupported:
@@ -180,8 +176,8 @@ def annotate_unsupported(spec: CloneSpec, staging: Staging, verdict: Verdict | N
             f"# {TODO}: {f.name} ({', '.join(f.evidence)}) is not computed by {src}'s layer spec: "
             f"{_teachers(f, src, verdict.local)}"
         )
-    module = cst.parse_module(staging.created[new])
-    staging.created[new] = module.visit(_Annotate(spec.names.bridge_class, by_method)).code
+    module = cst.parse_module(plan.current(new) or "")
+    plan.modify(new, module.visit(_Annotate(spec.names.bridge_class, by_method)).code)
 
 
 def _one_line(text: str) -> str:

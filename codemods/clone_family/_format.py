@@ -1,4 +1,4 @@
-"""Stage 6, `format_plan`: the staged texts formatted like the tree, checked, and laid out as a Plan.
+"""Stage 6, `format_plan`: the plan's texts formatted like the tree, checked, and returned as the result.
 
 Only the lines the clone changed are formatted (`ruff format --range`, with the tree's own ruff
 configuration): a cloned file against its source, an edited file against the tree's text, so the source's
@@ -10,7 +10,6 @@ holds exactly this clone (a second identical run).
 
 from __future__ import annotations
 
-import stat
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,48 +17,53 @@ from pathlib import Path
 from analyzers.errors import PlanConflictError
 from analyzers.ruff_binary import required_ruff
 from codemods.clone_family._ranges import changed_ranges, splice_changed, unstable_lines
-from codemods.clone_family._spec import CloneResult, CloneSpec, Staging
+from codemods.clone_family._spec import CloneResult, CloneSpec
 from codemods.clone_family._templates import TODO
-from codemods.plan import Plan, Todo
+from codemods.plan import ChangeContents, CreateFile, Plan, Todo
 
 __all__ = ["format_changed", "format_plan", "format_python"]
 
 
-def format_plan(spec: CloneSpec, staging: Staging) -> CloneResult:
-    """The Plan of everything staged; PlanConflictError when it does not compile or collides with the tree."""
+def format_plan(spec: CloneSpec, plan: Plan) -> CloneResult:
+    """`plan` with every written Python text formatted like the tree, as the clone's result; PlanConflictError
+    when a text does not compile or the clone collides with the tree."""
     root = spec.root
-    created = {p: t for p, t in staging.created.items() if p.endswith(".py")}
-    # a clone is held against its source, a template's text has none (formatted whole)
-    before = {p: staging.read(o) for p in created if (o := staging.origins.get(p))}
-    edited = {p: t for p, (t, _) in staging.modified.items() if p.endswith(".py") and (root / p).is_file()}
-    before.update((p, staging.read(p)) for p in edited)
-    formatted = format_changed(root, {**created, **edited}, before)
-    staging.created.update((p, formatted[p]) for p in created)
-    for rel in edited:
-        staging.modified[rel] = (formatted[rel], staging.modified[rel][1])
-    for rel, text in {**staging.created, **{p: t for p, (t, _) in staging.modified.items()}}.items():
-        if rel.endswith(".py"):
+    created = [c for c in plan.items if isinstance(c, CreateFile)]
+    edited = [c for c in plan.items if isinstance(c, ChangeContents) and c.path.endswith(".py")]
+    texts = {c.path: c.contents for c in created if c.path.endswith(".py")}
+    texts.update((c.path, c.new) for c in edited)
+    # a clone is held against its source, an edited file against the tree's text; a template's text has
+    # neither (formatted whole)
+    before = {c.path: plan.read(c.origin) for c in created if c.path in texts and c.origin}
+    before.update((c.path, c.old) for c in edited)
+    for rel, text in format_changed(root, texts, before).items():
+        plan.modify(rel, text)
+    for view in plan.edits:
+        if view.after is not None and view.path.endswith(".py"):
             try:
-                compile(text, rel, "exec")
+                compile(view.after, view.path, "exec")
             except SyntaxError as exc:
                 raise PlanConflictError(
-                    f"generated code does not compile (line {exc.lineno}: {exc.msg})", rel
+                    f"generated code does not compile (line {exc.lineno}: {exc.msg})", view.path
                 ) from None
-    plan = Plan(root)
-    conflicts = _conflicts(spec, staging)
-    for rel in sorted(staging.created):
-        origin = staging.origins.get(rel, "")
-        reason = f"cloned from {origin}" if origin else "new file from a template"
-        plan.modify(rel, staging.created[rel], reason, mode=_mode_of(root / origin) if origin else None)
-    for rel, (text, reasons) in sorted(staging.modified.items()):
-        plan.modify(rel, text, *reasons)
-    for rel, text in sorted(staging.created.items()):
-        for number, line in enumerate(text.splitlines(), 1):
+    files = {c.path: c.origin for c in plan.items if isinstance(c, CreateFile)}  # in the order written
+    # new files first, then the edits, each sorted by path
+    plan.items.sort(key=lambda c: (not isinstance(c, CreateFile), c.path))
+    created = [c for c in plan.items if isinstance(c, CreateFile)]
+    for change in created:
+        for number, line in enumerate(change.contents.splitlines(), 1):
             if TODO in line:
-                plan.todos.append(Todo(rel, number, line.split(TODO, 1)[1].lstrip(":) ").strip()))
-    plan.report = list(staging.report)
-    result = CloneResult(plan, spec.source, spec.names, spec.family, files=dict(staging.origins))
+                plan.todos.append(Todo(change.path, number, line.split(TODO, 1)[1].lstrip(":) ").strip()))
+    conflicts = _conflicts(spec, created)
+    result = CloneResult(plan, spec.source, spec.names, spec.family, files=files)
     if conflicts:
+        # a second identical run: every new file is there already with exactly the planned text
+        plan.items = [
+            ChangeContents(c.path, disk, c.contents, c.reasons)
+            if isinstance(c, CreateFile) and (disk := _disk(root / c.path)) is not None
+            else c
+            for c in plan.items
+        ]
         if plan.is_empty():
             result.already_applied = True
             return result
@@ -67,15 +71,14 @@ def format_plan(spec: CloneSpec, staging: Staging) -> CloneResult:
     return result
 
 
-def _mode_of(path: Path) -> int | None:
-    """A clone's permission bits: its source's (a launch script stays executable)."""
+def _disk(path: Path) -> str | None:
     try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
         return None
 
 
-def _conflicts(spec: CloneSpec, staging: Staging) -> list[tuple[str | None, str]]:
+def _conflicts(spec: CloneSpec, created: list[CreateFile]) -> list[tuple[str | None, str]]:
     """(path, message) of everything the new names or files collide with."""
     out: list[tuple[str | None, str]] = []
     names = spec.names
@@ -89,9 +92,9 @@ def _conflicts(spec: CloneSpec, staging: Staging) -> list[tuple[str | None, str]
                 )
             if reg.source == names.hf_class:
                 out.append((bridge.path, f"{names.hf_class} is already registered by {bridge.name}"))
-    for rel in staging.created:
-        if (spec.root / rel).exists():
-            out.append((rel, "target already exists"))
+    for change in created:
+        if (spec.root / change.path).exists():
+            out.append((change.path, "target already exists"))
     return out
 
 

@@ -16,6 +16,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, ImportItem
 
+from analyzers.cst_edits import bound_name, drop_imported, imported_names, used_names
 from codemods._cst import last_name
 from codemods.clone_family._provider_plan import AttrWrite, ProviderPlan
 
@@ -450,58 +451,6 @@ class _BridgeClass(cst.CSTTransformer):
         return updated.with_changes(body=updated.body.with_changes(body=body))
 
 
-class _DropImports(cst.CSTTransformer):
-    """Drops module-level imported names in `candidates` that the module no longer uses."""
-
-    def __init__(self, candidates: set[str]) -> None:
-        self.candidates = candidates
-
-    def leave_SimpleStatementLine(
-        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
-    ) -> cst.BaseStatement | cst.RemovalSentinel:
-        if len(updated.body) != 1 or not isinstance(updated.body[0], cst.ImportFrom | cst.Import):
-            return updated
-        imp = updated.body[0]
-        if isinstance(imp.names, cst.ImportStar):
-            return updated
-        keep = [a for a in imp.names if _alias_name(a) not in self.candidates]
-        if len(keep) == len(imp.names):
-            return updated
-        if not keep:
-            return cst.RemoveFromParent()
-        keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        return updated.with_changes(body=[imp.with_changes(names=keep)])
-
-
-def _alias_name(alias: cst.ImportAlias) -> str:
-    if alias.asname is not None:
-        return cst.Module([]).code_for_node(alias.asname.name)
-    return cst.Module([]).code_for_node(alias.name).split(".")[0]
-
-
-def _used_names(module: cst.Module) -> set[str]:
-    used: set[str] = set()
-
-    class _V(cst.CSTVisitor):
-        def visit_Import(self, node: cst.Import) -> bool:
-            return False
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            return False
-
-        def visit_Name(self, node: cst.Name) -> None:
-            used.add(node.value)
-
-        def visit_SimpleString(self, node: cst.SimpleString) -> None:
-            # names listed in __all__ stay imported
-            value = node.evaluated_value
-            if isinstance(value, str) and value.isidentifier():
-                used.add(value)
-
-    module.visit(_V())
-    return used
-
-
 def _add_imports(module: cst.Module, plan: ProviderPlan, written: set[str]) -> cst.Module:
     # only names the written code uses and the module does not bind yet are imported
     items = {imp for attr, write in plan.writes.items() if attr in written for imp in write.imports}
@@ -513,7 +462,7 @@ def _add_imports(module: cst.Module, plan: ProviderPlan, written: set[str]) -> c
     ]
     if not wanted:
         return module
-    used = _used_names(module)
+    used = used_names(module, strings=True)
     wanted = [i for i in wanted if (i.alias or i.obj_name or i.module_name.split(".")[0]) in used]
     if not wanted:
         return module
@@ -561,7 +510,7 @@ class _MergeName(cst.CSTTransformer):
             return updated
         if cst.Module([]).code_for_node(updated.module) != self.module:
             return updated
-        names = sorted([*updated.names, cst.ImportAlias(cst.Name(self.name))], key=_alias_name)
+        names = sorted([*updated.names, cst.ImportAlias(cst.Name(self.name))], key=bound_name)
         names = [n.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) for n in names]
         names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return updated.with_changes(names=names)
@@ -572,32 +521,20 @@ def apply_provider_plan(
 ) -> tuple[cst.Module, list[str]]:
     """The cloned bridge module with the plan written into class `bridge_class`; also the TODOs left."""
     edits = _Edits()
-    before = _used_names(module)
+    before = used_names(module, strings=True)
     module = module.visit(_BridgeClass(bridge_class, plan, _module_names(module), edits))
     module = _add_imports(module, plan, edits.written | set(plan.writes))
-    unused = (edits.removed_names & before) - _used_names(module)
+    unused = (edits.removed_names & before) - used_names(module, strings=True)
     if unused:
-        imported = _imported_names(module)
-        module = module.visit(_DropImports(unused & imported))
+        imported = imported_names(module)
+        module = drop_imported(module, unused & imported)
     return module, edits.todos
 
 
 def drop_unused_imports(before: cst.Module, after: cst.Module) -> cst.Module:
     """`after` without the imported names `before` used and `after` no longer does (edits removed their use)."""
-    unused = (_used_names(before) - _used_names(after)) & _imported_names(after)
-    return after.visit(_DropImports(unused)) if unused else after
-
-
-def _imported_names(module: cst.Module) -> set[str]:
-    out: set[str] = set()
-    for stmt in module.body:
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
-                    small.names, cst.ImportStar
-                ):
-                    out.update(_alias_name(a) for a in small.names)  # type: ignore[union-attr]
-    return out
+    unused = (used_names(before, strings=True) - used_names(after, strings=True)) & imported_names(after)
+    return drop_imported(after, unused)
 
 
 # --- provider dataclass defaults -------------------------------------------------------------------

@@ -15,21 +15,22 @@ from analyzers.errors import PlanConflictError
 from analyzers.lint.fixes import apply_edit
 from analyzers.lint.rule import Edit
 from analyzers.repo import MODELS_DIR, RECIPES_DIR
-from codemods.clone_family._spec import CloneSpec, Staging, Targets
+from codemods.clone_family._spec import FROM_TEMPLATE, CloneSpec, Targets
 from codemods.clone_family._templates import license_header
+from codemods.plan import Plan
 from codemods.registrations import register_clone
 
 __all__ = ["register"]
 
 
-def register(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
+def register(spec: CloneSpec, targets: Targets, plan: Plan) -> None:
     """Stage the registration edits of the clone (after `render`: they read the staged texts)."""
-    _packages(spec, targets, staging)
-    _lint_registrations(spec, staging)
-    _tables(spec, targets, staging)
+    _packages(spec, targets, plan)
+    _lint_registrations(spec, plan)
+    _tables(spec, targets, plan)
 
 
-def _packages(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
+def _packages(spec: CloneSpec, targets: Targets, plan: Plan) -> None:
     placement = spec.placement
     src_family_pkg = f"megatron.bridge.models.{spec.source.family.name.replace('/', '.')}"
     package_map = {src_family_pkg: placement.package}
@@ -38,17 +39,17 @@ def _packages(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
         package_map[src_pkg] = placement.package  # a sub-package per model: exaone.exaone4 -> exaone.exaone5
     new_family_init = f"{MODELS_DIR}/{placement.model_dir}/__init__.py"
     if placement.moved and not (spec.root / new_family_init).exists():
-        staging.create(new_family_init, _new_family_init(spec), "")
+        plan.create(new_family_init, _new_family_init(spec), FROM_TEMPLATE)
     moved = _moved_dirs(spec)
     for rel in targets.package_inits:
-        text = staging.current(rel)
+        text = plan.current(rel)
         if text is None:
             continue
         folder = rel.rsplit("/", 1)[0]
         if folder in moved:
             # SRC's own package: the clone registers in the chosen family's package instead.
             if moved[folder] != folder:
-                _register_moved(spec, staging, rel, f"{moved[folder]}/__init__.py")
+                _register_moved(spec, plan, rel, f"{moved[folder]}/__init__.py")
             continue
         new = register_clone(
             text,
@@ -60,9 +61,9 @@ def _packages(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
             comment=spec.renamer.prose,
         )
         if new != text:
-            staging.modify(rel, new, f"registers {spec.names.stem} where {spec.source.stem} is registered")
+            plan.modify(rel, new, f"registers {spec.names.stem} where {spec.source.stem} is registered")
     if placement.moved:
-        _register_in_parent(spec, staging, new_family_init)
+        _register_in_parent(spec, plan, new_family_init)
 
 
 def _moved_dirs(spec: CloneSpec) -> dict[str, str]:
@@ -82,10 +83,10 @@ def _moved_dirs(spec: CloneSpec) -> dict[str, str]:
     return out
 
 
-def _register_moved(spec: CloneSpec, staging: Staging, src_init: str, dst_init: str) -> None:
+def _register_moved(spec: CloneSpec, plan: Plan, src_init: str, dst_init: str) -> None:
     """Register the clone in `dst_init` as SRC is in `src_init` (another family's package): the same imports
     and `__all__` entries, renamed; a missing `dst_init` is created with them."""
-    src_text = staging.current(src_init) or ""
+    src_text = plan.current(src_init) or ""
     imports: list[tuple[str, list[str] | None]] = []
     exported: list[str] = []
     for mod, names in from_imports(src_text, package_of(src_init), src_init):
@@ -102,8 +103,8 @@ def _register_moved(spec: CloneSpec, staging: Staging, src_init: str, dst_init: 
         return
     src_all = all_entries(src_text, src_init)
     listed = [n for n in exported if src_all is not None and any(spec.name_map.get(o) == n for o in src_all)]
-    text = staging.current(dst_init)
-    if text is None and dst_init not in staging.created:
+    text = plan.current(dst_init)
+    if text is None:
         body = "".join(
             f"from {mod} import *  # noqa: F403\n"
             if names is None
@@ -115,10 +116,9 @@ def _register_moved(spec: CloneSpec, staging: Staging, src_init: str, dst_init: 
             if src_all is not None
             else ""
         )
-        staging.create(dst_init, license_header(spec.year) + "\n" + body + all_list, "")
-        _register_star(spec, staging, src_init, dst_init)
+        plan.create(dst_init, license_header(spec.year) + "\n" + body + all_list, FROM_TEMPLATE)
+        _register_star(spec, plan, src_init, dst_init)
         return
-    text = staging.created.get(dst_init, text) or ""
     new = text
     for mod, names in imports:
         kind = "add-star-import" if names is None else "add-import"
@@ -127,43 +127,43 @@ def _register_moved(spec: CloneSpec, staging: Staging, src_init: str, dst_init: 
         new = apply_edit(new, Edit("add-all-entry", dst_init, names=tuple(listed)))
     if new == text:
         return
-    if dst_init in staging.created:
-        staging.created[dst_init] = new
+    if plan.creates(dst_init):
+        plan.modify(dst_init, new)
     else:
-        staging.modify(dst_init, new, f"registers {spec.names.stem} in its family {spec.placement.family}")
+        plan.modify(dst_init, new, f"registers {spec.names.stem} in its family {spec.placement.family}")
 
 
-def _register_star(spec: CloneSpec, staging: Staging, src_init: str, dst_init: str) -> None:
+def _register_star(spec: CloneSpec, plan: Plan, src_init: str, dst_init: str) -> None:
     """A new package the tree star-imports SRC's beside (`recipes/__init__.py`) is star-imported there too."""
     src_pkg = module_name(src_init)
     dst_pkg = module_name(dst_init)
     parent = src_init.rsplit("/", 2)[0] + "/__init__.py"
     for rel in {parent, f"{RECIPES_DIR}/__init__.py"}:
-        text = staging.current(rel)
+        text = plan.current(rel)
         if text is None:
             continue
         modules = imported_modules(text, package_of(rel), rel)
         if src_pkg in modules and modules[src_pkg] is None and dst_pkg not in modules:
-            staging.modify(
+            plan.modify(
                 rel,
                 apply_edit(text, Edit("add-star-import", rel, dst_pkg)),
                 f"imports the new package {dst_pkg}",
             )
 
 
-def _register_in_parent(spec: CloneSpec, staging: Staging, new_init: str) -> None:
+def _register_in_parent(spec: CloneSpec, plan: Plan, new_init: str) -> None:
     """A model sub-package (`exaone/exaone4x/`) is imported and exported by its family's `__init__`."""
     placement = spec.placement
     if "/" not in placement.model_dir:
         return
     parent = f"{MODELS_DIR}/{placement.model_dir.rsplit('/', 1)[0]}/__init__.py"
-    text = staging.current(parent)
+    text = plan.current(parent)
     if text is None:
         return
     names = tuple(
         spec.renamer.identifier(b.name) for b in spec.source.module_bridges if b.name in spec.name_map
     )
-    created = staging.created.get(new_init) or staging.current(new_init) or ""
+    created = plan.current(new_init) or ""
     names = tuple(all_entries(created, new_init) or names)
     if not names:
         return
@@ -171,7 +171,7 @@ def _register_in_parent(spec: CloneSpec, staging: Staging, new_init: str) -> Non
     if all_entries(new, parent) is not None:
         new = apply_edit(new, Edit("add-all-entry", parent, names=names))
     if new != text:
-        staging.modify(parent, new, f"imports the new sub-package {placement.package}")
+        plan.modify(parent, new, f"imports the new sub-package {placement.package}")
 
 
 def _new_family_init(spec: CloneSpec) -> str:
@@ -203,7 +203,7 @@ def _imports_name(source: str, path: str, name: str, module: str) -> bool:
     )
 
 
-def _lint_registrations(spec: CloneSpec, staging: Staging) -> None:
+def _lint_registrations(spec: CloneSpec, plan: Plan) -> None:
     """Register each new bridge everywhere the lint expects (MBR001/002/004), also where SRC is not:
     the clone mirrors SRC's registrations, not its gaps."""
     family_init = f"{MODELS_DIR}/{spec.family}/__init__.py"
@@ -215,13 +215,15 @@ def _lint_registrations(spec: CloneSpec, staging: Staging) -> None:
         if name not in spec.registrations or module is None:
             continue
         needed: list[tuple[str, Edit, str]] = []
-        family_text = staging.current(family_init)
+        # a new family's `__init__` (`_new_family_init`) imports and exports its bridges already; the
+        # lint's registrations go where the tree registers models today
+        family_text = None if plan.creates(family_init) else plan.current(family_init)
         if family_text is not None:
             if not _imports_name(family_text, family_init, name, module):
                 needed.append((family_init, Edit("add-import", family_init, module, (name,)), "MBR001"))
             if (entries := all_entries(family_text, family_init)) is not None and name not in entries:
                 needed.append((family_init, Edit("add-all-entry", family_init, names=(name,)), "MBR002"))
-        models_text = staging.current(models_init)
+        models_text = plan.current(models_init)
         entries = all_entries(models_text, models_init) if models_text is not None else None
         if models_text is not None and entries is not None and name not in entries:
             if not _imports_name(models_text, models_init, name, module):
@@ -229,16 +231,16 @@ def _lint_registrations(spec: CloneSpec, staging: Staging) -> None:
                 needed.append((models_init, Edit("add-import", models_init, via, (name,)), "MBR004"))
             needed.append((models_init, Edit("add-all-entry", models_init, names=(name,)), "MBR004"))
         for rel, edit, code in needed:
-            text = apply_edit(staging.current(rel) or "", edit)
+            text = apply_edit(plan.current(rel) or "", edit)
             what = "exports" if edit.kind == "add-all-entry" else "imports"
-            staging.modify(rel, text, f"{what} {name} ({spec.source.bridge.name} is missing there: {code})")
+            plan.modify(rel, text, f"{what} {name} ({spec.source.bridge.name} is missing there: {code})")
 
 
-def _tables(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
+def _tables(spec: CloneSpec, targets: Targets, plan: Plan) -> None:
     """Per-family tables in tests (the registration matrix): architecture -> dotted bridge path."""
     src_paths = {f"{b.module}.{b.name}": b for b in spec.source.module_bridges}
     for rel in targets.tables:
-        text = staging.current(rel)
+        text = plan.current(rel)
         if text is None:
             continue
         new = text
@@ -262,4 +264,4 @@ def _tables(spec: CloneSpec, targets: Targets, staging: Staging) -> None:
                 for variable in re.findall(r"^([A-Z_]*STRING[A-Z_]*)\s*=", new, flags=re.MULTILINE):
                     new = add_set_member(new, variable=variable, value=reg.source, path=rel)
         if new != text:
-            staging.modify(rel, new, "adds the new architecture to the registration table")
+            plan.modify(rel, new, "adds the new architecture to the registration table")

@@ -1,4 +1,4 @@
-"""Stage 3, `render`: SRC's model, recipe and test files cloned under the new names into the staging area.
+"""Stage 3, `render`: SRC's model, recipe and test files cloned under the new names into the plan.
 
 Python modules are cloned in the syntax tree (`clone_module`), over a process pool when the clone is big;
 other files get the prose renamer. With `--config`, the cloned bridge takes the config's decisions and the
@@ -20,8 +20,9 @@ from codemods.clone_family._config_edits import apply_bridge_edits, update_confi
 from codemods.clone_family._docstrings import bridge_docstring
 from codemods.clone_family._provider_edits import apply_provider_defaults
 from codemods.clone_family._qk_norm_carry import KNormCarry, carry_edit, chain
-from codemods.clone_family._spec import CloneJob, CloneSpec, Staging
+from codemods.clone_family._spec import CloneJob, CloneSpec
 from codemods.clone_family._transformers_index import transformers_has
+from codemods.plan import Plan
 from codemods.rename_engine import dotted_module
 
 __all__ = ["PARALLEL_LINES", "render"]
@@ -30,7 +31,7 @@ __all__ = ["PARALLEL_LINES", "render"]
 PARALLEL_LINES = 2500
 
 
-def render(spec: CloneSpec, staging: Staging, *, carry: KNormCarry | None = None) -> None:
+def render(spec: CloneSpec, plan: Plan, *, carry: KNormCarry | None = None) -> None:
     """Stage every cloned file of `spec.files` (in pair order) and report what the clone kept.
 
     `carry`: the K norm build to size for GQA (`_qk_norm_carry`), from the expressibility check."""
@@ -40,12 +41,12 @@ def render(spec: CloneSpec, staging: Staging, *, carry: KNormCarry | None = None
         edits[carry.path] = (
             functools.partial(chain, edits=(edits[carry.path], edit)) if carry.path in edits else edit
         )
-        staging.report.append(f"{carry.path}: k_layernorm sized by num_query_groups ({carry.reason})")
+        plan.report.append(f"{carry.path}: k_layernorm sized by num_query_groups ({carry.reason})")
     recipes = {old for old, _ in spec.files.recipes}
     texts: dict[str, str] = {}
     jobs: list[CloneJob] = []
     for old, new in spec.files.pairs:
-        text = staging.read(old)
+        text = plan.read(old)
         ctx = spec.recipe_ctx if old in recipes else spec.ctx
         if old.endswith(".py"):
             edit = edits.get(old)
@@ -54,18 +55,18 @@ def render(spec: CloneSpec, staging: Staging, *, carry: KNormCarry | None = None
             texts[new] = ctx.prose(text)
     for job, cloned in zip(jobs, _clone_all(jobs, spec.year), strict=True):
         texts[job.new] = cloned.text
-        staging.report.extend(f"{job.old}: {note}" for note in cloned.notes)
+        plan.report.extend(f"{job.old}: {note}" for note in cloned.notes)
     for old, new in spec.files.pairs:
-        staging.create(new, texts[new], old)
+        plan.create(new, texts[new], f"cloned from {old}", origin=old)
     if spec.config is not None:
-        _tests_from_config(spec, staging)
-    staging.report.extend(_registration_lines(spec))
+        _tests_from_config(spec, plan)
+    plan.report.extend(_registration_lines(spec))
     if spec.files.respelt:
-        staging.report.append(
+        plan.report.append(
             f"named {', '.join(sorted(spec.files.respelt))}'s clone modeling_... (SRC's spelling is MBR035's `modelling_`)"
         )
     if spec.files.dedicated:
-        staging.report.append(f"recipes: cloned the recipe families {', '.join(spec.files.dedicated)} whole")
+        plan.report.append(f"recipes: cloned the recipe families {', '.join(spec.files.dedicated)} whole")
 
 
 def _bridge_edits(spec: CloneSpec) -> functools.partial:
@@ -147,7 +148,7 @@ def _clone_all(jobs: list[CloneJob], year: int) -> list[ClonedModule]:
     return [results[i] for i in range(len(jobs))]
 
 
-def _tests_from_config(spec: CloneSpec, staging: Staging) -> None:
+def _tests_from_config(spec: CloneSpec, plan: Plan) -> None:
     """Mock config values of the cloned tests from the new config; toy dicts get toy sizes of it."""
     from codemods.smoke._toy_config import toy_config_dict
 
@@ -158,10 +159,10 @@ def _tests_from_config(spec: CloneSpec, staging: Staging) -> None:
     for _, path in spec.files.tests:
         if not path.endswith(".py"):
             continue
-        text, changed = update_config_dicts(staging.created[path], config, toy, names)
+        text, changed = update_config_dicts(plan.current(path) or "", config, toy, names)
         if changed:
-            staging.created[path] = text
-            staging.report.append(f"{path}: {changed} config values from {spec.config.source}")
+            plan.modify(path, text)
+            plan.report.append(f"{path}: {changed} config values from {spec.config.source}")
 
 
 def _registration_lines(spec: CloneSpec) -> list[str]:

@@ -15,6 +15,7 @@ from analyzers.catalog.modules import build_module_info, module_name, module_pat
 from analyzers.catalog.records import Catalog
 from analyzers.errors import ConfigError, ParseError, PlanConflictError, ResolveError
 from analyzers.hf_config import ModelSpec, load_spec
+from analyzers.hf_names_record import HFNames, NamesUnavailable
 from analyzers.repo import MODELS_DIR
 from codemods.clone_family._clone_module import CloneContext, Registration
 from codemods.clone_family._config_edits import decide
@@ -48,11 +49,26 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
     malformed), ParseError (SRC's module cannot be read) and PlanConflictError (`--family-dir` shadows a module).
     """
     config = _load_config(request.config)
+    hf_names = _collect_names(config)
     picked: list[str] = []
     if request.src is None:
         if config is None:
             raise ResolveError(f"clone-family {request.dst}: SRC is missing; name it, or pass --config")
-        request = dataclasses.replace(request, src=_nearest_source(catalog, config, request, picked))
+        names = hf_names if isinstance(hf_names, HFNames) else None
+        request = dataclasses.replace(request, src=_nearest_source(catalog, config, names, request, picked))
+    return _resolve(root, catalog, request, year, config, hf_names, picked)
+
+
+def _resolve(
+    root: Path,
+    catalog: Catalog,
+    request: CloneRequest,
+    year: int,
+    config: ModelSpec | None,
+    hf_names: HFNames | NamesUnavailable | None,
+    picked: list[str],
+) -> CloneSpec:
+    found = hf_names if isinstance(hf_names, HFNames) else None
     source = _source(catalog, request.src or "")
     names = _names(root, request, source, config)
     placement = place(root, catalog, source, names.stem, request.family_dir)
@@ -71,7 +87,9 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
         free = _free_prefix(catalog, names, source)
         if free is None:
             raise PlanConflictError(f"class {names.bridge_class} already exists; pass --class-prefix", taken)
-        again = resolve(root, catalog, dataclasses.replace(request, class_prefix=free), year)
+        again = _resolve(
+            root, catalog, dataclasses.replace(request, class_prefix=free), year, config, hf_names, []
+        )
         note = f"class prefix {free} (not {names.class_prefix}: class {names.bridge_class} already exists in {taken})"
         return dataclasses.replace(again, report=(*picked, note, *again.report))
     py_pairs = [(o, n) for o, n in files.models + files.recipes if o.endswith(".py")]
@@ -119,12 +137,13 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
     ]
     decisions = None
     if config is not None:
-        registry = _registry_plan(root, catalog, source, config, request.exclude_teachers, report)
+        registry = _registry_plan(root, catalog, source, config, hf_names, request.exclude_teachers, report)
         decisions = decide(
             config,
             source.bridge,
             catalog,
             registry,
+            hf_names=found,
             cloned=frozenset(o for o, _ in files.models),
             exclude=request.exclude_teachers,
         )
@@ -151,6 +170,7 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
         exports=exports,
         decisions=decisions,
         report=tuple(report),
+        hf_names=found,
     )
 
 
@@ -169,15 +189,25 @@ def _source(catalog: Catalog, src: str) -> ResolvedSource:
         raise
 
 
-def _nearest_source(catalog: Catalog, config: ModelSpec, request: CloneRequest, report: list[str]) -> str:
-    """SRC for a clone from `config` alone: nearest's top candidate, reported with its score and reasons."""
-    from analyzers.hf_names import NamesUnavailable, collect_hf_names
-    from analyzers.nearest import rank
+def _collect_names(config: ModelSpec | None) -> HFNames | NamesUnavailable | None:
+    """The new model's checkpoint names, collected once for every stage (nearest, the registry and provider
+    plans, expressibility); why they are unavailable instead; None without `--config`."""
+    if config is None:
+        return None
+    from analyzers.hf_names import collect_hf_names
 
     try:
-        names = collect_hf_names(config)
-    except NamesUnavailable:
-        names = None
+        return collect_hf_names(config)
+    except NamesUnavailable as exc:
+        return exc
+
+
+def _nearest_source(
+    catalog: Catalog, config: ModelSpec, names: HFNames | None, request: CloneRequest, report: list[str]
+) -> str:
+    """SRC for a clone from `config` alone: nearest's top candidate, reported with its score and reasons."""
+    from analyzers.nearest import rank
+
     candidates = rank(
         config,
         catalog,
@@ -467,16 +497,13 @@ def _registry_plan(
     catalog: Catalog,
     src: ResolvedSource,
     config: ModelSpec,
+    hf_names: HFNames | NamesUnavailable | None,
     exclude_teachers: tuple[str, ...],
     report: list[str],
 ) -> RegistryPlan | None:
     """Registry edits from the new model's HF checkpoint names; None (block TODOs) when they are unavailable."""
-    from analyzers.hf_names import NamesUnavailable, collect_hf_names
-
-    try:
-        hf_names = collect_hf_names(config)
-    except NamesUnavailable as exc:
-        report.append(f"config: mapping blocks left as TODOs: {exc}")
+    if not isinstance(hf_names, HFNames):
+        report.append(f"config: mapping blocks left as TODOs: {hf_names}")
         return None
     plan = plan_registry(
         catalog, src.bridge, hf_names, exclude=exclude_teachers, model_type=config.model_type

@@ -1,5 +1,6 @@
 """What the stages of a clone pass on: the request, the frozen spec `resolve` builds from it, the places
-`discover` finds, the typed clone jobs of `render`, the staging area the stages write into and the result."""
+`discover` finds, the typed clone jobs of `render` and the result. The stages write into one Plan (`codemods.plan`,
+over `analyzers.changes`): created files with their origin, edits of existing ones, the report."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import libcst as cst
 
 from analyzers.catalog.records import Catalog
 from analyzers.hf_config import ModelSpec
+from analyzers.hf_names_record import HFNames
 from codemods.clone_family._clone_module import CloneContext, Registration
 from codemods.clone_family._config_edits import ConfigDecisions
 from codemods.clone_family._placement import Placement
@@ -19,18 +21,21 @@ from codemods.plan import Plan
 from codemods.resolve import ResolvedSource
 
 __all__ = [
+    "FROM_TEMPLATE",
     "CloneJob",
     "CloneRequest",
     "CloneResult",
     "CloneSpec",
     "ClonedFiles",
     "Pair",
-    "Staging",
     "Targets",
 ]
 
 #: (source path, clone path)
 Pair = tuple[str, str]
+
+#: the plan's reason for a file the clone writes from a template (a clone's reason names its source)
+FROM_TEMPLATE = "new file from a template"
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,8 @@ class CloneSpec:
     exports: Mapping[str, tuple[str, ...]]  #: old dotted module -> the names it defines or imports
     decisions: ConfigDecisions | None  #: what `--config` decides for the cloned bridge
     report: tuple[str, ...]  #: decisions taken while resolving
+    #: the new model's checkpoint names, collected once (None: no `--config`, or they are unavailable)
+    hf_names: HFNames | None = None
 
 
 @dataclass(frozen=True)
@@ -123,38 +130,6 @@ class CloneJob:
     ctx: CloneContext
     #: the config-driven edits of the cloned bridge module (`--config`)
     edits: Callable[[cst.Module], cst.Module] | None = None
-
-
-@dataclass
-class Staging:
-    """What the stages have written so far: created files (with their origin) and edits of existing ones."""
-
-    root: Path
-    created: dict[str, str] = field(default_factory=dict)  #: new path -> text
-    origins: dict[str, str] = field(default_factory=dict)  #: new path -> its source ("" for a template)
-    modified: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  #: path -> (text, reasons)
-    report: list[str] = field(default_factory=list)  #: every decision with its reason, in stage order
-
-    def read(self, rel: str) -> str:
-        return (self.root / rel).read_text(encoding="utf-8")
-
-    def current(self, rel: str) -> str | None:
-        """`rel`'s text as the stages left it; None when it is no readable text file."""
-        if rel in self.modified:
-            return self.modified[rel][0]
-        path = self.root / rel
-        try:
-            return path.read_text(encoding="utf-8") if path.is_file() else None
-        except (OSError, UnicodeDecodeError):
-            return None
-
-    def create(self, rel: str, text: str, origin: str) -> None:
-        self.created[rel] = text
-        self.origins[rel] = origin
-
-    def modify(self, rel: str, text: str, reason: str) -> None:
-        reasons = self.modified.get(rel, ("", []))[1]
-        self.modified[rel] = (text, reasons + ([reason] if reason not in reasons else []))
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Text-level helpers shared by the refactors: file walks, exact-word matching, strings/comments, Markdown code.
+"""Text-level helpers shared by the refactors: exact-word matching, strings/comments, Markdown code (each
+refactor reads and walks the tree through one `analyzers.source_index.SourceIndex` per run).
 
 Everything here reads; nothing writes. Words are matched with identifier boundaries, so `Qwen3Bridge` never
 matches inside `Qwen3MoEBridge` or `MegatronQwen3Bridge`.
@@ -9,12 +10,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
-
-from analyzers import walk
-from analyzers.errors import ParseError
-from analyzers.source_index import SourceIndex
+from collections.abc import Callable, Iterable
 
 MARKDOWN_SUFFIXES = (".md", ".mdx")
 
@@ -34,33 +30,6 @@ def word_pattern(word: str) -> re.Pattern[str]:
 def dotted_pattern(dotted: str) -> re.Pattern[str]:
     """A dotted name (`a.b.c`) not preceded by an identifier or dot and not continued by an identifier char."""
     return re.compile(rf"(?<![\w.]){re.escape(dotted)}(?![\w])")
-
-
-def iter_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
-    """Every file under `root` ending in one of `suffixes`, sorted; VCS data and caches left out."""
-    return walk.iter_files(root, suffixes, skip=walk.BUT_CACHES)
-
-
-def read_source(path: Path, root: Path) -> str:
-    """The file's text; ParseError naming it when it cannot be read or is not UTF-8 (a refactor never
-    skips a file it must read: the name could be in it)."""
-    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"cannot read: not UTF-8 ({exc.reason} at byte {exc.start})", rel) from None
-    except OSError as exc:
-        raise ParseError(f"cannot read: {exc.strerror}", rel) from None
-
-
-def files_mentioning(
-    root: Path, pattern: re.Pattern[str], suffixes: tuple[str, ...], needle: str | None = None
-) -> dict[str, str]:
-    """Relative path -> text of every file whose text matches `pattern` (the cheap prefilter).
-
-    `needle`, a plain substring every match contains, skips the regex on most files (it is 10x faster).
-    """
-    return SourceIndex(root).mentioning(pattern, suffixes, needle)
 
 
 def _sub(text: str, pattern: re.Pattern[str], replace: Replacer) -> tuple[str, int]:

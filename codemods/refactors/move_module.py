@@ -19,8 +19,9 @@ import libcst as cst
 
 from analyzers import cst_edits
 from analyzers.catalog.modules import module_name, package_of
-from analyzers.errors import ParseError, PlanConflictError, ResolveError
+from analyzers.errors import PlanConflictError, ResolveError
 from analyzers.repo import BRIDGE_PKG
+from analyzers.source_index import SourceIndex
 from codemods.plan import Plan
 from codemods.refactors import _imports, _ruff, _text
 from codemods.refactors._done import AlreadyGone
@@ -162,11 +163,12 @@ def plan_move_module(root: Path, src: str, dst: str) -> Plan:
         )
     plan = Plan(root)
     plan.report.append(f"move {old} -> {new} ({old_path} -> {new_path})")
-    original = _text.read_source(root / old_path, root)
+    index = SourceIndex(root)  # one read and one parse per file for the whole plan
+    original = index.source(old_path)
     new_packages = _new_packages(root, package_dir)
     with _ruff.workspace(root, [p.relative_to(root).as_posix() for p in new_packages]) as ruff_cwd:
-        _plan_python(plan, root, old, new, old_path, new_path, original, ruff_cwd)
-    _plan_text(plan, root, old, new, old_path, new_path)
+        _plan_python(plan, index, old, new, old_path, new_path, ruff_cwd)
+    _plan_text(plan, index, old, new, old_path, new_path)
     header = _license_header(original)
     for folder in new_packages:
         init = (folder / "__init__.py").relative_to(root).as_posix()
@@ -187,20 +189,17 @@ def _rewriters(
 
 
 def _plan_python(
-    plan: Plan, root: Path, old: str, new: str, old_path: str, new_path: str, original: str, ruff_cwd: Path
+    plan: Plan, index: SourceIndex, old: str, new: str, old_path: str, new_path: str, ruff_cwd: Path
 ) -> None:
     dotted, slashed, dotted_to_new, slashed_to_new = _rewriters(old, new, old_path, new_path)
     old_base = old.rpartition(".")[2]
-    py_sources = _text.files_mentioning(root, _text.word_pattern(old_base), (".py",), old_base)
-    py_sources.setdefault(old_path, original)
+    py_sources = index.mentioning(_text.word_pattern(old_base), (".py",), old_base)
+    py_sources.setdefault(old_path, index.source(old_path))
     for path, text in sorted(py_sources.items()):
         is_self = path == old_path
         package = package_of(new_path if is_self else path)
         self_package = package_of(old_path) if is_self else None
-        try:
-            tree = cst.parse_module(text)
-        except cst.ParserSyntaxError as exc:
-            raise ParseError(f"cannot parse: {exc.message} (line {exc.raw_line})", path) from None
+        tree = index.cst(path)
         mover = _ImportMover(old, new, package, self_package)
         code = tree.visit(mover).code
         code, n_doc = _text.replace_in_python_docs(code, dotted, dotted_to_new)
@@ -217,12 +216,10 @@ def _plan_python(
         plan.report.append(f"test module stays where it is: {test}")
 
 
-def _plan_text(plan: Plan, root: Path, old: str, new: str, old_path: str, new_path: str) -> None:
+def _plan_text(plan: Plan, index: SourceIndex, old: str, new: str, old_path: str, new_path: str) -> None:
     dotted, slashed, dotted_to_new, slashed_to_new = _rewriters(old, new, old_path, new_path)
     old_base = old.rpartition(".")[2]
-    for path, text in _text.files_mentioning(
-        root, re.compile(re.escape(old_base)), TEXT_SUFFIXES, old_base
-    ).items():
+    for path, text in index.mentioning(re.compile(re.escape(old_base)), TEXT_SUFFIXES, old_base).items():
         if FROZEN_DOCS.search(path):
             plan.report.append(f"left frozen docs of a released version: {path}")
             continue

@@ -30,6 +30,7 @@ from analyzers.catalog.modules import module_name, resolve_relative
 from analyzers.catalog.records import Catalog, FamilyRecord
 from analyzers.errors import ParseError, PlanConflictError, ResolveError
 from analyzers.repo import MODELS_DIR, RECIPES_DIR
+from analyzers.source_index import SourceIndex
 from codemods._cst import dotted as dotted_name
 from codemods._cst import dotted_expr
 from codemods.clone_family import belongs_to
@@ -42,7 +43,7 @@ from codemods.naming import (
     rename_camel,
 )
 from codemods.plan import Plan
-from codemods.refactors import _ruff, _text
+from codemods.refactors import _ruff
 from codemods.refactors._done import AlreadyRenamed, refuse_unreadable
 from codemods.refactors.move_module import TEXT_SUFFIXES
 from codemods.refactors.rename_symbol import FROZEN_DOCS, check_compiles
@@ -128,10 +129,6 @@ def _others(catalog: Catalog, family: FamilyRecord) -> set[str]:
     return stems - {family.name}
 
 
-def _walk(root: Path, rel_dir: str) -> list[str]:
-    return sorted(p.relative_to(root).as_posix() for p in _text.iter_files(root / rel_dir, ("",)))
-
-
 def _external_names(source: str, module: str, is_package: bool) -> set[str]:
     """Names a module binds from outside megatron.bridge (transformers, torch, ...): they keep their spelling."""
     try:
@@ -168,9 +165,9 @@ class _Resolver:
     """Builds a FamilyRename: which files move, under which names, and what stays."""
 
     def __init__(
-        self, root: Path, catalog: Catalog, old: str, new: str, class_prefix: str | None = None
+        self, index: SourceIndex, catalog: Catalog, old: str, new: str, class_prefix: str | None = None
     ) -> None:
-        self.root, self.catalog = root, catalog
+        self.index, self.root, self.catalog = index, index.root, catalog
         check_stem(new, "NEW")
         self.class_prefix = check_class_prefix(class_prefix) if class_prefix is not None else None
         self.family, self.matched_by = resolve_family(catalog, old)
@@ -195,7 +192,7 @@ class _Resolver:
         classes: set[str] = set()
         for rel in moves:
             if rel.endswith(".py"):
-                classes.update(_defined_names(self._read(rel))[0])
+                classes.update(_defined_names(self.index.source(rel))[0])
         for cls in sorted(classes):
             segments = align_camel(cls, old)
             if segments is None:
@@ -221,8 +218,8 @@ class _Resolver:
             brands,
         )
 
-    def _read(self, rel: str) -> str:
-        return _text.read_source(self.root / rel, self.root)
+    def _walk(self, rel_dir: str) -> list[str]:
+        return sorted(self.index.files(rel_dir, ("",)))
 
     def _rename_path(self, paths: Renamer, rel: str) -> str:
         return "/".join(paths.identifier(part) for part in rel.split("/"))
@@ -230,13 +227,13 @@ class _Resolver:
     def _src_moves(self, paths: Renamer) -> dict[str, str]:
         moves: dict[str, str] = {}
         family_dir = f"{MODELS_DIR}/{self.old}"
-        for rel in _walk(self.root, family_dir):
+        for rel in self._walk(family_dir):
             tail = rel[len(family_dir) + 1 :]
             moves[rel] = f"{MODELS_DIR}/{self.new}/{self._rename_path(paths, tail)}"
         for recipe in self.family.recipes:
             base = f"{RECIPES_DIR}/{recipe}"
             whole = belongs_to(recipe, self.old, self.others)
-            for rel in _walk(self.root, base):
+            for rel in self._walk(base):
                 tail = rel[len(base) + 1 :]
                 if whole:
                     moves[rel] = f"{RECIPES_DIR}/{paths.identifier(recipe)}/{self._rename_path(paths, tail)}"
@@ -249,7 +246,7 @@ class _Resolver:
         for top in CHECKOUT_DIRS:
             if not (self.root / top).is_dir():
                 continue
-            for rel in _walk(self.root, top):
+            for rel in self._walk(top):
                 if FROZEN_DOCS.search(rel):
                     continue
                 parts = rel.split("/")
@@ -275,7 +272,9 @@ class _Resolver:
         external: set[str] = set()
         for rel in moves:
             if rel.endswith(".py"):
-                external |= _external_names(self._read(rel), module_name(rel), rel.endswith("__init__.py"))
+                external |= _external_names(
+                    self.index.source(rel), module_name(rel), rel.endswith("__init__.py")
+                )
         return hf, external
 
 
@@ -413,8 +412,9 @@ def _rewrite_python(strings: _FamilyStrings, path: str, text: str) -> str:
         raise ParseError(f"cannot parse: {exc.message} (line {exc.raw_line})", path) from None
 
 
-def _conflicts(root: Path, catalog: Catalog, rename: FamilyRename) -> None:
+def _conflicts(index: SourceIndex, catalog: Catalog, rename: FamilyRename) -> None:
     """Refuse when NEW already exists: its folders, a moved file's target, a renamed class's new name."""
+    root = index.root
     for top in (MODELS_DIR, RECIPES_DIR):
         if (root / top / rename.new).exists():
             raise PlanConflictError(f"target already exists: family {rename.new!r}", f"{top}/{rename.new}")
@@ -435,7 +435,7 @@ def _conflicts(root: Path, catalog: Catalog, rename: FamilyRename) -> None:
     classes: set[str] = set()
     for old in rename.moves:
         if old.startswith("src/") and old.endswith(".py"):
-            classes.update(_defined_names(_text.read_source(root / old, root))[0])
+            classes.update(_defined_names(index.source(old))[0])
     renamed = {rename.renamer.identifier(c) for c in classes} - classes
     defined = {b.name for b in catalog.bridges} | {m.name for m in catalog.mapping_classes}
     defined |= {p for f in catalog.families for p in f.providers}
@@ -459,10 +459,11 @@ def plan_rename_family(
         from analyzers.catalog import build_catalog
 
         catalog = build_catalog(root)
-    rename = _Resolver(root, catalog, old, new, class_prefix).build()
+    index = SourceIndex(root)  # one read per file for the whole plan
+    rename = _Resolver(index, catalog, old, new, class_prefix).build()
     refuse_unreadable(catalog, f"{MODELS_DIR}/{rename.old}/", "rename-family")
     refuse_unreadable(catalog, f"{RECIPES_DIR}/{rename.old}/", "rename-family")
-    _conflicts(root, catalog, rename)
+    _conflicts(index, catalog, rename)
     strings = _FamilyStrings(rename, root, rename.module_map())
     plan = Plan(root)
     how = "" if rename.matched_by == "family" else f" ({old!r} resolved by {rename.matched_by})"
@@ -474,10 +475,10 @@ def plan_rename_family(
         {PurePosixPath(n).parent.as_posix() for o, n in rename.moves.items() if o.endswith(".py")}
     )
     with _ruff.workspace(root, [d for d in new_dirs if not (root / d).is_dir()]) as ruff_cwd:
-        py_sources = _text.files_mentioning(root, pattern, (".py",))
+        py_sources = index.mentioning(pattern, (".py",))
         for path in rename.moves:
             if path.endswith(".py") and path not in py_sources:
-                py_sources[path] = _text.read_source(root / path, root)
+                py_sources[path] = index.source(path)
         for path, text in sorted(py_sources.items()):
             new_path = rename.moves.get(path, path)
             after = _rewrite_python(strings, path, text)
@@ -488,11 +489,10 @@ def plan_rename_family(
                 continue
             after = _ruff.sort_changed_imports(ruff_cwd, new_path, text, after)
             plan.move(path, new_path, after, f"moved from {path}")
-    for path in _text.iter_files(root, TEXT_SUFFIXES):
-        rel = path.relative_to(root).as_posix()
+    for rel in index.files("", TEXT_SUFFIXES):
         if rel.startswith(".") or rel.endswith(".py"):
             continue
-        text = _text.read_source(path, root)
+        text = index.source(rel)
         new_rel = rename.moves.get(rel, rel)
         if FROZEN_DOCS.search(rel):
             if pattern.search(text):

@@ -24,8 +24,9 @@ from pathlib import Path
 import libcst as cst
 
 from analyzers.catalog.records import BridgeRecord, Catalog, MappingRecord
-from analyzers.errors import ParseError, PlanConflictError, ResolveError
+from analyzers.errors import PlanConflictError, ResolveError
 from analyzers.repo import MODELS_DIR
+from analyzers.source_index import SourceIndex
 from codemods.plan import Plan
 from codemods.refactors import _text
 from codemods.refactors._done import AlreadyGone, refuse_unreadable
@@ -278,14 +279,12 @@ def plan_rename_param(
     edited: set[str] = set()
     edited_functions: set[tuple[str, str]] = set()
     needle = max(pattern.old.split("."), key=len)
+    index = SourceIndex(root)  # one read and one parse per file for the whole plan
     for path, names in sorted(scopes.items()):
-        text = _text.read_source(root / path, root)
+        text = index.source(path)
         if needle not in text:
             continue
-        try:
-            module = cst.parse_module(text)
-        except cst.ParserSyntaxError as exc:
-            raise ParseError(f"cannot parse: {exc.message} (line {exc.raw_line})", path) from None
+        module = index.cst(path)
         finder = _SideFinder()
         module.visit(finder)
         rewriter = _Rewriter(pattern, names, finder.side, side)
@@ -302,7 +301,7 @@ def plan_rename_param(
         if path not in edited:
             return False
         before, after = (
-            (root / path).read_text(encoding="utf-8").splitlines(),
+            index.source(path).splitlines(),
             plan.current(path).splitlines(),
         )
         # the location is the mapping's constructor; its literals follow on the next lines
@@ -337,16 +336,16 @@ def plan_rename_param(
                 f"TODO {item.bridge.name}: its registry builds these names from pieces; no literal spells "
                 f"'{old}', edit {item.bridge.path} by hand"
             )
-    _report_elsewhere(root, pattern, edited, plan)
+    _report_elsewhere(index, pattern, edited, plan)
     plan.report.append(f"{len(plan.changes)} files changed")
     check_compiles(plan)
     return plan
 
 
-def _report_elsewhere(root: Path, pattern: ParamPattern, edited: set[str], plan: Plan) -> None:
+def _report_elsewhere(index: SourceIndex, pattern: ParamPattern, edited: set[str], plan: Plan) -> None:
     """List the places outside the edited registries that still spell OLD (left as they are, by design)."""
     needle = max(pattern.old.split("."), key=len)
-    sources = _text.files_mentioning(root, re.compile(re.escape(needle)), (".py",), needle)
+    sources = index.mentioning(re.compile(re.escape(needle)), (".py",), needle)
     for path, text in sorted(sources.items()):
         current = plan.current(path) if path in edited else text
         assert current is not None

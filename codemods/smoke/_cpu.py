@@ -10,10 +10,13 @@ attribute is restored, so nothing outside the run sees a change.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["cuda_calls_on_cpu", "kernel_references", "scoped_patches"]
+from codemods.smoke._hybrid import absent_kernel_patches
+from codemods.smoke._scoped import scoped_patches
+from codemods.smoke._te_free import te_free_cpu_patches
+
+__all__ = ["cuda_calls_on_cpu", "kernel_references"]
 
 
 def _patches() -> list[tuple[Any, str, Any]]:
@@ -21,9 +24,6 @@ def _patches() -> list[tuple[Any, str, Any]]:
     import torch
     from megatron.core.fusions import fused_softmax
     from megatron.core.tensor_parallel import random as tp_random
-
-    from codemods.smoke._hybrid import absent_kernel_patches
-    from codemods.smoke._te_free import te_free_cpu_patches
 
     def _null_fork(self: Any, name: str = "") -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
@@ -99,22 +99,6 @@ def _sliding_window_mask(sq: int, skv: int, window_size: tuple[int, int]) -> Any
     return (offset < -window_size[0]) | (offset > window_size[1])
 
 
-@contextlib.contextmanager
-def scoped_patches(patches: list[tuple[Any, str, Any]]) -> Iterator[None]:
-    """Set each (owner, attribute, replacement) until the block ends, then restore every original."""
-    saved = [(owner, name, owner.__dict__.get(name, _MISSING)) for owner, name, _ in patches]
-    try:
-        for owner, name, replacement in patches:
-            setattr(owner, name, replacement)
-        yield
-    finally:
-        for owner, name, original in reversed(saved):
-            if original is _MISSING:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)
-
-
 def cuda_calls_on_cpu() -> contextlib.AbstractContextManager[None]:
     """Answer Megatron-Core's CUDA device and RNG-fork calls on the CPU until the block ends.
 
@@ -127,9 +111,4 @@ def cuda_calls_on_cpu() -> contextlib.AbstractContextManager[None]:
 
 def kernel_references() -> contextlib.AbstractContextManager[None]:
     """On CUDA: the pure-torch references for whichever Mamba / gated-delta-net kernels are absent."""
-    from codemods.smoke._hybrid import absent_kernel_patches
-
     return scoped_patches(absent_kernel_patches())
-
-
-_MISSING = object()

@@ -55,8 +55,8 @@ def dsa_block_spec_local(config: Any, vp_stage: int | None = None, pp_rank: int 
     from megatron.core.models.gpt import experimental_attention_variant_module_specs as eav
     from megatron.core.models.gpt import gpt_layer_specs
 
-    from codemods.smoke._cpu import scoped_patches
     from codemods.smoke._hybrid import te_shaped_local_backend
+    from codemods.smoke._scoped import scoped_patches
 
     backend = te_shaped_local_backend()
     with scoped_patches([(eav, "TESpecProvider", backend), (gpt_layer_specs, "TESpecProvider", backend)]):

@@ -16,8 +16,8 @@ import dataclasses
 import functools
 from typing import Any
 
-from codemods.smoke._cpu import scoped_patches
 from codemods.smoke._errors import SmokeSetupError
+from codemods.smoke._scoped import scoped_patches
 
 __all__ = ["absent_kernel_patches", "hybrid_te_free_spec", "te_shaped_local_backend"]
 

@@ -8,7 +8,7 @@ the model classes it constructs name TE builders and TE modules as module global
 For the duration of each `provide()` call, and nowhere else:
 
 - every TE module bound in the bridge family's modules (and in Megatron-Core's ViT spec module) is its
-  local twin from `_te_free` / `_local_modules` (one for one, the same parameter names, so the bridge's
+  local twin from `_te_twins` / `_local_modules` (one for one, the same parameter names, so the bridge's
   mapping sees TE's layout); a family class built on a TE base is rebuilt on the twin from its own body;
 - Megatron-Core's `TESpecProvider` name (absent without TE) is the TE-shaped local backend `_hybrid`
   builds the gated-delta-net spec with: fused norm + linear, TE's norm;
@@ -28,10 +28,11 @@ import torch
 
 from codemods.smoke._errors import SmokeSetupError
 from codemods.smoke._local_modules import LocalDotProductAttention
+from codemods.smoke._scoped import scoped_patches
+from codemods.smoke._te_twins import TE_MODULE, Relinker, class_body, te_twins
 
 __all__ = ["PackedDotProductAttention", "te_free_provide"]
 
-_TE_MODULE = "megatron.core.extensions.transformer_engine"
 #: Megatron-Core modules a VLM's model code calls that bind TE modules by name (the ViT layer spec).
 _CORE_SPEC_MODULES = ("megatron.core.models.vision.vit_layer_specs",)
 #: Megatron-Core spec modules that look `TESpecProvider` up as a global (absent or None without TE).
@@ -57,8 +58,6 @@ def te_free_provide(provider: Any) -> list[str] | None:
     original = cls.provide
 
     def provide(*args: Any, **kwargs: Any) -> Any:
-        from codemods.smoke._cpu import scoped_patches
-
         with scoped_patches(patches):
             return original(provider, *args, **kwargs)
 
@@ -83,14 +82,12 @@ def _provide_patches(cls: type, provider: Any, notes: list[str]) -> list[tuple[A
     """(module, global name, twin) for every TE module or TE builder a VLM's build can reach by name."""
     import importlib
 
-    from codemods.smoke._te_free import _Relinker, _te_twins
-
     def note(line: str) -> None:
         if line not in notes:
             notes.append(line)
 
-    relinker = _Relinker(note, provider)
-    twins = _te_twins()
+    relinker = Relinker(note, provider)
+    twins = te_twins()
     package = _family_package(cls.__module__)
     modules = [
         m for name, m in sorted(sys.modules.items()) if name == package or name.startswith(package + ".")
@@ -146,8 +143,6 @@ def _vlm_backend() -> type:
 
 def _local_for(value: Any, twins: dict[int, Any], relinker: Any, note: Any) -> Any:
     """The TE-free stand-in for a module global, or None when it is not a TE module."""
-    from codemods.smoke._te_free import _class_body
-
     entry = twins.get(id(value))
     if entry is not None and entry[0] is value:
         if entry[2] == "TEDotProductAttention":
@@ -157,8 +152,8 @@ def _local_for(value: Any, twins: dict[int, Any], relinker: Any, note: Any) -> A
             )
             return PackedDotProductAttention
         return relinker.local(value)
-    body = _class_body(value)
-    if body is not None and body[0] != _TE_MODULE:
+    body = class_body(value)
+    if body is not None and body[0] != TE_MODULE:
         return relinker.local(value)
     return None
 

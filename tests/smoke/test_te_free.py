@@ -87,7 +87,7 @@ def test_sliding_window_mask_matches_megatron_core() -> None:
 
 
 def test_class_on_a_te_mock_is_rebuilt_from_its_own_body() -> None:
-    from codemods.smoke._te_free import _class_body, _with_globals
+    from codemods.smoke._te_twins import class_body, with_globals
 
     te = mock.MagicMock()
 
@@ -99,7 +99,7 @@ def test_class_on_a_te_mock_is_rebuilt_from_its_own_body() -> None:
 
     with contextlib.suppress(StopIteration):
         Wrapper()  # one call advances the mock's side effect; the bases must still be recoverable
-    module, qualname, bases, namespace = _class_body(Wrapper)
+    module, qualname, bases, namespace = class_body(Wrapper)
     assert qualname.endswith("Wrapper") and bases == (te.pytorch.Linear,)
 
     class Local(torch.nn.Module):
@@ -108,9 +108,9 @@ def test_class_on_a_te_mock_is_rebuilt_from_its_own_body() -> None:
 
     ns = dict(namespace)
     cls = type("Wrapper", (Local,), ns)
-    cls.forward = _with_globals(namespace["forward"], {"OFFSET": 10})
+    cls.forward = with_globals(namespace["forward"], {"OFFSET": 10})
     assert cls().forward(torch.tensor(1.0)).item() == 16.0  # (1 + 1) * 3 + 10
-    assert _class_body(Local) is None
+    assert class_body(Local) is None
 
 
 def test_grouped_linear_twin_applies_each_experts_weight_to_its_rows() -> None:
