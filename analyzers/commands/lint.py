@@ -303,7 +303,7 @@ def _run(args: argparse.Namespace, out) -> int:
         from analyzers.lint.noqa import plan_noqa
 
         changes, skipped = plan_noqa(repo.root, findings)
-        write_changes(repo.root, changes)
+        write_changes(repo.root, changes, "lint --add-noqa")
         added = len(findings) - len(skipped)
         print(f"Added {added} noqa directive(s) in {len(changes)} file(s).", file=sys.stderr)
         for finding in skipped:

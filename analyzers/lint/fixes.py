@@ -146,17 +146,19 @@ class FixSet:
         for path, (before, _) in self.texts.items():
             if (root / path).read_text(encoding="utf-8") != before:
                 raise BridgesmithError("changed on disk while the fixes were computed; nothing written", path)
-        write_changes(root, self.texts)
+        write_changes(root, self.texts, "lint --fix")
 
 
-def write_changes(root: Path, changes: dict[str, tuple[str, str]]) -> None:
-    """Write `after` of every (before, after) in place, each file atomically, keeping its mode."""
-    for path, (_, after) in sorted(changes.items()):
-        target = root / path
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(after, encoding="utf-8")
-        os.chmod(tmp, target.stat().st_mode & 0o7777)
-        os.replace(tmp, target)
+def write_changes(root: Path, changes: dict[str, tuple[str, str]], description: str = "lint") -> None:
+    """Write `after` of every (before, after) in place as one transaction of the change set (every file or
+    none, under the tree's lock; a file that no longer reads `before` stops it before anything is written)."""
+    from analyzers.changes import ChangeContents, ChangeSet
+
+    ChangeSet(
+        root,
+        [ChangeContents(path, before, after) for path, (before, after) in sorted(changes.items())],
+        description,
+    ).do()
 
 
 def compute_fixes(root: Path, findings: Iterable[Finding], fmt: bool = True) -> FixSet:

@@ -184,3 +184,38 @@ def test_second_writer_waits_then_names_the_holder(writable_checkout: Path, own_
     assert holder.returncode == 128 + signal.SIGTERM
     assert holder.stderr.read().startswith("error: interrupted by SIGTERM during the apply")
     assert snapshot(root) == before
+
+
+def test_lint_fix_is_one_transaction(
+    writable_checkout: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the fixes of several files go in through the same change set as the codemods: all or none
+    from analyzers.cli import main as analyzers_main
+
+    monkeypatch.chdir(writable_checkout)
+    before = snapshot(writable_checkout)
+    pausing = _PausingOs(2)
+    monkeypatch.setattr(changes, "os", pausing)
+    finished = threading.Event()
+
+    def send() -> None:
+        while not finished.is_set():
+            if pausing.reached.wait(0.1):
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        code = analyzers_main(["lint", "--fix"])
+    finally:
+        finished.set()
+        sender.join()
+    assert pausing.reached.is_set() and pausing.calls >= 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 128 + signal.SIGINT
+    assert err[-1].startswith("error: interrupted by SIGINT during the apply: rolled back ")
+    assert snapshot(writable_checkout) == before
+    monkeypatch.setattr(changes, "os", os)
+    assert analyzers_main(["lint", "--fix"]) in (0, 1)
+    assert snapshot(writable_checkout) != before
