@@ -23,8 +23,10 @@ from analyzers.hf_config import ModelSpec
 from analyzers.provider_eval import UNKNOWN, evaluate, plain
 from analyzers.provider_vocabulary import (
     DEFAULT_STYLES,
+    MCORE_DEFAULTS,
     ImpliedSetting,
     bridge_context,
+    class_defaults,
     derived,
     equivalent,
     implied_settings,
@@ -185,6 +187,17 @@ def plan_provider(
                 plan.writes[attr] = AttrWrite(attr, expr, repr(fields[near]), reason)
                 plan.report.append(f"provider.{attr} = {expr} ({reason})")
                 continue
+            reset = _mcore_over_class_default(catalog, bridge, attr)
+            if reset is not None:
+                # removing it would leave SRC's provider default, which is SRC's value, not "no such feature"
+                literal, default = reset
+                reason = (
+                    f"{setting.value} reads {name}, which the config lacks; Megatron-Core's default, not "
+                    f"{default.via or provider_class_of(bridge)}'s {default.value}"
+                )
+                plan.writes[attr] = AttrWrite(attr, None, literal, reason)
+                plan.report.append(f"provider.{attr} = {literal} ({reason})")
+                continue
             plan.writes[attr] = AttrWrite(
                 attr,
                 None,
@@ -215,6 +228,20 @@ def _reads_unread_field(
         return False
     write = _spell(imp, config, catalog, context)
     return write is not None and write.expr is not None
+
+
+def _mcore_over_class_default(
+    catalog: Catalog, bridge: BridgeRecord, attr: str
+) -> tuple[str, ProviderSetting] | None:
+    """Megatron-Core's default of `attr` and the default of SRC's provider class that differs from it
+    (ExaoneMoeModelProvider's moe_router_topk_scaling_factor = 2.5), or None (no such class default)."""
+    mcore = MCORE_DEFAULTS.get(attr)
+    if mcore is None:
+        return None
+    default = next((s for s in class_defaults(catalog, provider_class_of(bridge)) if s.attr == attr), None)
+    if default is None or default.value.strip() == mcore:
+        return None
+    return mcore, default
 
 
 def _read_of_near_name(
