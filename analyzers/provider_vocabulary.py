@@ -64,7 +64,8 @@ def provider_class_of(bridge: BridgeRecord) -> str:
     return GPT_PROVIDER
 
 
-def _class_defaults(catalog: Catalog, written: str) -> list[ProviderSetting]:
+def class_defaults(catalog: Catalog, written: str) -> list[ProviderSetting]:
+    """The field defaults of the provider class `written` (by its dotted name, else its class name)."""
     if written in catalog.provider_defaults:
         return catalog.provider_defaults[written]
     short = written.rsplit(".", 1)[-1]
@@ -81,9 +82,9 @@ def effective_settings(catalog: Catalog, bridge: BridgeRecord) -> list[ProviderS
     Megatron-Core and provider class defaults, CONFIG_MAPPING and the base bridge's part (per
     `provider_base`), then the bridge's own settings."""
     out: list[ProviderSetting] = []
-    seen_defaults = {s.attr for s in _class_defaults(catalog, provider_class_of(bridge))}
+    seen_defaults = {s.attr for s in class_defaults(catalog, provider_class_of(bridge))}
     out.extend(s for s in _mcore_defaults() if s.attr not in seen_defaults)
-    out.extend(_class_defaults(catalog, provider_class_of(bridge)))
+    out.extend(class_defaults(catalog, provider_class_of(bridge)))
     if bridge.provider_base in ("provider_bridge", "kwargs"):
         scope = bridge.provider_scope or CFG
         for hf, attr in [*catalog.config_mapping, *bridge.config_mapping_extra]:
@@ -165,7 +166,7 @@ class Resolved:
 def bridge_context(catalog: Catalog, bridge: BridgeRecord) -> BridgeContext:
     """`self.PROVIDER_CLASS` and MLA-ness of the bridge's provider, for the base bridge's conditions."""
     cls = provider_class_of(bridge)
-    defaults = {s.attr: s.value for s in _class_defaults(catalog, cls)}
+    defaults = {s.attr: s.value for s in class_defaults(catalog, cls)}
     mla = "MLA" in cls.rsplit(".", 1)[-1] or defaults.get("multi_latent_attention") == "True"
     return BridgeContext(provider_class=bridge.provider_class, mla=mla)
 

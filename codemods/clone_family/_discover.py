@@ -144,7 +144,11 @@ def _recipe_files(
             continue
         if belongs_to(family, source.stem, others):
             dedicated.append(family)
-            pairs.extend((rel, moved(rel, family)) for rel in walk(root, base) if rel.endswith(".py"))
+            for rel in walk(root, base):
+                new = moved(rel, family)
+                # an existing recipe family keeps its package `__init__`s (the clone is registered in them)
+                if rel.endswith(".py") and not (rel.endswith("/__init__.py") and (root / new).exists()):
+                    pairs.append((rel, new))
             continue
         for entry in entries(root, base):
             full = f"{base}/{entry}"

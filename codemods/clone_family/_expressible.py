@@ -89,16 +89,18 @@ def check_expressible(spec: CloneSpec) -> Verdict | None:
 
 
 def _written_by_clone(spec: CloneSpec) -> frozenset[str]:
-    """The provider attributes the clone writes a value to (not the ones it removes)."""
+    """The provider attributes the clone gives the implied value: those it writes (not the ones it removes),
+    and those SRC's provider already gives that value (OlMoE's `moe_router_pre_softmax = True`)."""
     plan = spec.decisions.provider if spec.decisions is not None else None
     if plan is None:
         return frozenset()
-    return frozenset(a for a, w in plan.writes.items() if w.literal is not None or w.expr is not None)
+    written = {a for a, w in plan.writes.items() if w.literal is not None or w.expr is not None}
+    return frozenset(written | plan.kept)
 
 
 def _expressed(feature: Feature, written: frozenset[str]) -> bool:
-    """A Megatron-Core feature no bridge teaches yet is still computed when the clone writes every provider
-    attribute that expresses it (e.g. Granite's `softmax_scale = attention_multiplier`)."""
+    """A Megatron-Core feature no bridge teaches yet is still computed when the clone gives every provider
+    attribute that expresses it the implied value (e.g. Granite's `softmax_scale = attention_multiplier`)."""
     return feature.kind == "mcore" and bool(feature.attrs) and set(feature.attrs) <= written
 
 

@@ -135,30 +135,75 @@ class _Method:
         return self.fn.with_changes(body=self.fn.body.with_changes(body=out))
 
     def _dead_locals(self, body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
-        """Top-level locals that read a missing field and that nothing uses any more go (repeatedly)."""
+        """Top-level locals that read a missing field and that nothing uses any more go (repeatedly): plain
+        assignments, and `if` statements that only assign (ExaoneMoE's `moe_layer_freq` from
+        `first_k_dense_replace` in its last branch); then the locals only the removed code read."""
         missing = self.plan.missing_fields
         if not missing:
             return body
+        freed: set[str] = set()  # names the removed statements read
         changed = True
         while changed:
             changed = False
             for i, stmt in enumerate(body):
-                if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+                bound = _bound_by(stmt)
+                if not bound:
                     continue
-                small = stmt.body[0]
-                if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
-                    continue
-                target = small.targets[0].target
-                if not isinstance(target, cst.Name) or _reads_missing(small.value, missing) is None:
+                if _reads_missing(stmt, missing) is None and not (
+                    isinstance(stmt, cst.SimpleStatementLine) and bound <= freed
+                ):
                     continue
                 rest = [s for j, s in enumerate(body) if j != i]
-                if any(target.value in _names_in(s) for s in rest):
+                if any(bound & _loads_in(s) for s in rest):
                     continue
-                self.edits.removed_names |= _names_in(small.value)
+                self.edits.removed_names |= _names_in(stmt)
+                freed |= _loads_in(stmt)
                 body = rest
                 changed = True
                 break
         return body
+
+
+def _bound_by(stmt: cst.BaseStatement) -> set[str]:
+    """The names a statement binds when all it does is assign names: `x = v`, or an `if` whose every branch
+    only does that; empty otherwise."""
+    if isinstance(stmt, cst.SimpleStatementLine):
+        if len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign) and len(stmt.body[0].targets) == 1:
+            target = stmt.body[0].targets[0].target
+            return {target.value} if isinstance(target, cst.Name) else set()
+        return set()
+    if isinstance(stmt, cst.If):
+        out: set[str] = set()
+        branch: cst.If | cst.Else | None = stmt
+        while branch is not None:
+            for inner in branch.body.body:  # type: ignore[union-attr]
+                names = _bound_by(inner)
+                if not names:
+                    return set()
+                out |= names
+            branch = branch.orelse if isinstance(branch, cst.If) else None
+        return out
+    return set()
+
+
+def _loads_in(node: cst.CSTNode) -> set[str]:
+    """Names `node` reads (a keyword's name and an attribute's are no reads of a local)."""
+    out: set[str] = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            out.add(n.value)
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)
+            return False
+
+    node.visit(_V())
+    return out
 
 
 class _SiteEditor(cst.CSTTransformer):
@@ -395,11 +440,13 @@ class _AddKeywords(cst.CSTTransformer):
             return updated
         self.done = True
         args = list(updated.args)
-        trailing = args[-1].comma if args else cst.MaybeSentinel.DEFAULT
         sep = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        args = [a.with_changes(comma=sep) for a in args[:-1]] + (
-            [args[-1].with_changes(comma=sep)] if args else []
+        # the source's commas stay as they are: they hold its line breaks and trailing comments
+        trailing = (
+            cst.Comma() if args and isinstance(args[-1].comma, cst.Comma) else cst.MaybeSentinel.DEFAULT
         )
+        if args and not isinstance(args[-1].comma, cst.Comma):
+            args[-1] = args[-1].with_changes(comma=sep)
         args += [
             cst.Arg(
                 value=v,

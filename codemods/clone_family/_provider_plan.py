@@ -23,8 +23,10 @@ from analyzers.hf_config import ModelSpec
 from analyzers.provider_eval import UNKNOWN, evaluate, plain
 from analyzers.provider_vocabulary import (
     DEFAULT_STYLES,
+    MCORE_DEFAULTS,
     ImpliedSetting,
     bridge_context,
+    class_defaults,
     derived,
     equivalent,
     implied_settings,
@@ -83,6 +85,8 @@ class ProviderPlan:
     writes: dict[str, AttrWrite] = field(default_factory=dict)
     #: fields the new config lacks that SRC's bridge reads with a plain attribute access (load-time crash)
     missing_fields: set[str] = field(default_factory=set)
+    #: attributes SRC's provider already gives the implied value (the clone keeps SRC's setting)
+    kept: set[str] = field(default_factory=set)
     #: why SRC's `transformer_layer_spec` setting goes (the provider class default spec applies); None: kept
     spec_reset: str | None = None
     report: list[str] = field(default_factory=list)
@@ -115,10 +119,14 @@ def plan_provider(
         if got is not None and got.setting is not None and not crash:
             if got.value is UNKNOWN:
                 continue  # SRC's value cannot be worked out statically: left as SRC writes it
-            if equivalent(attr, derived(attr, plain(got.value), fields), derived(attr, imp.value, fields)):
-                continue
-            status = "contradicts" if got.setting.style not in DEFAULT_STYLES else "default differs"
             before = plain(got.value)
+            if equivalent(attr, derived(attr, before, fields), derived(attr, imp.value, fields)):
+                if not _reads_unread_field(imp, got.setting.value, spec.config, catalog, context):
+                    plan.kept.add(attr)
+                    continue
+                status = "same value"
+            else:
+                status = "contradicts" if got.setting.style not in DEFAULT_STYLES else "default differs"
         else:
             if imp.value is None and not crash:
                 continue  # nothing implied beyond "unset"
@@ -139,10 +147,12 @@ def plan_provider(
             plan.report.append(f"TODO provider.{attr} = {imp.value!r}: no literal spells it ({_teach(imp)})")
             continue
         default_of = None
+        # a read of the config cannot be a dataclass field default: the bridge writes it where it sets its provider
         if got is not None and got.setting is not None and got.setting.style in DEFAULT_STYLES:
-            default_of = _cloned_default(got.setting, cloned_paths)
+            default_of = None if status == "same value" else _cloned_default(got.setting, cloned_paths)
         shown = write.expr or write.literal
         what = f"{bridge.name} " + (
+            f"gives {before!r} without reading {', '.join(imp.fields)}" if status == "same value" else
             f"gives {before!r}" if status in ("contradicts", "default differs") else
             "reads a field the config lacks" if status == "reads a missing field" else "leaves it unset"
         )  # fmt: skip
@@ -177,6 +187,17 @@ def plan_provider(
                 plan.writes[attr] = AttrWrite(attr, expr, repr(fields[near]), reason)
                 plan.report.append(f"provider.{attr} = {expr} ({reason})")
                 continue
+            reset = _mcore_over_class_default(catalog, bridge, attr)
+            if reset is not None:
+                # removing it would leave SRC's provider default, which is SRC's value, not "no such feature"
+                literal, default = reset
+                reason = (
+                    f"{setting.value} reads {name}, which the config lacks; Megatron-Core's default, not "
+                    f"{default.via or provider_class_of(bridge)}'s {default.value}"
+                )
+                plan.writes[attr] = AttrWrite(attr, None, literal, reason)
+                plan.report.append(f"provider.{attr} = {literal} ({reason})")
+                continue
             plan.writes[attr] = AttrWrite(
                 attr,
                 None,
@@ -191,6 +212,36 @@ def plan_provider(
     if plan.spec_reset:
         plan.report.append(f"provider.transformer_layer_spec: {plan.spec_reset}")
     return plan
+
+
+def _reads_unread_field(
+    imp: ImpliedSetting, src_value: str, config: dict[str, Any], catalog: Catalog, context: Any
+) -> bool:
+    """`imp` is a rule on a config field no bridge reads (Qwen3-MoE's `norm_topk_prob` is the pre-softmax
+    routing) that SRC's setting gives the same value without reading, and that a read of the field spells:
+    the clone writes the read, so its bridge follows the field on every checkpoint of the model."""
+    if (
+        imp.evidence != "config-rule"
+        or len(imp.fields) != 1
+        or re.search(rf"\b{re.escape(imp.fields[0])}\b", src_value)
+    ):
+        return False
+    write = _spell(imp, config, catalog, context)
+    return write is not None and write.expr is not None
+
+
+def _mcore_over_class_default(
+    catalog: Catalog, bridge: BridgeRecord, attr: str
+) -> tuple[str, ProviderSetting] | None:
+    """Megatron-Core's default of `attr` and the default of SRC's provider class that differs from it
+    (ExaoneMoeModelProvider's moe_router_topk_scaling_factor = 2.5), or None (no such class default)."""
+    mcore = MCORE_DEFAULTS.get(attr)
+    if mcore is None:
+        return None
+    default = next((s for s in class_defaults(catalog, provider_class_of(bridge)) if s.attr == attr), None)
+    if default is None or default.value.strip() == mcore:
+        return None
+    return mcore, default
 
 
 def _read_of_near_name(
@@ -254,12 +305,11 @@ def _spell(imp: ImpliedSetting, config: dict[str, Any], catalog: Catalog, contex
     if expr is None and imp.evidence == "config-rule" and len(imp.fields) == 1:
         # a rule that reads one field as the value (attention_multiplier is the softmax scale): spell the read
         name = imp.fields[0]
-        if (
-            re.fullmatch(r"[A-Za-z_]\w*", name)
-            and name in config
-            and equivalent(imp.attr, config[name], imp.value)
-        ):
-            expr = f"{CFG}.{name}"
+        if re.fullmatch(r"[A-Za-z_]\w*", name) and name in config:
+            if equivalent(imp.attr, config[name], imp.value):
+                expr = f"{CFG}.{name}"
+            elif isinstance(config[name], bool) and imp.value is (not config[name]):
+                expr = f"not {CFG}.{name}"  # a flag the setting negates (norm_topk_prob -> pre-softmax)
     if expr is None and literal is None:
         return None
     return _Spelt(expr, literal, needs, imports)

@@ -16,7 +16,9 @@ TOY_SIZES: dict[str, int] = {
     "hidden_size": 256,
     "intermediate_size": 512,
     "moe_intermediate_size": 128,
-    "shared_expert_intermediate_size": 128,
+    # not a routed expert's size: a bridge that gives Megatron that for moe_shared_expert_intermediate_size
+    # builds shared experts the toy checkpoint's tensors do not fit
+    "shared_expert_intermediate_size": 192,
     "num_attention_heads": 4,
     "head_dim": 64,
     "vocab_size": 1024,
@@ -46,6 +48,18 @@ TOY_SIZES: dict[str, int] = {
     # shorter than the logits check's 32 tokens, so a window the bridge drops or shifts changes the logits
     "sliding_window": 8,
 }
+
+#: Shared-expert counts of configs whose shared MLP is count x the routed experts' size (DeepSeek, GLM-4.5,
+#: EXAONE-MoE, HY-V3, ERNIE-4.5-MoE): with one, the shared MLP is one routed expert's size and a bridge that
+#: gives Megatron the routed size, or ignores the count, still passes; two shared experts tell them apart.
+SHARED_EXPERT_COUNTS = ("n_shared_experts", "num_shared_experts", "moe_num_shared_experts")
+TOY_SHARED_EXPERTS = 2
+#: fields that give the shared MLP's size outright (the count is not what sizes it then)
+SHARED_EXPERT_SIZES = (
+    "shared_expert_intermediate_size",
+    "moe_shared_expert_intermediate_size",
+    "shared_intermediate_size",
+)
 
 #: Mamba-2 mixer sizes (Nemotron-H, Falcon-H1), applied only to configs with a Mamba state size (other
 #: configs use `chunk_size` for other things). Two heads per group (Nemotron-H's 8 groups) show a
@@ -255,6 +269,10 @@ def _shrink(cfg: dict[str, Any], sizes: dict[str, int], num_layers: int) -> dict
         # Square projections (GPT-OSS: 2880 x 2880) take their own branch in some bridges' orientation checks.
         out["intermediate_size"] = out["hidden_size"]
     _scale_linked_sizes(cfg, out)
+    if not any(cfg.get(key) for key in SHARED_EXPERT_SIZES):  # Nemotron-H sizes them itself
+        for key in SHARED_EXPERT_COUNTS:
+            if isinstance(cfg.get(key), int) and not isinstance(cfg.get(key), bool) and cfg[key] > 0:
+                out[key] = TOY_SHARED_EXPERTS
     if isinstance(cfg.get("compress_rates"), dict):
         # DeepSeek-V4 compresses every 4 / 128 tokens; 128 never fires within the logits check's 32 tokens.
         out["compress_rates"] = {k: min(v, _MAX_COMPRESS_RATE) for k, v in cfg["compress_rates"].items()}

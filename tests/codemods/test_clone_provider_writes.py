@@ -189,3 +189,94 @@ def test_a_missing_field_read_moves_to_the_field_named_like_it_exaone_moe_cloned
     assert "routed_scaling_factor" not in _config_reads(fn)
     line = next(r for r in result.plan.report if "provider.moe_router_topk_scaling_factor = " in r)
     assert "the config has router_scaling_factor, named like it" in line
+
+
+def _qwen3_moe_clone(checkout: Path, catalog: Catalog, src: str, tmp_path: Path):
+    """`src` cloned for transformers' default Qwen3-MoE config (norm_topk_prob=False) with Qwen3MoEBridge
+    left out of the teachers, as when its family is hidden: no bridge reads norm_topk_prob then."""
+    request = CloneRequest(
+        src,
+        "qwen3x_moe",
+        config=_config("qwen3_moe", tmp_path),
+        model_type="qwen3x_moe",
+        hf_class="Qwen3xMoeForCausalLM",
+        exclude_teachers=("Qwen3MoEBridge",),
+    )
+    result = plan_clone(checkout, request, catalog=catalog)
+    path = next(new for new, old in result.files.items() if old == result.source.bridge.path)
+    texts = {e.path: e.after for e in result.plan.changes if e.after is not None}
+    return result, _method(texts[path], result.names.bridge_class), texts
+
+
+def test_a_setting_src_gives_without_reading_the_field_becomes_the_read_olmoe_cloned_for_qwen3_moe(
+    checkout: Path, real_catalog: Catalog, tmp_path: Path
+) -> None:
+    # OlMoEBridge writes moe_router_pre_softmax = True, the value norm_topk_prob=False implies, without reading
+    # the field: the feature is expressed (no refusal) and the clone reads it (every Qwen3-MoE checkpoint).
+    result, fn, texts = _qwen3_moe_clone(checkout, real_catalog, "olmoe", tmp_path)
+    assert _assigned(fn)["moe_router_pre_softmax"] == "not hf_config.norm_topk_prob"
+    line = next(r for r in result.plan.report if "provider.moe_router_pre_softmax = " in r)
+    assert "OlMoEBridge gives True without reading norm_topk_prob" in line
+    # OlMoE's recipe family goes into the existing qwen one: its package __init__s take the clone's exports
+    created = {e.path for e in result.plan.changes if e.before is None}
+    assert "src/megatron/bridge/recipes/qwen/__init__.py" not in created
+    assert "qwen3x_moe_7b_pretrain_config" in texts["src/megatron/bridge/recipes/qwen/__init__.py"]
+
+
+def test_a_read_of_the_field_goes_where_src_builds_its_provider_exaone_moe_cloned_for_qwen3_moe(
+    checkout: Path, real_catalog: Catalog, tmp_path: Path
+) -> None:
+    # ExaoneMoeModelProvider's field default gives pre-softmax routing; a dataclass default cannot read the
+    # config, so the read goes into the constructor call of provider_bridge, and the default stays.
+    result, fn, texts = _qwen3_moe_clone(checkout, real_catalog, "exaone_moe", tmp_path)
+    keywords = {
+        k.arg: ast.unparse(k.value) for n in ast.walk(fn) if isinstance(n, ast.Call) for k in n.keywords
+    }
+    assert keywords["moe_router_pre_softmax"] == "not hf_config.norm_topk_prob"
+    provider = next(t for p, t in texts.items() if p.endswith("qwen3x_moe_provider.py"))
+    assert "moe_router_pre_softmax: bool = True" in provider
+
+
+def test_an_if_that_only_computes_a_replaced_local_goes_exaone_moe_cloned_for_qwen3_moe(
+    checkout: Path, real_catalog: Catalog, tmp_path: Path
+) -> None:
+    # ExaoneMoeBridge computes moe_layer_freq in an if/else whose last branch reads first_k_dense_replace,
+    # which Qwen3MoeConfig lacks; the clone writes moe_layer_freq from num_hidden_layers, so the whole `if`
+    # goes (an AttributeError at load otherwise), and so does `is_moe_layer`, which only that `if` read.
+    result, fn, texts = _qwen3_moe_clone(checkout, real_catalog, "exaone_moe", tmp_path)
+    assert "first_k_dense_replace" not in _config_reads(fn)
+    assigned = {
+        t.id for n in ast.walk(fn) if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
+    }
+    assert not assigned & {"is_moe_layer", "mlp_layer_types", "first_dense_layer_count", "moe_layer_freq"}
+    keywords = {
+        k.arg: ast.unparse(k.value) for n in ast.walk(fn) if isinstance(n, ast.Call) for k in n.keywords
+    }
+    assert keywords["moe_layer_freq"] == "[1] * hf_config.num_hidden_layers"
+    # the keyword the clone adds to the constructor call leaves the source's comments on the others
+    path = next(new for new, old in result.files.items() if old == result.source.bridge.path)
+    assert (
+        "moe_router_topk=hf_config.num_experts_per_tok,  # Maps to num_experts_per_tok in HF" in texts[path]
+    )
+
+
+def test_a_setting_src_contradicts_is_written_as_a_literal_where_no_config_is_bound_qwen3_cloned_for_qwen3_moe(
+    checkout: Path, real_catalog: Catalog, tmp_path: Path
+) -> None:
+    # Qwen3Bridge's provider_bridge never binds hf_config: the implied value goes in as a literal
+    result, fn, _ = _qwen3_moe_clone(checkout, real_catalog, "qwen3", tmp_path)
+    assert _assigned(fn)["moe_router_pre_softmax"] == "True"
+
+
+def test_a_removed_read_gives_megatron_cores_default_not_srcs_provider_default_exaone_moe_cloned_for_qwen3_moe(
+    checkout: Path, real_catalog: Catalog, tmp_path: Path
+) -> None:
+    # ExaoneMoeBridge reads routed_scaling_factor (Qwen3-MoE has none: no scaling); dropping the keyword would
+    # leave ExaoneMoeModelProvider's default 2.5, EXAONE's own scale, so the clone says None, Megatron-Core's.
+    result, fn, _ = _qwen3_moe_clone(checkout, real_catalog, "exaone_moe", tmp_path)
+    keywords = {
+        k.arg: ast.unparse(k.value) for n in ast.walk(fn) if isinstance(n, ast.Call) for k in n.keywords
+    }
+    assert keywords["moe_router_topk_scaling_factor"] == "None"
+    line = next(r for r in result.plan.report if "provider.moe_router_topk_scaling_factor = " in r)
+    assert "not ExaoneMoeModelProvider's 2.5" in line
