@@ -207,3 +207,16 @@ def test_nearest_json_has_implied_settings_and_expressibility(
     assert main(["nearest", "--from-transformers", "granite", "--repo", str(real_tree), "--top", "1"]) == 0
     text = capsys.readouterr().out
     assert re.search(r"- residual multiplier .*UNSUPPORTED", text) and "implied provider settings" in text
+
+
+def test_exaone4_skips_rope_on_its_full_attention_layers(real_catalog: Catalog) -> None:
+    # modeling_exaone4: RoPE only on sliding layers when a window is set (global NoPE); Megatron-Core's
+    # no_rope_freq is 1 on the full-attention layers, spelt over layer_types so that it follows the layer count
+    implied, spec, _ = _implied(real_catalog, "exaone4")
+    nope = implied["no_rope_freq"]
+    types = spec.config["layer_types"]
+    assert nope.value == [int(t == "full_attention") for t in types] and sum(nope.value) == types.count(
+        "full_attention"
+    )
+    assert nope.expression == '[int(t == "full_attention") for t in hf_config.layer_types]'
+    assert implied["window_attn_skip_freq"].value == 4
