@@ -10,6 +10,7 @@ import ast
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import libcst as cst
@@ -17,6 +18,8 @@ import libcst as cst
 from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.hf_config import ARCH_FIELDS, QK_NORM_FLAGS, ModelSpec, detect_blocks
 from codemods._cst import string_literal
+from codemods.clone_family._embedding_scale import EmbeddingScalePlan, plan_embedding_scale
+from codemods.clone_family._post_norm import PostNormPlan, plan_post_norm
 from codemods.clone_family._provider_edits import apply_provider_plan, drop_unused_imports
 from codemods.clone_family._provider_plan import ProviderPlan, plan_provider
 from codemods.clone_family._registry_edits import MappingImports, RegistryPlan, edit_function
@@ -37,6 +40,10 @@ class ConfigDecisions:
     registry: RegistryPlan | None = None
     #: every provider setting the config implies, where SRC sets its provider (None: none planned)
     provider: ProviderPlan | None = None
+    #: the cloned layer spec that loses its fused pre-norms (a post-norm-only model); None: kept as SRC's
+    post_norm: PostNormPlan | None = None
+    #: SRC's scaled embedding the cloned provide() stops swapping in; None: kept as SRC's
+    embedding_scale: EmbeddingScalePlan | None = None
 
 
 def _hf_names(spec: ModelSpec) -> tuple[list[str] | None, dict[str, tuple[int, ...] | None] | None]:
@@ -88,6 +95,11 @@ def decide(
     plan = plan_provider(spec, bridge, catalog, names, shapes, cloned_paths=cloned, exclude=exclude)
     out.provider = plan
     out.report.extend(plan.report)
+    out.post_norm = plan_post_norm(spec, names, Path(catalog.root), tuple(sorted(cloned)))
+    out.embedding_scale = plan_embedding_scale(spec, Path(catalog.root), tuple(sorted(cloned)))
+    for module_plan in (out.post_norm, out.embedding_scale):
+        if module_plan is not None:
+            out.report.append(module_plan.report)
 
     def setting(attr: str, value: Any, reason: str) -> None:
         """An attribute the mapping registry implies, where the provider plan decides nothing."""

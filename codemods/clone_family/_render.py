@@ -18,6 +18,8 @@ import libcst as cst
 from codemods.clone_family._clone_module import ClonedModule, clone_module
 from codemods.clone_family._config_edits import apply_bridge_edits, update_config_dicts
 from codemods.clone_family._docstrings import bridge_docstring
+from codemods.clone_family._embedding_scale import apply_embedding_scale
+from codemods.clone_family._post_norm import apply_post_norm
 from codemods.clone_family._provider_edits import apply_provider_defaults
 from codemods.clone_family._spec import CloneJob, CloneSpec, Staging
 from codemods.clone_family._transformers_index import transformers_has
@@ -32,6 +34,9 @@ PARALLEL_LINES = 2500
 def render(spec: CloneSpec, staging: Staging) -> None:
     """Stage every cloned file of `spec.files` (in pair order) and report what the clone kept."""
     edits = {spec.source.bridge.path: _bridge_edits(spec), **_provider_module_edits(spec)}
+    for path, edit in _module_plan_edits(spec):
+        first = edits.get(path)
+        edits[path] = edit if first is None else functools.partial(_chain, edits=(first, edit))
     recipes = {old for old, _ in spec.files.recipes}
     texts: dict[str, str] = {}
     jobs: list[CloneJob] = []
@@ -93,6 +98,29 @@ def _provider_module_edits(spec: CloneSpec) -> dict[str, functools.partial]:
         path: functools.partial(apply_provider_defaults, classes=classes, plan=plan)
         for path, classes in by_path.items()
     }
+
+
+def _module_plan_edits(spec: CloneSpec) -> list[tuple[str, functools.partial]]:
+    """(source path, edit) of the config's decisions about SRC's own modules: the post-norm-only layer spec,
+    the scaled embedding dropped (picklable, for the pool)."""
+    decisions = spec.decisions
+    out: list[tuple[str, functools.partial]] = []
+    if decisions is not None and decisions.post_norm is not None:
+        functions = tuple(spec.renamer.identifier(f) for f in decisions.post_norm.functions)
+        out.append((decisions.post_norm.path, functools.partial(apply_post_norm, functions=functions)))
+    if decisions is not None and decisions.embedding_scale is not None:
+        classes = tuple(spec.renamer.identifier(c) for c in decisions.embedding_scale.classes)
+        out.append(
+            (decisions.embedding_scale.path, functools.partial(apply_embedding_scale, classes=classes))
+        )
+    return out
+
+
+def _chain(module: cst.Module, *, edits: tuple[Callable[[cst.Module], cst.Module], ...]) -> cst.Module:
+    """`edits` applied in order (a module with more than one config-driven edit; picklable, for the pool)."""
+    for edit in edits:
+        module = edit(module)
+    return module
 
 
 def _defining_path(spec: CloneSpec, cls: str) -> str | None:
