@@ -453,9 +453,10 @@ def _norms(ctx: _Context) -> list[Feature]:
                                ["transformer_layer_spec"], None, handled, "modeling",
                                "a layer spec normalising the attention and MLP outputs instead of their inputs: "
                                "post-norm row-parallel linear_proj / linear_fc2 and plain column-parallel "
-                               "linear_qkv / linear_fc1 (clone-family writes it from a source whose layer spec has "
-                               f"post-norm modules: {', '.join(teachers) or 'none in this tree'}), else a local "
-                               "layer spec (modeling_<model>)"))  # fmt: skip
+                               "linear_qkv / linear_fc1 (clone-family keeps the post-norm modules of a source whose "
+                               f"layer spec has them: {', '.join(teachers) or 'none in this tree'}, or writes that "
+                               "spec for a dense source with a stock layer spec), else a local layer spec "
+                               "(modeling_<model>)"))  # fmt: skip
     return out
 
 

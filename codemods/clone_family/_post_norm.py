@@ -26,7 +26,14 @@ from analyzers.hf_config import ModelSpec
 from analyzers.layer_roles import hf_roles
 from analyzers.structure_rules import layer_names
 
-__all__ = ["PostNormPlan", "apply_post_norm", "is_post_norm_only", "plan_post_norm"]
+__all__ = [
+    "GENERATED",
+    "PostNormPlan",
+    "apply_generated_spec",
+    "apply_post_norm",
+    "is_post_norm_only",
+    "plan_post_norm",
+]
 
 #: the submodules a fused pre-norm lives in (the column-parallel inputs of attention and MLP)
 _PRE_NORM_SLOTS = frozenset({"linear_qkv", "linear_fc1"})
@@ -37,13 +44,20 @@ PLAIN_LINEAR = "TEColumnParallelLinear"
 _TE_MODULE = "megatron.core.extensions.transformer_engine"
 
 
+#: the layer-spec function the clone writes into the bridge module when SRC's spec has no post-norm modules
+GENERATED = "post_norm_layer_spec"
+
+
 @dataclass(frozen=True)
 class PostNormPlan:
     """Where the clone's layer spec loses its pre-norms."""
 
-    path: str  #: SRC's module (repo-relative) that defines the spec function(s)
+    path: str  #: SRC's module (repo-relative) that defines the spec function(s), or the bridge module
     functions: tuple[str, ...]  #: SRC's spec functions rewritten (their clones' names follow the renamer)
     report: str  #: one line for the clone's report
+    #: the bridge module gets `GENERATED` from the template (SRC builds a stock spec); `functions` is empty
+    generated: bool = False
+    teachers: tuple[str, ...] = ()  #: bridges whose layer spec builds the post-norm modules the template uses
 
 
 def is_post_norm_only(config: ModelSpec, names: list[str] | None) -> bool:
@@ -57,13 +71,37 @@ def is_post_norm_only(config: ModelSpec, names: list[str] | None) -> bool:
 
 
 def plan_post_norm(
-    config: ModelSpec, names: list[str] | None, root: Path, cloned: tuple[str, ...]
+    config: ModelSpec,
+    names: list[str] | None,
+    root: Path,
+    cloned: tuple[str, ...],
+    *,
+    bridge_path: str | None = None,
+    stock_spec: bool = False,
+    teachers: tuple[str, ...] = (),
 ) -> PostNormPlan | None:
-    """The cloned spec function(s) to rewrite for a post-norm-only `config`; None when the new model has a
-    pre-norm or no cloned module of `cloned` defines a layer spec with post-norm modules and fused pre-norms
-    that its provider uses."""
+    """The cloned spec function(s) to rewrite for a post-norm-only `config`, else (SRC's provider builds a
+    stock layer spec, `stock_spec`, and some bridge's spec builds post-norm modules, `teachers`) the spec the
+    cloned bridge module at `bridge_path` gets from the template; None when the new model has a pre-norm or
+    neither applies."""
     if not is_post_norm_only(config, names):
         return None
+    found = _rewrite(root, cloned)
+    if found is not None or not (stock_spec and teachers and bridge_path):
+        return found
+    return PostNormPlan(
+        bridge_path,
+        (),
+        f"layer spec: {GENERATED} written into {bridge_path.rsplit('/', 1)[-1]} from the template (no pre-norm: "
+        f"plain {PLAIN_LINEAR} for linear_qkv / linear_fc1, the post-norm row-parallel linear of "
+        f"{', '.join(teachers)} for linear_proj / linear_fc2), and provider.transformer_layer_spec = {GENERATED}",
+        generated=True,
+        teachers=teachers,
+    )
+
+
+def _rewrite(root: Path, cloned: tuple[str, ...]) -> PostNormPlan | None:
+    """The first cloned module whose provider's layer spec has post-norm modules and fused pre-norms."""
     for path in cloned:
         if not path.endswith(".py"):
             continue
@@ -214,3 +252,34 @@ def apply_post_norm(module: cst.Module, functions: tuple[str, ...]) -> cst.Modul
             break
     body.insert(at, _binding(module))
     return module.with_changes(body=body)
+
+
+def apply_generated_spec(module: cst.Module, teachers: tuple[str, ...], model: str) -> cst.Module:
+    """The cloned bridge module with the template's post-norm-only layer spec after its imports (imports it
+    already has left out) and before its first class or function."""
+    from codemods.clone_family._templates import render
+
+    text = render("post_norm_layer_spec.txt", function=GENERATED, teachers=teachers[0], model=model)
+    new = list(cst.parse_module(text).body)
+    body = list(module.body)
+    at = 0
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and any(
+            isinstance(s, cst.Import | cst.ImportFrom) for s in stmt.body
+        ):
+            at = i + 1
+        elif isinstance(stmt, cst.ClassDef | cst.FunctionDef):
+            break
+    imports = [
+        s for s in new if isinstance(s, cst.SimpleStatementLine) and isinstance(s.body[0], cst.ImportFrom)
+    ]
+    rest = [s for s in new if not any(s is i for i in imports)]
+    needed = [s for s in imports if not all(_binds(module, _alias(a)) for a in s.body[0].names)]
+    if 'register_module_type("TERowParallelLinearLayerNorm"' in module.code:
+        rest = [s for s in rest if "register_module_type" not in cst.Module([]).code_for_node(s)]
+    return module.with_changes(body=[*body[:at], *needed, *rest, *body[at:]])
+
+
+def _alias(alias: cst.ImportAlias) -> str:
+    node = alias.asname.name if alias.asname is not None else alias.name
+    return cst.Module([]).code_for_node(node).split(".")[0]

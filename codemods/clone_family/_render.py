@@ -19,7 +19,7 @@ from codemods.clone_family._clone_module import ClonedModule, clone_module
 from codemods.clone_family._config_edits import apply_bridge_edits, update_config_dicts
 from codemods.clone_family._docstrings import bridge_docstring
 from codemods.clone_family._embedding_scale import apply_embedding_scale
-from codemods.clone_family._post_norm import apply_post_norm
+from codemods.clone_family._post_norm import apply_generated_spec, apply_post_norm
 from codemods.clone_family._provider_edits import apply_provider_defaults
 from codemods.clone_family._spec import CloneJob, CloneSpec, Staging
 from codemods.clone_family._transformers_index import transformers_has
@@ -34,9 +34,10 @@ PARALLEL_LINES = 2500
 def render(spec: CloneSpec, staging: Staging) -> None:
     """Stage every cloned file of `spec.files` (in pair order) and report what the clone kept."""
     edits = {spec.source.bridge.path: _bridge_edits(spec), **_provider_module_edits(spec)}
-    for path, edit in _module_plan_edits(spec):
+    for path, edit, before in _module_plan_edits(spec):
         first = edits.get(path)
-        edits[path] = edit if first is None else functools.partial(_chain, edits=(first, edit))
+        chain = (edit, first) if before else (first, edit)
+        edits[path] = edit if first is None else functools.partial(_chain, edits=chain)
     recipes = {old for old, _ in spec.files.recipes}
     texts: dict[str, str] = {}
     jobs: list[CloneJob] = []
@@ -100,19 +101,25 @@ def _provider_module_edits(spec: CloneSpec) -> dict[str, functools.partial]:
     }
 
 
-def _module_plan_edits(spec: CloneSpec) -> list[tuple[str, functools.partial]]:
-    """(source path, edit) of the config's decisions about SRC's own modules: the post-norm-only layer spec,
-    the scaled embedding dropped (picklable, for the pool)."""
+def _module_plan_edits(spec: CloneSpec) -> list[tuple[str, functools.partial, bool]]:
+    """(source path, edit, runs before the bridge edits) of the config's decisions about SRC's own modules:
+    the post-norm-only layer spec, the scaled embedding dropped (picklable, for the pool)."""
     decisions = spec.decisions
-    out: list[tuple[str, functools.partial]] = []
-    if decisions is not None and decisions.post_norm is not None:
-        functions = tuple(spec.renamer.identifier(f) for f in decisions.post_norm.functions)
-        out.append((decisions.post_norm.path, functools.partial(apply_post_norm, functions=functions)))
+    out: list[tuple[str, functools.partial, bool]] = []
+    post_norm = decisions.post_norm if decisions is not None else None
+    if post_norm is not None and post_norm.generated:
+        # before the provider edits: `provider.transformer_layer_spec = post_norm_layer_spec` needs it bound
+        generate = functools.partial(
+            apply_generated_spec, teachers=post_norm.teachers, model=spec.names.class_prefix
+        )
+        out.append((post_norm.path, generate, True))
+    elif post_norm is not None:
+        functions = tuple(spec.renamer.identifier(f) for f in post_norm.functions)
+        out.append((post_norm.path, functools.partial(apply_post_norm, functions=functions), False))
     if decisions is not None and decisions.embedding_scale is not None:
         classes = tuple(spec.renamer.identifier(c) for c in decisions.embedding_scale.classes)
-        out.append(
-            (decisions.embedding_scale.path, functools.partial(apply_embedding_scale, classes=classes))
-        )
+        drop = functools.partial(apply_embedding_scale, classes=classes)
+        out.append((decisions.embedding_scale.path, drop, False))
     return out
 
 

@@ -105,11 +105,43 @@ def test_gemma3_cloned_for_exaone4_keeps_post_norms_and_drops_pre_norms(
     assert "keeps Megatron-Core's embedding instead of Gemma3LanguageModelEmbedding" in report
 
 
-def test_a_source_without_post_norm_modules_is_still_refused(
+def test_qwen3_cloned_for_exaone4_gets_the_post_norm_spec_from_the_template(
+    writable_checkout: Path, real_catalog: Catalog, exaone4_config: str
+) -> None:
+    # Qwen3Bridge builds the stock layer spec (fused pre-norms, no post-norm): the clone writes the spec
+    result = plan_clone(writable_checkout, _request("Qwen3Bridge", exaone4_config), catalog=real_catalog)
+    texts = {e.path: e.after for e in result.plan.changes if e.after is not None}
+    result.plan.apply()
+    _check_tree(writable_checkout, [e.path for e in result.plan.changes])
+    bridge_path = next(new for new, old in result.files.items() if old == result.source.bridge.path)
+    module = ast.parse(texts[bridge_path])
+    spec_fn = next(
+        n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == "post_norm_layer_spec"
+    )
+    slots = _keywords(spec_fn)
+    assert slots["linear_qkv"] == slots["linear_fc1"] == "TEColumnParallelLinear"
+    assert slots["linear_proj"] == slots["linear_fc2"] == "TERowParallelLinearLayerNorm"
+    assert "AutoMapping.register_module_type('TERowParallelLinearLayerNorm', 'row')" in ast.unparse(module)
+    fn = _method(texts[bridge_path], result.names.bridge_class)
+    settings = _assigned(fn)
+    assert settings["transformer_layer_spec"] == "post_norm_layer_spec"
+    # no hf_config in Qwen3Bridge's provider_bridge: the values follow the loaded config, not this one's
+    assert settings["window_size"] == "(hf_pretrained.config.sliding_window - 1, 0)"
+    assert (
+        settings["no_rope_freq"] == "[int(t == 'full_attention') for t in hf_pretrained.config.layer_types]"
+    )
+    registry = ast.unparse(_method(texts[bridge_path], result.names.bridge_class, "mapping_registry"))
+    assert "decoder.layers.*.self_attention.linear_proj.post_layernorm.weight" in registry
+    assert "decoder.layers.*.mlp.linear_fc2.post_layernorm.weight" in registry
+    assert not [t for t in result.plan.todos if "post-norm" in t.message]
+
+
+def test_a_source_with_its_own_spec_without_post_norm_modules_is_still_refused(
     checkout: Path, real_catalog: Catalog, exaone4_config: str
 ) -> None:
+    # MiniMax-M2's own layer spec (full-dimension q/k norms) has no post-norm module to keep
     with pytest.raises(UnexpressibleError) as info:
-        plan_clone(checkout, _request("Qwen3Bridge", exaone4_config), catalog=real_catalog)
+        plan_clone(checkout, _request("MiniMaxM2Bridge", exaone4_config), catalog=real_catalog)
     message = str(info.value)
     assert "norms after attention and MLP only (no pre-norm)" in message
-    assert "post-norm modules: Gemma2Bridge, Gemma3ModelBridge" in message
+    assert "layer spec has them: Gemma2Bridge, Gemma3ModelBridge" in message
