@@ -259,7 +259,7 @@ def apply_generated_spec(module: cst.Module, teachers: tuple[str, ...], model: s
     already has left out) and before its first class or function."""
     from codemods.clone_family._templates import render
 
-    text = render("post_norm_layer_spec.txt", function=GENERATED, teachers=teachers[0], model=model)
+    text = render("post_norm_layer_spec.txt", function=GENERATED, teachers=teachers[0], class_prefix=model)
     new = list(cst.parse_module(text).body)
     body = list(module.body)
     at = 0
