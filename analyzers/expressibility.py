@@ -29,6 +29,9 @@ from analyzers.provider_vocabulary import settings_of
 from analyzers.qk_norm import bridge_qk_norm, config_qk_norm
 from analyzers.structure_rules import layer_names
 
+#: the feature of a decoder layer without pre-norms; clone-family expresses it by rewriting SRC's layer spec
+POST_NORM_ONLY = "norms after attention and MLP only (no pre-norm)"
+
 
 @dataclass
 class Feature:
@@ -429,11 +432,18 @@ def _norms(ctx: _Context) -> list[Feature]:
             # bridges that map post-MLP norms and no input norm: their layer spec normalises outputs only
             post = ctx.mapping_for(re.compile(r"post_feedforward_layernorm"))
             handled = ctx.lacking(post, re.compile(r"\.input_layernorm\."))
-            out.append(Feature("norms after attention and MLP only (no pre-norm)",
+            # bridges whose own layer spec builds post-norm modules (Gemma2's, Gemma3's sandwich spec): a
+            # clone of one keeps them and drops the fused pre-norms (codemods.clone_family._post_norm)
+            teachers = [b for b in post if b not in handled]
+            out.append(Feature(POST_NORM_ONLY,
                                ["names: post_attention_layernorm, post_feedforward_layernorm, no input_layernorm"],
                                ["transformer_layer_spec"], None, handled, "modeling",
-                               "a local layer spec (modeling_<model>) normalising the attention and MLP outputs "
-                               "instead of their inputs"))  # fmt: skip
+                               "a layer spec normalising the attention and MLP outputs instead of their inputs: "
+                               "post-norm row-parallel linear_proj / linear_fc2 and plain column-parallel "
+                               "linear_qkv / linear_fc1 (clone-family keeps the post-norm modules of a source whose "
+                               f"layer spec has them: {', '.join(teachers) or 'none in this tree'}, or writes that "
+                               "spec for a dense source with a stock layer spec), else a local layer spec "
+                               "(modeling_<model>)"))  # fmt: skip
     return out
 
 

@@ -41,6 +41,8 @@ class ModelingFacts:
     #: how the attention splits a fused q/k/v projection's output: "concatenated" (``[q; k; v]`` slices or a
     #: split on the last dim) | "per-head" (viewed per head before the split); None without a fused projection
     fused_qkv_layout: str | None = None
+    #: the model multiplies the token embeddings by ``sqrt(hidden_size)`` (Gemma's scaled word embedding)
+    embedding_scaled: bool = False
 
 
 def modeling_path(model_type: str) -> Path | None:
@@ -80,6 +82,21 @@ def modeling_facts(model_type: str) -> ModelingFacts | None:
         ),
         norm_roles=next((r for c in layers if (r := _norm_roles(c))), ()),
         fused_qkv_layout=next((lay for c in attention if (lay := _fused_qkv_layout(c))), None),
+        embedding_scaled=any(
+            _scales_by_root_hidden(c) for c in classes if c.name.endswith(("Model", "Embedding"))
+        ),
+    )
+
+
+def _scales_by_root_hidden(cls: ast.ClassDef) -> bool:
+    """``hidden_size ** 0.5`` in the class (Gemma2's ``normalizer``, Gemma3's ``embed_scale``)."""
+    return any(
+        isinstance(n, ast.BinOp)
+        and isinstance(n.op, ast.Pow)
+        and isinstance(n.right, ast.Constant)
+        and n.right.value == 0.5
+        and "hidden_size" in ast.unparse(n.left)
+        for n in ast.walk(cls)
     )
 
 

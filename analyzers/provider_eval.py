@@ -390,7 +390,7 @@ class Evaluator:
                 return list(getattr(owner, func.attr)())
             if isinstance(owner, Config) and func.attr in ("to_dict", "to_json_string", "get_text_config"):
                 return UNKNOWN
-            return UNKNOWN
+            return self._opaque(node)
         if name in HELPERS:
             return HELPERS[name](self, node)
         if name in _BUILTINS:
@@ -401,6 +401,13 @@ class Evaluator:
                 return _BUILTINS[name](*args)
             except Exception:  # noqa: BLE001 - a builtin refusing the config's value: unknown
                 return UNKNOWN
+        return self._opaque(node)
+
+    def _opaque(self, node: ast.Call) -> Any:
+        """A call whose result is unknown (``math.sqrt(...)``): its arguments are still evaluated, as Python
+        does before the call, so a plain read of a field the config lacks is reported as missing."""
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            self.eval(arg.value if isinstance(arg, ast.Starred) else arg)
         return UNKNOWN
 
     def _missing(self, key: str) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from analyzers.catalog.provider_settings import CFG
 from analyzers.hf_config import ModelSpec
 from analyzers.implied_setting import CATEGORIES, ImpliedSetting
 
@@ -60,9 +61,9 @@ def structural_settings(
     fields = spec.text_fields()
     out: list[ImpliedSetting] = []
 
-    def add(attr: str, value: Any, evidence: str, why: list[str]) -> None:
+    def add(attr: str, value: Any, evidence: str, why: list[str], expression: str | None = None) -> None:
         out.append(ImpliedSetting(attr=attr, category=CATEGORIES[attr], value=value, evidence=evidence,
-                                  fields=why, teachers=[]))  # fmt: skip
+                                  fields=why, teachers=[], expression=expression))  # fmt: skip
 
     layer = layer_names(names) if names is not None else None
     eps = next(((key, norm) for key, norm in EPS_FIELDS if fields.get(key) is not None), None)
@@ -223,6 +224,28 @@ def structural_settings(
             [1 - int(bool(x)) for x in fields["no_rope_layers"]],
             "config-rule",
             ["no_rope_layers"],
+        )
+    condition = facts.rope_condition if facts else None
+    if (
+        "no_rope_freq" not in from_config
+        and "no_rope_freq" not in {s.attr for s in out}
+        and condition
+        and "sliding" in condition
+        and isinstance(types, list)
+        and set(types) <= {"sliding_attention", "full_attention"}
+        and "sliding_attention" in types
+        and "full_attention" in types
+        and fields.get("sliding_window")
+    ):
+        # the attention applies RoPE only on sliding-window layers (EXAONE 4.0's global NoPE): Megatron-Core's
+        # no_rope_freq is 1 on every full-attention layer
+        add(
+            "no_rope_freq",
+            [int(t == "full_attention") for t in types],
+            "config-rule",
+            ["layer_types", f"modeling_{spec.model_type}.py: RoPE only if {condition}"],
+            # spelt over the config, so that it follows the layer count (a literal list would not)
+            f'[int(t == "full_attention") for t in {CFG}.layer_types]',
         )
     if "rotary_interleaved" not in from_config and not fields.get("kv_lora_rank"):
         from analyzers.modeling_source import modeling_facts

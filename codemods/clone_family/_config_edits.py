@@ -10,6 +10,7 @@ import ast
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import libcst as cst
@@ -18,9 +19,11 @@ from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.hf_config import ARCH_FIELDS, QK_NORM_FLAGS, ModelSpec, detect_blocks
 from analyzers.hf_names_record import HFNames
 from codemods._cst import string_literal
+from codemods.clone_family._embedding_scale import EmbeddingScalePlan, plan_embedding_scale
+from codemods.clone_family._post_norm import GENERATED, PostNormPlan, plan_post_norm
 from codemods.clone_family._provider_edits import apply_provider_plan, drop_unused_imports
-from codemods.clone_family._provider_plan import ProviderPlan, plan_provider
-from codemods.clone_family._registry_edits import MappingImports, RegistryPlan, edit_function
+from codemods.clone_family._provider_plan import AttrWrite, ProviderPlan, plan_provider
+from codemods.clone_family._registry_edits import SPEC_TODO, MappingImports, RegistryPlan, edit_function
 from codemods.clone_family._templates import TODO
 
 
@@ -38,6 +41,42 @@ class ConfigDecisions:
     registry: RegistryPlan | None = None
     #: every provider setting the config implies, where SRC sets its provider (None: none planned)
     provider: ProviderPlan | None = None
+    #: the cloned layer spec that loses its fused pre-norms (a post-norm-only model); None: kept as SRC's
+    post_norm: PostNormPlan | None = None
+    #: SRC's scaled embedding the cloned provide() stops swapping in; None: kept as SRC's
+    embedding_scale: EmbeddingScalePlan | None = None
+
+
+SPEC_ATTR = "transformer_layer_spec"
+#: Megatron-Bridge's and Megatron-Core's stock layer specs (built from provider attributes alone)
+_STOCK_SPECS = frozenset(
+    {
+        "default_layer_spec",
+        "transformer_engine_layer_spec",
+        "transformer_engine_full_layer_spec",
+        "local_layer_spec",
+    }
+)
+
+
+def _stock_spec(catalog: Catalog, bridge: BridgeRecord, spec: ModelSpec) -> bool:
+    """SRC's provider builds a stock layer spec (no layer spec of its own): plain GPT layers."""
+    from analyzers.provider_vocabulary import resolve_all
+
+    got = resolve_all(catalog, bridge, spec.config).get(SPEC_ATTR)
+    return got is None or got.setting is None or got.setting.value.strip() in _STOCK_SPECS
+
+
+def _post_norm_teachers(catalog: Catalog, exclude: tuple[str, ...]) -> tuple[str, ...]:
+    """Bridges whose registry maps the post-attention norm of a post-norm row-parallel linear."""
+    skip = {e.lower() for e in exclude}
+    return tuple(
+        b.name
+        for b in catalog.bridges
+        if b.name.lower() not in skip
+        and b.family.lower() not in skip
+        and any("linear_proj.post_layernorm" in (m.megatron_param or "") for m in b.registry.mappings)
+    )
 
 
 def _has(bridge: BridgeRecord, megatron: str = "", hf: str = "") -> bool:
@@ -80,6 +119,30 @@ def decide(
     plan = plan_provider(spec, bridge, catalog, names, shapes, cloned_paths=cloned, exclude=exclude)
     out.provider = plan
     out.report.extend(plan.report)
+    out.post_norm = plan_post_norm(
+        spec,
+        names,
+        Path(catalog.root),
+        tuple(sorted(cloned)),
+        bridge_path=bridge.path,
+        stock_spec=_stock_spec(catalog, bridge, spec) and "moe" not in detect_blocks(spec, names),
+        teachers=_post_norm_teachers(catalog, exclude),
+    )
+    if out.post_norm is not None and out.post_norm.generated:
+        plan.writes[SPEC_ATTR] = AttrWrite(
+            SPEC_ATTR,
+            GENERATED,
+            GENERATED,
+            "the layer spec written for the post-norm-only model",
+            (GENERATED,),
+        )
+        if registry is not None:
+            # the written spec builds the post norms the registry maps
+            registry.todos[:] = [t for t in registry.todos if SPEC_TODO not in t]
+    out.embedding_scale = plan_embedding_scale(spec, Path(catalog.root), tuple(sorted(cloned)))
+    for module_plan in (out.post_norm, out.embedding_scale):
+        if module_plan is not None:
+            out.report.append(module_plan.report)
 
     def setting(attr: str, value: Any, reason: str) -> None:
         """An attribute the mapping registry implies, where the provider plan decides nothing."""

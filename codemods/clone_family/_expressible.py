@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from analyzers.errors import UnexpressibleError
-from analyzers.expressibility import Feature, expressibility, unchecked
+from analyzers.expressibility import POST_NORM_ONLY, Feature, expressibility, unchecked
 from codemods.clone_family._qk_norm_carry import FEATURE as QK_FEATURE
 from codemods.clone_family._qk_norm_carry import KNormCarry, plan_k_norm_carry
 from codemods.clone_family._spec import CloneSpec
@@ -26,6 +26,8 @@ __all__ = ["Verdict", "annotate_unsupported", "check_expressible", "refusal_mess
 
 #: feature kinds whose fix goes into the mapping registry; every other kind concerns the provider
 _MAPPING_KINDS = frozenset({"mapping"})
+#: stands for "the clone rewrote SRC's layer spec for a post-norm-only model" among the written attributes
+SPEC_WRITTEN = "transformer_layer_spec (post-norm only)"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ def check_expressible(spec: CloneSpec) -> Verdict | None:
         spec.config, spec.catalog, name_list, shapes, exclude=spec.request.exclude_teachers
     )
     written = _written_by_clone(spec)
+    if spec.decisions is not None and spec.decisions.post_norm is not None:
+        written |= {SPEC_WRITTEN}
     fit, carry = plan_k_norm_carry(spec, name_list, shapes)
     src = spec.source.bridge.name
     untaught = []
@@ -99,8 +103,11 @@ def _written_by_clone(spec: CloneSpec) -> frozenset[str]:
 
 
 def _expressed(feature: Feature, written: frozenset[str]) -> bool:
-    """A Megatron-Core feature no bridge teaches yet is still computed when the clone gives every provider
-    attribute that expresses it the implied value (e.g. Granite's `softmax_scale = attention_multiplier`)."""
+    """A Megatron-Core feature no bridge teaches yet is still computed when the clone writes every provider
+    attribute that expresses it (e.g. Granite's `softmax_scale = attention_multiplier`); a decoder layer
+    without pre-norms when the clone's layer spec keeps SRC's post-norm modules and drops its fused pre-norms."""
+    if feature.name == POST_NORM_ONLY:
+        return SPEC_WRITTEN in written
     return feature.kind == "mcore" and bool(feature.attrs) and set(feature.attrs) <= written
 
 

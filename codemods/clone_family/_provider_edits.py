@@ -112,12 +112,17 @@ class _Method:
         self.cfg_from = -1 if "hf_config" in params else next(
             (i for i, s in enumerate(body) if _assigns_name(s, "hf_config")), None
         )  # fmt: skip
+        self.pretrained = "hf_pretrained" in params
 
     def value(self, write: AttrWrite, index: int | None) -> cst.BaseExpression | None:
         """The spelling of `write` usable at top-level statement `index` (None: at the method's end)."""
         bound = self.cfg_from is not None and (index is None or self.cfg_from < index)
         if write.expr and bound and all(n in self.module_names for n in write.needs):
             return cst.parse_expression(write.expr)
+        if write.expr and self.pretrained and not write.needs and self.cfg_from is None:
+            # no hf_config bound in the method: read the config through hf_pretrained, so that the value
+            # follows the checkpoint loaded (a literal holds this config's values: its window, its layer count)
+            return cst.parse_expression(write.expr).visit(_ReadPretrained())
         if write.literal is not None:
             return cst.parse_expression(write.literal)
         return None
@@ -204,6 +209,15 @@ def _loads_in(node: cst.CSTNode) -> set[str]:
 
     node.visit(_V())
     return out
+
+
+class _ReadPretrained(cst.CSTTransformer):
+    """``hf_config`` -> ``hf_pretrained.config``."""
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        if updated.value == "hf_config":
+            return cst.Attribute(value=cst.Name("hf_pretrained"), attr=cst.Name("config"))
+        return updated
 
 
 class _SiteEditor(cst.CSTTransformer):

@@ -208,6 +208,8 @@ def plan_provider(
                 f"provider.{attr}: removed {bridge.name}'s `{setting.value}` (reads {name}, which the config "
                 "lacks; the provider default applies)"
             )
+    _plain_norm(spec, bridge, resolved, plan, cloned_paths)
+    _own_layer_pattern(bridge, resolved, plan, cloned_paths)
     plan.spec_reset = _spec_contradiction(catalog, bridge, resolved, implied, plan)
     if plan.spec_reset:
         plan.report.append(f"provider.transformer_layer_spec: {plan.spec_reset}")
@@ -242,6 +244,74 @@ def _mcore_over_class_default(
     if default is None or default.value.strip() == mcore:
         return None
     return mcore, default
+
+
+def _plain_norm(
+    spec: ModelSpec,
+    bridge: BridgeRecord,
+    resolved: dict[str, Any],
+    plan: ProviderPlan,
+    cloned_paths: frozenset[str],
+) -> None:
+    """SRC's norms scale by ``1 + weight`` (Gemma's zero-centred gamma) where the new model's modeling code
+    scales by the weight: `layernorm_zero_centered_gamma = False` (no config field says either)."""
+    from analyzers.modeling_source import modeling_facts
+
+    attr = "layernorm_zero_centered_gamma"
+    got = resolved.get(attr)
+    facts = modeling_facts(spec.model_type) if spec.model_type else None
+    if attr in plan.writes or facts is None or facts.zero_centered_norm or got is None or got.setting is None:
+        return
+    if plain(got.value) is not True:
+        return
+    default_of = _cloned_default(got.setting, cloned_paths) if got.setting.style in DEFAULT_STYLES else None
+    reason = f"modeling_{spec.model_type}.py: the norm scales by its weight, not 1 + weight; {bridge.name} gives True"
+    plan.writes[attr] = AttrWrite(attr, None, "False", reason, default_of=default_of)
+    where = f" (the {default_of} default)" if default_of else ""
+    plan.report.append(f"provider.{attr} = False{where} ({reason})")
+
+
+#: SRC's own spelling of the sliding / full layer pattern: Gemma3's (local, global) counts
+_OWN_PATTERN = "interleaved_attn_pattern"
+
+
+def _own_layer_pattern(
+    bridge: BridgeRecord, resolved: dict[str, Any], plan: ProviderPlan, cloned_paths: frozenset[str]
+) -> None:
+    """SRC's provider picks sliding-window layers by its own (local, global) pattern (Gemma3's core attention
+    and rotary switch read `interleaved_attn_pattern`, not Megatron-Core's `window_attn_skip_freq`): the
+    written skip frequency N is given to it as (N - 1, 1) too."""
+    write = plan.writes.get("window_attn_skip_freq")
+    got = resolved.get(_OWN_PATTERN)
+    if (
+        write is None
+        or write.literal is None
+        or got is None
+        or got.setting is None
+        or _OWN_PATTERN in plan.writes
+    ):
+        return
+    try:
+        period = ast.literal_eval(write.literal)
+    except (ValueError, SyntaxError):
+        period = None
+    if not isinstance(period, int) or isinstance(period, bool) or period < 2:
+        plan.report.append(
+            f"TODO provider.{_OWN_PATTERN}: {bridge.name}'s provider reads its (local, global) pattern, and the "
+            f"layer pattern {write.literal} is not periodic"
+        )
+        return
+    literal = f"({period - 1}, 1)"
+    if plain(got.value) in ((period - 1, 1), [period - 1, 1]):
+        return
+    default_of = _cloned_default(got.setting, cloned_paths) if got.setting.style in DEFAULT_STYLES else None
+    reason = (
+        f"window_attn_skip_freq = {period} in {bridge.name}'s (local, global) form, which its provider's "
+        f"attention reads; {bridge.name} gives {plain(got.value)!r}"
+    )
+    plan.writes[_OWN_PATTERN] = AttrWrite(_OWN_PATTERN, None, literal, reason, default_of=default_of)
+    where = f" (the {default_of} default)" if default_of else ""
+    plan.report.append(f"provider.{_OWN_PATTERN} = {literal}{where} ({reason})")
 
 
 def _read_of_near_name(
@@ -289,7 +359,7 @@ def _spell(imp: ImpliedSetting, config: dict[str, Any], catalog: Catalog, contex
     """The teachers' expression when it reads the new config to the implied value, and a literal."""
     literal, imports = _literal(imp.attr, imp.value)
     expr, needs = None, ()
-    if imp.evidence == "config" and imp.expression:
+    if imp.evidence in ("config", "config-rule") and imp.expression:
         usable = _expression_names(imp.expression)
         if usable is not None:
             outcome = evaluate(imp.expression, config, None, catalog.activation_map, context)

@@ -10,7 +10,6 @@ are equal and nothing is edited.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -18,7 +17,7 @@ import libcst as cst
 from analyzers.qk_norm import GQA_HEADS, MHA_HEADS, bridge_qk_norm, config_qk_norm, qk_norm_fit
 from codemods.clone_family._spec import CloneSpec
 
-__all__ = ["FEATURE", "KNormCarry", "carry_edit", "chain", "plan_k_norm_carry", "resize_k_norm"]
+__all__ = ["FEATURE", "KNormCarry", "carry_edit", "plan_k_norm_carry", "resize_k_norm"]
 
 FEATURE = "q/k norm over the whole projection"
 
@@ -54,13 +53,6 @@ def resize_k_norm(module: cst.Module, *, owner: str) -> cst.Module:
     """`module` with the ``k_layernorm`` builds inside `owner` sized by ``num_query_groups`` instead of
     ``num_attention_heads``."""
     return module.visit(_Resize(owner))
-
-
-def chain(module: cst.Module, *, edits: tuple[Callable[[cst.Module], cst.Module], ...]) -> cst.Module:
-    """Every edit of `edits` in turn (picklable with functools.partial, for the clone's process pool)."""
-    for edit in edits:
-        module = edit(module)
-    return module
 
 
 def carry_edit(spec: CloneSpec, carry: KNormCarry) -> functools.partial:

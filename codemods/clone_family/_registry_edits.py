@@ -278,6 +278,8 @@ _REQUIRES = (
     (re.compile(r"\.(linear_proj|linear_fc1|linear_fc2)\.bias$"), "add_bias_linear", True),
     (re.compile(r"\.shared_experts\.gate_weight$"), "moe_shared_expert_gate", True),
 )
+#: what a registry TODO says of a post-norm SRC's layers lack (the clone's own layer spec may build it)
+SPEC_TODO = "layer spec builds no such post-norm"
 #: Megatron parameters no provider attribute builds: the layer spec must (Gemma2's post-norm layers)
 _SPEC_MODULES = re.compile(r"\.(linear_proj|linear_fc2)\.post_layernorm\.")
 
@@ -298,7 +300,7 @@ def _requirements(plan: RegistryPlan, bridge: BridgeRecord, kept: list[MappingRe
                 plan.requires[attr] = (value, f"the registry maps {param}")
         if _SPEC_MODULES.search(param) and param not in source:
             plan.todos.append(
-                f"{param}: {bridge.name}'s layer spec builds no such post-norm; the provider needs a layer spec "
+                f"{param}: {bridge.name}'s {SPEC_TODO}; the provider needs a layer spec "
                 "with post-attention / post-MLP norms (as Gemma2's and Exaone4's do)"
             )
     for attr, (value, why) in plan.requires.items():

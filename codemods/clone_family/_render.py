@@ -18,8 +18,10 @@ import libcst as cst
 from codemods.clone_family._clone_module import ClonedModule, clone_module
 from codemods.clone_family._config_edits import apply_bridge_edits, update_config_dicts
 from codemods.clone_family._docstrings import bridge_docstring
+from codemods.clone_family._embedding_scale import apply_embedding_scale
+from codemods.clone_family._post_norm import apply_generated_spec, apply_post_norm
 from codemods.clone_family._provider_edits import apply_provider_defaults
-from codemods.clone_family._qk_norm_carry import KNormCarry, carry_edit, chain
+from codemods.clone_family._qk_norm_carry import KNormCarry, carry_edit
 from codemods.clone_family._spec import CloneJob, CloneSpec
 from codemods.clone_family._transformers_index import transformers_has
 from codemods.plan import Plan
@@ -36,11 +38,14 @@ def render(spec: CloneSpec, plan: Plan, *, carry: KNormCarry | None = None) -> N
 
     `carry`: the K norm build to size for GQA (`_qk_norm_carry`), from the expressibility check."""
     edits = {spec.source.bridge.path: _bridge_edits(spec), **_provider_module_edits(spec)}
+    for path, edit, before in _module_plan_edits(spec):
+        first = edits.get(path)
+        chain = (edit, first) if before else (first, edit)
+        edits[path] = edit if first is None else functools.partial(_chain, edits=chain)
     if carry is not None:
         edit = carry_edit(spec, carry)
-        edits[carry.path] = (
-            functools.partial(chain, edits=(edits[carry.path], edit)) if carry.path in edits else edit
-        )
+        first = edits.get(carry.path)
+        edits[carry.path] = edit if first is None else functools.partial(_chain, edits=(first, edit))
         plan.report.append(f"{carry.path}: k_layernorm sized by num_query_groups ({carry.reason})")
     recipes = {old for old, _ in spec.files.recipes}
     texts: dict[str, str] = {}
@@ -103,6 +108,35 @@ def _provider_module_edits(spec: CloneSpec) -> dict[str, functools.partial]:
         path: functools.partial(apply_provider_defaults, classes=classes, plan=plan)
         for path, classes in by_path.items()
     }
+
+
+def _module_plan_edits(spec: CloneSpec) -> list[tuple[str, functools.partial, bool]]:
+    """(source path, edit, runs before the bridge edits) of the config's decisions about SRC's own modules:
+    the post-norm-only layer spec, the scaled embedding dropped (picklable, for the pool)."""
+    decisions = spec.decisions
+    out: list[tuple[str, functools.partial, bool]] = []
+    post_norm = decisions.post_norm if decisions is not None else None
+    if post_norm is not None and post_norm.generated:
+        # before the provider edits: `provider.transformer_layer_spec = post_norm_layer_spec` needs it bound
+        generate = functools.partial(
+            apply_generated_spec, teachers=post_norm.teachers, model=spec.names.class_prefix
+        )
+        out.append((post_norm.path, generate, True))
+    elif post_norm is not None:
+        functions = tuple(spec.renamer.identifier(f) for f in post_norm.functions)
+        out.append((post_norm.path, functools.partial(apply_post_norm, functions=functions), False))
+    if decisions is not None and decisions.embedding_scale is not None:
+        classes = tuple(spec.renamer.identifier(c) for c in decisions.embedding_scale.classes)
+        drop = functools.partial(apply_embedding_scale, classes=classes)
+        out.append((decisions.embedding_scale.path, drop, False))
+    return out
+
+
+def _chain(module: cst.Module, *, edits: tuple[Callable[[cst.Module], cst.Module], ...]) -> cst.Module:
+    """`edits` applied in order (a module with more than one config-driven edit; picklable, for the pool)."""
+    for edit in edits:
+        module = edit(module)
+    return module
 
 
 def _defining_path(spec: CloneSpec, cls: str) -> str | None:

@@ -54,3 +54,12 @@ def test_the_base_bridge_mla_test_is_answered_per_bridge() -> None:
     )
     assert evaluate("'yarn'", CONFIG, cond, bridge=BridgeContext(None, mla=False)).applies is True
     assert evaluate("'yarn'", CONFIG, cond).applies is None  # without a bridge: cannot tell
+
+
+def test_an_unknown_call_still_reads_its_arguments() -> None:
+    # Gemma3's `1.0 / math.sqrt(hf_config.query_pre_attn_scalar)` fails at load on a config without the field
+    out = evaluate("1.0 / math.sqrt(hf_config.query_pre_attn_scalar)", CONFIG)
+    assert out.missing == "query_pre_attn_scalar" and out.value is UNKNOWN
+    assert evaluate("math.sqrt(hf_config.hidden_size)", CONFIG).missing is None
+    guarded = evaluate("math.sqrt(getattr(hf_config, 'query_pre_attn_scalar', 256))", CONFIG)
+    assert guarded.missing is None and guarded.defaulted == {"query_pre_attn_scalar"}

@@ -223,5 +223,20 @@ def test_rules_that_could_not_run_are_a_warning_and_in_the_json(command: str, re
     assert len(unchecked) == 1 and unchecked[0].startswith("not checked (no HF checkpoint names): ")
     assert "warning:" not in captured.err
     # with the names every rule runs
-    assert main([command, "--from-transformers", "granite", "--repo", str(real_tree), "--format", "json"]) == 0
+    assert (
+        main([command, "--from-transformers", "granite", "--repo", str(real_tree), "--format", "json"]) == 0
+    )
     assert json.loads(capsys.readouterr().out)["expressibility"]["unchecked"] == []
+
+
+def test_exaone4_skips_rope_on_its_full_attention_layers(real_catalog: Catalog) -> None:
+    # modeling_exaone4: RoPE only on sliding layers when a window is set (global NoPE); Megatron-Core's
+    # no_rope_freq is 1 on the full-attention layers, spelt over layer_types so that it follows the layer count
+    implied, spec, _ = _implied(real_catalog, "exaone4")
+    nope = implied["no_rope_freq"]
+    types = spec.config["layer_types"]
+    assert nope.value == [int(t == "full_attention") for t in types] and sum(nope.value) == types.count(
+        "full_attention"
+    )
+    assert nope.expression == '[int(t == "full_attention") for t in hf_config.layer_types]'
+    assert implied["window_attn_skip_freq"].value == 4

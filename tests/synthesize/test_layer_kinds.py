@@ -112,3 +112,13 @@ def test_moe_models_keep_their_experts(vocab) -> None:
     assert fc1.megatron_param == "decoder.layers.*.mlp.experts.linear_fc1.weight*"
     (norm,) = _for(result, "post_attention_layernorm.weight")
     assert norm.megatron_param == "decoder.layers.*.pre_mlp_layernorm.weight"
+
+
+def test_exaone4_norms_follow_attention_and_mlp_and_its_embeddings_are_not_scaled() -> None:
+    # EXAONE 4.0: h = x + norm(attn(x)), no input norm; Gemma scales its embeddings by sqrt(hidden_size)
+    exaone4 = dict(modeling_facts("exaone4").norm_roles)
+    assert exaone4 == {"post_attention_layernorm": "post_attn", "post_feedforward_layernorm": "post_mlp"}
+    assert modeling_facts("exaone4").embedding_scaled is False
+    assert modeling_facts("gemma2").embedding_scaled is True
+    assert modeling_facts("gemma3").embedding_scaled is True
+    assert modeling_facts("llama").embedding_scaled is False
