@@ -12,7 +12,6 @@ replacement) that any tool can apply.
 from __future__ import annotations
 
 import difflib
-import os
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field

@@ -65,8 +65,13 @@ def test_fetches_running_at_once_each_get_the_whole_tree(own_cache: Path) -> Non
     # tox runs its environments in parallel: each one's `fetch-tree` may unpack into the same empty cache
     env = {**os.environ, "BRIDGESMITH_CACHE": str(own_cache), "PYTHONPATH": str(PROJECT)}
     fetches = [
-        subprocess.Popen([sys.executable, "-m", "analyzers", "fetch-tree"], env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, "-m", "analyzers", "fetch-tree"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
         for _ in range(3)
     ]
     results = [(f.wait(timeout=300), *f.communicate()) for f in fetches]

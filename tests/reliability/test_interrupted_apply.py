@@ -187,7 +187,10 @@ def test_second_writer_waits_then_names_the_holder(writable_checkout: Path, own_
 
 
 def test_lint_fix_is_one_transaction(
-    writable_checkout: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    writable_checkout: Path,
+    own_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # the fixes of several files go in through the same change set as the codemods: all or none
     from analyzers.cli import main as analyzers_main
