@@ -92,6 +92,14 @@ def _resolve(
         )
         note = f"class prefix {free} (not {names.class_prefix}: class {names.bridge_class} already exists in {taken})"
         return dataclasses.replace(again, report=(*picked, note, *again.report))
+    if names.bridge_class not in request.exclude_teachers and any(
+        b.name == names.bridge_class for b in catalog.bridges
+    ):
+        # a second run of this clone: what it wrote the first time teaches nothing about the model (else a
+        # rule on a field only the new bridge reads would count as taught, and the second plan would differ)
+        request = dataclasses.replace(
+            request, exclude_teachers=(*request.exclude_teachers, names.bridge_class)
+        )
     py_pairs = [(o, n) for o, n in files.models + files.recipes if o.endswith(".py")]
     module_map = {module_name(o): module_name(n) for o, n in py_pairs}
     renamer = _renamer(source, names, protected, _class_names(root, [o for o, _ in py_pairs]))
