@@ -60,6 +60,7 @@ def check_expressible(spec: CloneSpec) -> Verdict | None:
         spec.config, spec.catalog, name_list, shapes, exclude=spec.request.exclude_teachers
     )
     written = _written_by_clone(spec)
+    local = _local_classes(spec)
     fit, carry = plan_k_norm_carry(spec, name_list, shapes)
     src = spec.source.bridge.name
     untaught = []
@@ -72,7 +73,7 @@ def check_expressible(spec: CloneSpec) -> Verdict | None:
             # SRC sizes K by num_attention_heads somewhere the clone does not copy: it cannot resize it
             untaught.append(f)
     verdict = Verdict(
-        tuple(f for f in unsupported if not f.neutral and not _expressed(f, written)),
+        tuple(f for f in unsupported if not f.neutral and not _expressed(f, written) and f.name not in local),
         tuple(unchecked(spec.config, name_list)),
         tuple(untaught),
         carry,
@@ -98,6 +99,13 @@ def _written_by_clone(spec: CloneSpec) -> frozenset[str]:
     if plan is None:
         return frozenset()
     return frozenset(a for a, w in plan.writes.items() if w.literal is not None or w.expr is not None)
+
+
+def _local_classes(spec: CloneSpec) -> frozenset[str]:
+    """The mapping features the clone expresses with a class it writes into the bridge module
+    (`_local_mappings`: a dense MLP's fused gate/up tensor)."""
+    registry = spec.decisions.registry if spec.decisions is not None else None
+    return frozenset(m.feature for m in registry.local) if registry is not None else frozenset()
 
 
 def _expressed(feature: Feature, written: frozenset[str]) -> bool:

@@ -47,6 +47,8 @@ def test_templates_fill_every_placeholder() -> None:
         license_header=license_header(2026),
         generate_script="hf_to_megatron_generate_text.py",
         image_arg="",
+        class_name="FusedGateUpMLPMapping",
+        hf_example="model.layers.*.mlp.gate_up_proj.weight",
     )
     for path in sorted(_templates()):
         text = render(path.removeprefix("codemods/clone_family/templates/"), **values, year=2026)
