@@ -464,7 +464,8 @@ def _fused(ctx: _Context) -> list[Feature]:
         handled = ctx.mapping_for(re.compile(r"(^|\.)(mlp|feed_forward)\.gate_up_proj(\.weight)?$"))
         out.append(Feature("fused gate/up MLP tensor", [f"names: {gate_up}"], [], None, handled, "mapping",
                            "a mapping that takes the dense MLP's fused gate/up tensor (GatedMLPMapping takes "
-                           "separate gate and up tensors): a local mapping class"))  # fmt: skip
+                           "separate gate and up tensors): a local mapping class (clone-family writes one when the "
+                           "modeling file splits it into [gate; up] halves)"))  # fmt: skip
     return out
 
 

@@ -43,6 +43,9 @@ class ModelingFacts:
     fused_qkv_layout: str | None = None
     #: the model multiplies the token embeddings by ``sqrt(hidden_size)`` (Gemma's scaled word embedding)
     embedding_scaled: bool = False
+    #: how a dense MLP splits its fused gate/up projection's output: "gate-up" (``gate, up = x.chunk(2, dim=-1)``,
+    #: Megatron's own [gate; up] order) | "up-gate"; None without one or when the forward shows neither
+    fused_gate_up_layout: str | None = None
 
 
 def modeling_path(model_type: str) -> Path | None:
@@ -85,6 +88,7 @@ def modeling_facts(model_type: str) -> ModelingFacts | None:
         embedding_scaled=any(
             _scales_by_root_hidden(c) for c in classes if c.name.endswith(("Model", "Embedding"))
         ),
+        fused_gate_up_layout=_decoder_gate_up_layout(classes, layers),
     )
 
 
@@ -312,5 +316,68 @@ def _fused_qkv_layout(cls: ast.ClassDef) -> str | None:
                     return "per-head"
                 if owner == target and use.func.attr == "split":
                     return "concatenated"
+        return None
+    return None
+
+
+_FUSED_GATE_UP = re.compile(r"^(gate_up_proj|gate_up|w13|fc1_gate_up)$")
+
+
+def _decoder_gate_up_layout(classes: list[ast.ClassDef], layers: list[ast.ClassDef]) -> str | None:
+    """The fused gate/up layout of the MLP classes the decoder layers build (Phi4-multimodal's audio MLP
+    splits up-first, its language model's gate-first), of every MLP class when no layer names one; None
+    when they disagree."""
+    by_name = {c.name: c for c in classes if c.name.endswith("MLP")}
+    built = {
+        n.func.id
+        for layer in layers
+        for n in ast.walk(layer)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in by_name
+    }
+    layouts = {lay for name in (built or by_name) if (lay := _fused_gate_up_layout(by_name[name]))}
+    return layouts.pop() if len(layouts) == 1 else None
+
+
+def _fused_gate_up_layout(cls: ast.ClassDef) -> str | None:
+    """ "gate-up" when the forward splits the fused projection's output in two halves, gate first
+    (``gate, up = h.chunk(2, dim=-1)``), "up-gate" when the gate is the second half; None otherwise (an
+    interleaved split, or one the forward does not show)."""
+    forward = _method(cls, "forward")
+    if forward is None:
+        return None
+    fused = set()
+    for node in ast.walk(forward):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            value = node.value
+            if (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Attribute)
+                and isinstance(value.func.value, ast.Name)
+                and value.func.value.id == "self"
+                and _FUSED_GATE_UP.match(value.func.attr)
+            ):
+                fused.add(node.targets[0].id)
+    for node in ast.walk(forward):
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Tuple)
+            and len(node.targets[0].elts) == 2
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr == "chunk"
+            and ast.unparse(node.value.func.value) in fused
+        ):
+            continue
+        args = [ast.unparse(a) for a in node.value.args] + [
+            ast.unparse(k.value) for k in node.value.keywords if k.arg == "dim"
+        ]
+        if args != ["2", "-1"]:
+            return None
+        first, second = (ast.unparse(e) for e in node.targets[0].elts)
+        if "gate" in first and "gate" not in second:
+            return "gate-up"
+        if "gate" in second and "gate" not in first:
+            return "up-gate"
         return None
     return None

@@ -20,6 +20,7 @@ from analyzers.hf_config import ARCH_FIELDS, QK_NORM_FLAGS, ModelSpec, detect_bl
 from analyzers.hf_names_record import HFNames
 from codemods._cst import string_literal
 from codemods.clone_family._embedding_scale import EmbeddingScalePlan, plan_embedding_scale
+from codemods.clone_family._local_mappings import insert_local_classes
 from codemods.clone_family._post_norm import GENERATED, PostNormPlan, plan_post_norm
 from codemods.clone_family._provider_edits import apply_provider_plan, drop_unused_imports
 from codemods.clone_family._provider_plan import AttrWrite, ProviderPlan, plan_provider
@@ -307,6 +308,8 @@ def apply_bridge_edits(module: cst.Module, bridge_class: str, decisions: ConfigD
     module = module.visit(_BridgeEdits(bridge_class, decisions))
     if decisions.registry is not None and decisions.registry.classes:
         module = module.visit(MappingImports(decisions.registry.classes))
+    if decisions.registry is not None and decisions.registry.local:
+        module = insert_local_classes(module, bridge_class, decisions.registry.local)
     # names whose only use an edit removed (a mapping class, a layer spec) are no longer imported
     return drop_unused_imports(original, module)
 

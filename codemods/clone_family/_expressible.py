@@ -60,6 +60,7 @@ def check_expressible(spec: CloneSpec) -> Verdict | None:
     written = _written_by_clone(spec)
     if spec.decisions is not None and spec.decisions.post_norm is not None:
         written |= {SPEC_WRITTEN}
+    by_local_class = _local_classes(spec)
     fit, carry = plan_k_norm_carry(spec, name_list, shapes)
     src = spec.source.bridge.name
     untaught = []
@@ -72,7 +73,11 @@ def check_expressible(spec: CloneSpec) -> Verdict | None:
             # SRC sizes K by num_attention_heads somewhere the clone does not copy: it cannot resize it
             untaught.append(f)
     verdict = Verdict(
-        tuple(f for f in unsupported if not f.neutral and not _expressed(f, written)),
+        tuple(
+            f
+            for f in unsupported
+            if not f.neutral and not _expressed(f, written) and f.name not in by_local_class
+        ),
         tuple(unchecked(spec.config, name_list)),
         tuple(untaught),
         carry,
@@ -100,6 +105,13 @@ def _written_by_clone(spec: CloneSpec) -> frozenset[str]:
         return frozenset()
     written = {a for a, w in plan.writes.items() if w.literal is not None or w.expr is not None}
     return frozenset(written | plan.kept)
+
+
+def _local_classes(spec: CloneSpec) -> frozenset[str]:
+    """The mapping features the clone expresses with a class it writes into the bridge module
+    (`_local_mappings`: a dense MLP's fused gate/up tensor)."""
+    registry = spec.decisions.registry if spec.decisions is not None else None
+    return frozenset(m.feature for m in registry.local) if registry is not None else frozenset()
 
 
 def _expressed(feature: Feature, written: frozenset[str]) -> bool:

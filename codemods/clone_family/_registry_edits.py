@@ -29,6 +29,7 @@ from analyzers.layer_roles import NORM_ROLES, megatron_role
 from analyzers.synthesize import SynthesizedMapping, synthesize
 from analyzers.vocabulary import learn_vocabulary
 from codemods._cst import last_name, string_literal
+from codemods.clone_family._local_mappings import LocalMapping, plan_local_mappings, shared_imports
 from codemods.clone_family._templates import TODO
 
 __all__ = ["RegistryPlan", "edit_registry", "plan_registry"]
@@ -83,6 +84,8 @@ class RegistryPlan:
     #: provider attribute -> (value, reason): what the edited registry's Megatron targets need the provider
     #: to build (a LayerNorm bias needs normalization="LayerNorm", a shared-expert gate moe_shared_expert_gate)
     requires: dict[str, tuple[object, str]] = field(default_factory=dict)
+    #: mapping classes the clone defines in the bridge module, each with the registry entry using it
+    local: list[LocalMapping] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         return not (self.drops or self.retargets or self.adds or self.element_todos or self.todos)
@@ -215,6 +218,10 @@ def plan_registry(
                     f"low confidence ({sm.evidence.confidence:.2f}): check against {', '.join(sm.evidence.voters[:3])}"
                 )
         missing = [n for n in missing if n not in taken]
+    if missing:
+        _add_local_mappings(plan, missing, model_type, synthesis.megatron_base if synthesis else "", shared)
+        final_megatron |= {m.megatron_param for m in plan.local}
+        missing = [n for n in missing if n not in _matched([m.hf_param for m in plan.local], missing)]
     # A layernorm fused into a linear the new registry lacks (`mlp.linear_fc1.layer_norm_weight` once the
     # dense MLP is gone) takes the convention the synthesis votes for (`pre_mlp_layernorm.weight`); a norm
     # the new model puts elsewhere (Llama's pre-MLP `post_attention_layernorm` is Gemma2's post-attention
@@ -261,6 +268,21 @@ def plan_registry(
     for todo in plan.todos:
         plan.report.append(f"TODO mapping_registry: {todo}")
     return plan
+
+
+def _add_local_mappings(
+    plan: RegistryPlan, missing: list[str], model_type: str | None, base: str, shared: dict[str, str]
+) -> None:
+    """Entries of the local mapping classes (`_local_mappings`) for weight groups no catalog class takes."""
+    for local in plan_local_mappings(group_names(missing), model_type, base):
+        key = MappingKey(local.class_name, local.megatron_param, (("hf_param", local.hf_param),))
+        plan.local.append(local)
+        plan.adds.append(key)
+        plan.classes.update(shared_imports([local], {c: module_name(p) for c, p in shared.items()}))
+        plan.report.append(
+            f"added {key.describe()}: no catalog class takes {local.hf_param} ({local.feature}); the clone "
+            f"defines {local.class_name} in the bridge module (GatedMLPMapping on the two halves)"
+        )
 
 
 def _norm_role(param: str) -> str | None:

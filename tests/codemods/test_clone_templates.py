@@ -49,6 +49,8 @@ def test_templates_fill_every_placeholder() -> None:
         image_arg="",
         function="post_norm_layer_spec",
         teachers="Gemma2Bridge",
+        class_name="FusedGateUpMLPMapping",
+        hf_example="model.layers.*.mlp.gate_up_proj.weight",
     )
     for path in sorted(_templates()):
         text = render(path.removeprefix("codemods/clone_family/templates/"), **values, year=2026)

@@ -30,3 +30,21 @@ def test_mixtral_cloned_from_minimax_m2_passes_the_logits_check(
     assert "(MixtralForCausalLM via MixtralBridge)" in out
     assert "PASS    export" in out
     assert "PASS    logits          fp32" in out
+
+
+def test_phi3_cloned_from_llama_passes_the_logits_check_through_its_local_gate_up_mapping(
+    real_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Phi3 fuses the dense MLP's gate and up into one gate_up_proj tensor no catalog class takes: without the
+    # local FusedGateUpMLPMapping the clone was refused ("cannot be expressed: fused gate/up MLP tensor")
+    from transformers import AutoConfig
+
+    tree = make_checkout(real_tree, tmp_path / "tree")
+    AutoConfig.for_model("phi3").save_pretrained(tmp_path / "phi3")
+    config = str(tmp_path / "phi3" / "config.json")
+    argv = ["clone-family", "llama", "phi3", "--repo", str(tree), "--config", config, "--smoke"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "(Phi3ForCausalLM via Phi3Bridge)" in out
+    assert "PASS    mapping" in out and "PASS    export" in out
+    assert "PASS    logits          fp32" in out
