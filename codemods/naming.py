@@ -360,6 +360,26 @@ class Renamer:
         return self._replace(text) != text
 
 
+def _family_word(stem: str) -> str:
+    """The leading letters of a stem (`qwen3_moe` -> `qwen`): what siblings of one family share."""
+    return re.match(r"[a-z]*", stem).group(0)  # type: ignore[union-attr]
+
+
+def _capitals(name: str) -> int:
+    return sum(c.isupper() for c in name)
+
+
+def _spelt_by_hf_class(hf_class: str | None, stem: str) -> str | None:
+    """The HF class's own spelling of the model (`Qwen3MoeForCausalLM` -> `Qwen3Moe`) when it names `stem`
+    (the same letters and digits): better than SRC's casing renamed (HYV3 -> QWEN3Moe)."""
+    suffix = hf_suffix(hf_class or "")
+    if hf_class is None or suffix is None:
+        return None
+    prefix = hf_class[: -len(suffix)]
+    same = prefix.lower() == stem.replace("_", "").lower()
+    return prefix if same and CLASS_NAME.fullmatch(prefix) else None
+
+
 @dataclass
 class ModelNames:
     """Every spelling of one model that clone-family writes, derived from the snake_case stem.
@@ -430,7 +450,14 @@ class ModelNames:
         check_stem(stem)
         if class_prefix is not None:
             check_class_prefix(class_prefix)
-        prefix = class_prefix or rename_camel(src_prefix, src_stem, stem) or camel_case(stem)
+        renamed = rename_camel(src_prefix, src_stem, stem)
+        hf_spelling = _spelt_by_hf_class(hf_class, stem)
+        # another family's capitals renamed read oddly (HYV3 -> QWEN3Moe): the HF class's own spelling of the
+        # model is taken then; a sibling keeps its family's casing (Qwen3MoE -> Qwen4MoE)
+        if renamed and hf_spelling and _family_word(src_stem) != _family_word(stem):
+            if _capitals(renamed) > _capitals(hf_spelling):
+                renamed = hf_spelling
+        prefix = class_prefix or renamed or camel_case(stem)
         if not CLASS_NAME.fullmatch(prefix) or keyword.iskeyword(prefix):
             raise ResolveError(f"class prefix {prefix!r} is not an ASCII CamelCase identifier")
         if hf_class is None:

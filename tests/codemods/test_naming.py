@@ -104,3 +104,32 @@ def test_model_names_overrides() -> None:
 def test_check_stem_rejects(bad: str) -> None:
     with pytest.raises(ResolveError):
         check_stem(bad)
+
+
+def test_a_class_prefix_from_another_family_takes_the_hf_spelling() -> None:
+    # HYV3's casing renamed would give QWEN3Moe; the config's Qwen3MoeForCausalLM spells the model
+    names = ModelNames.derive(
+        "qwen3_moe",
+        src_stem="hy_v3",
+        src_prefix="HYV3",
+        src_hf_class="HYV3ForCausalLM",
+        hf_class="Qwen3MoeForCausalLM",
+    )
+    assert names.bridge_class == "Qwen3MoeBridge"
+    # a sibling keeps its family's casing; an HF spelling that is not the stem's, or not CamelCase, is not taken
+    sibling = ModelNames.derive(
+        "qwen4_moe",
+        src_stem="qwen3_moe",
+        src_prefix="Qwen3MoE",
+        src_hf_class=None,
+        hf_class="Qwen4MoeForCausalLM",
+    )
+    assert sibling.bridge_class == "Qwen4MoEBridge"
+    other = ModelNames.derive(
+        "granite", src_stem="llama", src_prefix="Llama", src_hf_class=None, hf_class="FooForCausalLM"
+    )
+    assert other.class_prefix == "Granite"
+    ernie = ModelNames.derive(
+        "ernie4_5", src_stem="llama", src_prefix="Llama", src_hf_class=None, hf_class="Ernie4_5ForCausalLM"
+    )
+    assert ernie.class_prefix == "Ernie45"
