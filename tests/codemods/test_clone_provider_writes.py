@@ -260,12 +260,13 @@ def test_an_if_that_only_computes_a_replaced_local_goes_exaone_moe_cloned_for_qw
     )
 
 
-def test_a_setting_src_contradicts_is_written_as_a_literal_where_no_config_is_bound_qwen3_cloned_for_qwen3_moe(
+def test_a_setting_src_contradicts_reads_the_config_through_hf_pretrained_where_no_config_is_bound_qwen3_cloned_for_qwen3_moe(
     checkout: Path, real_catalog: Catalog, tmp_path: Path
 ) -> None:
-    # Qwen3Bridge's provider_bridge never binds hf_config: the implied value goes in as a literal
+    # Qwen3Bridge's provider_bridge never binds hf_config: the read goes through hf_pretrained.config, so the
+    # bridge follows the field on every checkpoint (a literal would hold for this config only)
     result, fn, _ = _qwen3_moe_clone(checkout, real_catalog, "qwen3", tmp_path)
-    assert _assigned(fn)["moe_router_pre_softmax"] == "True"
+    assert _assigned(fn)["moe_router_pre_softmax"] == "not hf_pretrained.config.norm_topk_prob"
 
 
 def test_a_removed_read_gives_megatron_cores_default_not_srcs_provider_default_exaone_moe_cloned_for_qwen3_moe(
