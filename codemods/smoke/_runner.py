@@ -628,6 +628,11 @@ def options_from_json(text: str) -> SmokeOptions:
     return SmokeOptions(**json.loads(text))
 
 
+#: set (to anything) to run every case in a process of its own, imports included (the reference of
+#: bench/smoke_fork_speed.py; a way out should forking ever misbehave)
+FRESH_PROCESSES = "BRIDGESMITH_SMOKE_FRESH_PROCESSES"
+
+
 def _run_case(options_json: str, report_path: str) -> int:
     """One single-rank run that writes its report: what `python -m codemods.smoke` does on rank 0."""
     report = run_smoke(options_from_json(options_json))
@@ -665,7 +670,13 @@ def run_smoke_subprocess(
         }
         log.parent.mkdir(parents=True, exist_ok=True)
         returncode: int | str
-        if world == 1 and opts.device == "cpu" and not opts.repo and python is None:
+        if (
+            world == 1
+            and opts.device == "cpu"
+            and not opts.repo
+            and python is None
+            and not os.environ.get(FRESH_PROCESSES)
+        ):
             # this interpreter's own stack: forked from a process that imported it once (`_warm`)
             from codemods.smoke._warm import forked_run
 
