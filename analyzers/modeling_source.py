@@ -86,21 +86,22 @@ def modeling_facts(model_type: str) -> ModelingFacts | None:
         norm_roles=next((r for c in layers if (r := _norm_roles(c))), ()),
         fused_qkv_layout=next((lay for c in attention if (lay := _fused_qkv_layout(c))), None),
         embedding_scaled=any(
-            _scales_by_root_hidden(c) for c in classes if c.name.endswith(("Model", "Embedding"))
+            scales_by_root_hidden(c) for c in classes if c.name.endswith(("Model", "Embedding"))
         ),
         fused_gate_up_layout=_decoder_gate_up_layout(classes, layers),
     )
 
 
-def _scales_by_root_hidden(cls: ast.ClassDef) -> bool:
-    """``hidden_size ** 0.5`` in the class (Gemma2's ``normalizer``, Gemma3's ``embed_scale``)."""
+def scales_by_root_hidden(node: ast.AST) -> bool:
+    """``hidden_size ** 0.5`` in `node` (Gemma2's ``normalizer``, Gemma3's ``embed_scale``; MB's scaled
+    embedding modules, whose ``forward`` multiplies by it)."""
     return any(
         isinstance(n, ast.BinOp)
         and isinstance(n.op, ast.Pow)
         and isinstance(n.right, ast.Constant)
         and n.right.value == 0.5
         and "hidden_size" in ast.unparse(n.left)
-        for n in ast.walk(cls)
+        for n in ast.walk(node)
     )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import libcst as cst
 
 from analyzers.hf_config import ModelSpec
+from analyzers.modeling_source import scales_by_root_hidden
 
 __all__ = ["EmbeddingScalePlan", "apply_embedding_scale", "plan_embedding_scale"]
 
@@ -35,14 +36,7 @@ class EmbeddingScalePlan:
 def _scales(cls: ast.ClassDef) -> bool:
     """The class's forward multiplies by ``hidden_size ** 0.5``."""
     forward = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "forward"), None)
-    return forward is not None and any(
-        isinstance(n, ast.BinOp)
-        and isinstance(n.op, ast.Pow)
-        and isinstance(n.right, ast.Constant)
-        and n.right.value == 0.5
-        and "hidden_size" in ast.unparse(n.left)
-        for n in ast.walk(forward)
-    )
+    return forward is not None and scales_by_root_hidden(forward)
 
 
 def _swapped_in(tree: ast.Module, classes: set[str]) -> set[str]:
