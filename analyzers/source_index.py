@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -146,3 +147,15 @@ class SourceIndex:
         if isinstance(found, ParseError):
             raise found
         return found
+
+
+def parsed_modules(root: Path, paths: tuple[str, ...]) -> Iterator[tuple[str, ast.Module]]:
+    """(path, module) of each `.py` of `paths` under `root` that reads and parses (the others are skipped:
+    a stage that looks for a construct in SRC's modules finds none there)."""
+    for path in paths:
+        if not path.endswith(".py"):
+            continue
+        try:
+            yield path, ast.parse((root / path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, SyntaxError):
+            continue

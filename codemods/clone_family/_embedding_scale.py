@@ -20,6 +20,7 @@ import libcst as cst
 
 from analyzers.hf_config import ModelSpec
 from analyzers.modeling_source import scales_by_root_hidden
+from analyzers.source_index import parsed_modules
 
 __all__ = ["EmbeddingScalePlan", "apply_embedding_scale", "plan_embedding_scale"]
 
@@ -65,13 +66,7 @@ def plan_embedding_scale(config: ModelSpec, root: Path, cloned: tuple[str, ...])
     facts = modeling_facts(config.model_type) if config.model_type else None
     if facts is None or facts.embedding_scaled:
         return None
-    for path in cloned:
-        if not path.endswith(".py"):
-            continue
-        try:
-            tree = ast.parse((root / path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, SyntaxError):
-            continue
+    for path, tree in parsed_modules(root, cloned):
         scaled = {n.name for n in tree.body if isinstance(n, ast.ClassDef) and _scales(n)}
         used = tuple(sorted(_swapped_in(tree, scaled)))
         if used:

@@ -24,6 +24,7 @@ import libcst as cst
 
 from analyzers.hf_config import ModelSpec
 from analyzers.layer_roles import hf_roles
+from analyzers.source_index import parsed_modules
 from analyzers.structure_rules import layer_names
 
 __all__ = [
@@ -102,13 +103,7 @@ def plan_post_norm(
 
 def _rewrite(root: Path, cloned: tuple[str, ...]) -> PostNormPlan | None:
     """The first cloned module whose provider's layer spec has post-norm modules and fused pre-norms."""
-    for path in cloned:
-        if not path.endswith(".py"):
-            continue
-        try:
-            tree = ast.parse((root / path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, SyntaxError):
-            continue
+    for path, tree in parsed_modules(root, cloned):
         used = _spec_settings(tree)
         functions = tuple(
             node.name

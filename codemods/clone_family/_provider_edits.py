@@ -9,8 +9,9 @@ that builds the provider. Locals left reading a missing field and imports left u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -283,45 +284,34 @@ class _SiteEditor(cst.CSTTransformer):
         callee = last_name(updated.func)
         if callee is None or not (callee in _FACTORIES or callee.endswith("Provider")):
             return updated
-        args: list[cst.Arg] = []
-        changed = False
-        for arg in updated.args:
-            if arg.keyword is not None:
-                new = self._new(arg.keyword.value, arg.value)
-                if new is None:
-                    changed = True
-                    continue
-                if new is not False:
-                    arg = arg.with_changes(value=new)
-                    changed = True
-            args.append(arg)
-        if not changed:
-            return updated
-        if args:
-            args[-1] = args[-1].with_changes(comma=updated.args[-1].comma)
-        return updated.with_changes(args=args)
+        args = self._rewritten(updated.args, lambda a: a.keyword.value if a.keyword is not None else None)
+        return updated if args is None else updated.with_changes(args=args)
 
     # {"x": v}
     def leave_Dict(self, original: cst.Dict, updated: cst.Dict) -> cst.Dict:
-        elements: list[cst.BaseDictElement] = []
+        elements = self._rewritten(updated.elements, _string_key)
+        return updated if elements is None else updated.with_changes(elements=elements)
+
+    def _rewritten(self, items: Sequence[Any], key_of: Callable[[Any], str | None]) -> list[Any] | None:
+        """`items` (keyword arguments, dict entries) with each keyed one's value as `_new` gives it (None drops
+        the item, False keeps it), the last comma as it was; None when nothing changed."""
+        out: list[Any] = []
         changed = False
-        for element in updated.elements:
-            if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
-                key = element.key.evaluated_value
-                if isinstance(key, str):
-                    new = self._new(key, element.value)
-                    if new is None:
-                        changed = True
-                        continue
-                    if new is not False:
-                        element = element.with_changes(value=new)
-                        changed = True
-            elements.append(element)
+        for item in items:
+            key = key_of(item)
+            new = self._new(key, item.value) if key is not None else False
+            if new is None:
+                changed = True
+                continue
+            if new is not False:
+                item = item.with_changes(value=new)
+                changed = True
+            out.append(item)
         if not changed:
-            return updated
-        if elements and updated.elements:
-            elements[-1] = elements[-1].with_changes(comma=updated.elements[-1].comma)
-        return updated.with_changes(elements=elements)
+            return None
+        if out:
+            out[-1] = out[-1].with_changes(comma=items[-1].comma)
+        return out
 
     def leave_If(self, original: cst.If, updated: cst.If) -> cst.BaseStatement | cst.RemovalSentinel:
         # a branch emptied by a removal: the branch goes (or becomes `pass` where an else follows)
@@ -636,3 +626,11 @@ def apply_provider_defaults(
     return _add_imports(
         module, ProviderPlan(writes={a: w for a, w in plan.writes.items() if a in written}), written
     )
+
+
+def _string_key(element: cst.BaseDictElement) -> str | None:
+    """A dict entry's key when it is a string literal."""
+    if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
+        key = element.key.evaluated_value
+        return key if isinstance(key, str) else None
+    return None
