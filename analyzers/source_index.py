@@ -7,14 +7,14 @@ file (the lint and the catalog scan once for both), else from disk. A file that 
 parsed raises the same `ParseError` every time it is asked for, naming it.
 
 >>> index = SourceIndex(root)  # doctest: +SKIP
->>> index.module_info("src/megatron/bridge/models/qwen/qwen3_bridge.py").classes  # doctest: +SKIP
+>>> index.ast("src/megatron/bridge/models/qwen/qwen3_bridge.py").body[0]  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,6 @@ from analyzers import walk
 from analyzers.errors import ParseError
 
 if TYPE_CHECKING:
-    from analyzers.catalog.modules import ModuleInfo
     from analyzers.tree_snapshot import TreeSnapshot
 
 
@@ -68,13 +67,6 @@ class SourceIndex:
         except ParseError:
             return None
 
-    def module_info(self, rel: str) -> ModuleInfo:
-        """The catalog's parse of the module (`build_module_info`); ParseError when it does not parse."""
-        # imported here: the catalog's package imports its build, which imports this module
-        from analyzers.catalog.modules import build_module_info
-
-        return self._parse("info", rel, lambda text: build_module_info(rel, text))
-
     def ast(self, rel: str) -> ast.Module:
         """The stdlib ast of the module; ParseError naming it when it does not parse."""
 
@@ -84,7 +76,7 @@ class SourceIndex:
             except SyntaxError as exc:
                 raise ParseError(f"cannot parse: {exc.msg} (line {exc.lineno})", rel) from None
 
-        return self._parse("ast", rel, parse)
+        return self.parse("ast", rel, parse)
 
     def cst(self, rel: str) -> Any:
         """The libcst Module of the file (libcst imported only when asked); ParseError when it does not parse."""
@@ -97,7 +89,7 @@ class SourceIndex:
             except cst.ParserSyntaxError as exc:
                 raise ParseError(f"cannot parse: {exc.message} (line {exc.raw_line})", rel) from None
 
-        return self._parse("cst", rel, parse)
+        return self.parse("cst", rel, parse)
 
     def files(self, under: str, suffixes: tuple[str, ...]) -> list[str]:
         """Relative paths of the files below folder `under` ("" for the root) ending in one of `suffixes`,
@@ -136,7 +128,9 @@ class SourceIndex:
                     self._data[rel] = exc
         return self._data[rel]
 
-    def _parse(self, kind: str, rel: str, parse: Any) -> Any:
+    def parse(self, kind: str, rel: str, parse: Callable[[str], Any]) -> Any:
+        """`parse(text)` of the file, made once per run for each `kind` (the catalog's module parse is
+        one: `analyzers.catalog.modules.indexed_module`); the ParseError it or the read raised, each time."""
         key = (kind, rel)
         if key not in self._parsed:
             try:

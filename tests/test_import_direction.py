@@ -144,12 +144,31 @@ def module_level_imports(source: str, rel: str, known: set[str]) -> Iterator[str
                     yield base
 
 
+def _executed(target: str, importer: str, known: set[str]) -> Iterator[str]:
+    """The modules of `known` that importing `target` from `importer` runs: `target`, and each package
+    `__init__` above it but for those `importer` is inside (Python began them before `importer`)."""
+    parts = target.split(".")
+    for depth in range(1, len(parts)):
+        name = ".".join(parts[:depth])
+        if name in known and not importer.startswith(name + "."):
+            yield name
+    if target in known:
+        yield target
+
+
 def import_cycles(sources: dict[str, str]) -> list[list[str]]:
     """Each set of modules (of `sources`, path -> text) that import one another at module level, sorted;
     a module importing itself does not count."""
     names = {module_name(rel): rel for rel in sources}
     graph = {
-        name: sorted(set(module_level_imports(sources[rel], rel, set(names))) - {name})
+        name: sorted(
+            {
+                imported_name
+                for target in module_level_imports(sources[rel], rel, set(names))
+                for imported_name in _executed(target, name, set(names))
+            }
+            - {name}
+        )
         for name, rel in names.items()
     }
     # Tarjan's strongly connected components, iteratively (no recursion limit to meet)
@@ -218,6 +237,20 @@ def test_no_module_level_import_cycle_in_analyzers_or_codemods() -> None:
                 "pkg/b.py": "from pkg.a import A\n",
             },
             [["pkg.a", "pkg.b"]],
+        ),
+        (  # importing pkg.sub.modules runs pkg/sub/__init__.py first, which imports back
+            {
+                "pkg/__init__.py": "",
+                "pkg/sub/__init__.py": "from pkg.sub.build import build\n",
+                "pkg/sub/build.py": "from pkg.index import Index\n",
+                "pkg/sub/modules.py": "",
+                "pkg/index.py": "from pkg.sub.modules import parse\n",
+            },
+            [["pkg.index", "pkg.sub", "pkg.sub.build"]],
+        ),
+        (  # a package's own modules importing each other through it is how packages work
+            {"pkg/__init__.py": "from pkg.a import x\n", "pkg/a.py": "from pkg.b import y\n", "pkg/b.py": ""},
+            [],
         ),
         ({"pkg/a.py": "def f():\n    from pkg.b import x\n", "pkg/b.py": "from pkg.a import f\n"}, []),
         ({"pkg/a.py": "from pkg.b import x\n", "pkg/b.py": "import os\n"}, []),

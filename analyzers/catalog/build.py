@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analyzers import __version__
-from analyzers.catalog.modules import ModuleInfo, ModuleLoader, build_module_info, strip_to_outline
+from analyzers.catalog.modules import (
+    ModuleInfo,
+    ModuleLoader,
+    build_module_info,
+    indexed_module,
+    strip_to_outline,
+)
 from analyzers.catalog.records import SCHEMA_VERSION, Catalog, Location, ParseProblem
 from analyzers.errors import ParseError
 from analyzers.pickle_store import (
@@ -82,7 +88,7 @@ _WORKER: dict = {}
 
 
 def _init_worker(root: str, mapping_classes: set[str]) -> None:
-    _WORKER["loader"] = ModuleLoader(Path(root))
+    _WORKER["loader"] = ModuleLoader(Path(root))  # the worker's own index: it reads what it is sent
     _WORKER["mapping_classes"] = mapping_classes
 
 
@@ -103,7 +109,7 @@ def _extract_one(
     except UnicodeDecodeError as exc:
         return ParseProblem(Location(rel, 1, 0), f"not UTF-8: {exc.reason} at byte {exc.start}")
     try:
-        info = index.module_info(rel) if index is not None else build_module_info(rel, source)
+        info = indexed_module(index, rel) if index is not None else build_module_info(rel, source)
     except ParseError as exc:
         line = int(exc.path.rsplit(":", 1)[1]) if exc.path and ":" in exc.path else 1
         return ParseProblem(Location(rel, line or 1, 0), exc.message)
@@ -210,7 +216,7 @@ def build_catalog(
     # One loader for the sequential path: the shared modules it parses (param_mapping.py is 160 KB) are reused.
     if index is None or index.root != root:
         index = SourceIndex(root, snapshot)
-    loader = ModuleLoader(root, index.source)
+    loader = ModuleLoader(root, index)
     outline_digest = digests.get(PARAM_MAPPING)
     had_entries = bool(cache.entries) if cache else False
     if cache is not None and cache.outline is not None and cache.outline[0] == outline_digest:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from analyzers.errors import ParseError
+from analyzers.source_index import SourceIndex
 
 #: dotted prefix of the tree's own modules
 TREE_NAMESPACE = "megatron.bridge."
@@ -156,15 +157,20 @@ def module_path(root: Path, dotted: str) -> str | None:
     return None
 
 
-class ModuleLoader:
-    """Parses modules of one tree on demand and keeps them; records which files were read."""
+def indexed_module(index: SourceIndex, rel_path: str) -> ModuleInfo:
+    """The catalog's parse of the module at `rel_path`, made once in the run's `index`; ParseError when it
+    cannot be read or parsed."""
+    return index.parse("info", rel_path, lambda source: build_module_info(rel_path, source))
 
-    def __init__(self, root: Path, read: Callable[[str], str] | None = None) -> None:
+
+class ModuleLoader:
+    """Modules of one tree on demand, through the run's `SourceIndex` (the catalog build, the lint and the
+    registry evaluator get the same parse of a file); records which files were read."""
+
+    def __init__(self, root: Path, index: SourceIndex | None = None) -> None:
         self.root = root
-        #: rel path -> text (a `SourceIndex`'s, so the run reads each file once; raises ParseError when it
-        #: cannot). The loader parses its own copies: the registry evaluator memoises by their nodes and
-        #: counts a file as read only through `by_path`.
-        self._read = read
+        self.index = index if index is not None else SourceIndex(root)
+        #: modules given with `add` (a cached outline) and the paths that do not read or parse (None)
         self._modules: dict[str, ModuleInfo | None] = {}
         #: every path asked for since the caller last reset it (the dependencies of one file's facts)
         self.accessed: set[str] = set()
@@ -200,16 +206,13 @@ class ModuleLoader:
 
     def by_path(self, rel_path: str) -> ModuleInfo | None:
         self.touch((rel_path,))
-        if rel_path not in self._modules:
-            try:
-                if self._read is not None:
-                    source = self._read(rel_path)
-                else:
-                    source = (self.root / rel_path).read_text(encoding="utf-8")
-                self._modules[rel_path] = build_module_info(rel_path, source)
-            except (OSError, UnicodeDecodeError, ParseError):
-                self._modules[rel_path] = None
-        return self._modules[rel_path]
+        if rel_path in self._modules:
+            return self._modules[rel_path]
+        try:
+            return indexed_module(self.index, rel_path)
+        except ParseError:
+            self._modules[rel_path] = None
+            return None
 
     def add(self, info: ModuleInfo) -> None:
         self._modules[info.path] = info

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from analyzers import __version__
 from analyzers.catalog.build import build_catalog, is_source
-from analyzers.catalog.modules import ModuleInfo, build_module_info
+from analyzers.catalog.modules import ModuleInfo, build_module_info, indexed_module
 from analyzers.catalog.records import Catalog, Location
 from analyzers.errors import ParseError
 from analyzers.lint.config import LintConfig
@@ -124,7 +124,7 @@ class LintContext:
             if data is None:
                 return None
             try:
-                self._modules[rel] = self.index.module_info(rel)
+                self._modules[rel] = indexed_module(self.index, rel)
             except ParseError:
                 problem = _parse_problem(rel, data)  # where and why, as MBR000 reports it
                 if isinstance(problem, Finding):
