@@ -502,8 +502,7 @@ def unchecked(spec: ModelSpec, names: list[str] | None) -> list[str]:
     without transformers' modeling file (not installed, or no `modeling_<model_type>.py` in it) the modeling
     facts are unknown, without the checkpoint names the name facts are; an unchecked feature is absent from
     the result, so a caller must show these lines (silence would read as "nothing unsupported")."""
-    from analyzers.modeling_source import modeling_path
-    from analyzers.transformers_source import package_version, transformers_dir
+    from analyzers.transformers_source import modeling_path, package_version, transformers_dir
 
     out = []
     if spec.model_type and modeling_facts(spec.model_type) is None:

@@ -18,9 +18,9 @@ import ast
 import functools
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from analyzers.catalog._syntax import callee_name
+from analyzers.transformers_source import modeling_path, read_text
 
 
 @dataclass(frozen=True)
@@ -48,25 +48,16 @@ class ModelingFacts:
     fused_gate_up_layout: str | None = None
 
 
-def modeling_path(model_type: str) -> Path | None:
-    from analyzers.transformers_source import transformers_dir
-
-    tdir = transformers_dir()
-    if tdir is None:
-        return None
-    path = tdir / "models" / model_type / f"modeling_{model_type}.py"
-    return path if path.is_file() else None
-
-
 @functools.lru_cache(maxsize=64)
 def modeling_facts(model_type: str) -> ModelingFacts | None:
     """The facts of `transformers/models/<model_type>/modeling_<model_type>.py`; None when there is none."""
     path = modeling_path(model_type)
-    if path is None:
+    text = read_text(path) if path is not None else None
+    if text is None:
         return None
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
         return None
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]

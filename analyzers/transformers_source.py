@@ -39,6 +39,15 @@ def transformers_dir() -> Path | None:
     return path if (path / "models").is_dir() else None
 
 
+def modeling_path(model_type: str) -> Path | None:
+    """`transformers/models/<model_type>/modeling_<model_type>.py`, None when it (or transformers) is absent."""
+    tdir = transformers_dir()
+    if tdir is None:
+        return None
+    path = tdir / "models" / model_type / f"modeling_{model_type}.py"
+    return path if path.is_file() else None
+
+
 def read_text(path: Path) -> str | None:
     """A source file of the package, None when it cannot be read (a missing or damaged file answers nothing)."""
     try:

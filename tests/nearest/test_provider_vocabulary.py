@@ -16,9 +16,9 @@ from analyzers.cli import main
 from analyzers.expressibility import expressibility
 from analyzers.hf_config import spec_from_transformers
 from analyzers.hf_names import collect_hf_names
-from analyzers.modeling_source import modeling_path
 from analyzers.nearest import rank
 from analyzers.provider_vocabulary import check_candidate, implied_settings, resolve_all
+from analyzers.transformers_source import modeling_path
 
 pytestmark = pytest.mark.hf
 
