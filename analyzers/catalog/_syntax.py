@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from analyzers.catalog._values import ClassValue, FunctionValue
@@ -112,3 +113,20 @@ def read_init_signature(init: ast.FunctionDef) -> InitSignature:
         vararg=spec.vararg.arg if spec.vararg else None,
         passed=_super_init_names(init),
     )
+
+
+def attribute_reads(tree: ast.AST) -> Iterator[tuple[ast.expr, ast.expr, str]]:
+    """(node, owner, name) of every read of a named attribute in `tree`: `owner.name` loads and
+    `getattr(owner, "name", ...)` / `hasattr(owner, "name")` calls (the HF config reads of a bridge)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            yield node, node.value, node.attr
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "hasattr")
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            yield node, node.args[0], node.args[1].value

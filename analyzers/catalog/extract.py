@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from analyzers.catalog._syntax import attribute_reads
 from analyzers.catalog.modules import ModuleInfo, ModuleLoader, resolve_relative
 from analyzers.catalog.provider_settings import (
     ProviderRun,
@@ -130,26 +131,14 @@ def _registration(info: ModuleInfo, call: ast.Call, bridge: str, style: str, gua
 def _config_fields(node: ast.AST) -> list[str]:
     """HF config fields read in `node`: `<cfg>.x`, `getattr(<cfg>, "x")`, `hasattr(...)`, `"x" in <cfg>`."""
     fields: set[str] = set()
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Load):
-            owner = _dotted(sub.value) or ""
-            last = owner.split(".")[-1].lower()
-            if any(h in last for h in CONFIG_NAME_HINTS) and not sub.attr.startswith("_"):
-                fields.add(sub.attr)
-        elif (
-            isinstance(sub, ast.Call)
-            and isinstance(sub.func, ast.Name)
-            and sub.func.id in ("getattr", "hasattr")
+    for sub, owner, name in attribute_reads(node):
+        last = (_dotted(owner) or "").split(".")[-1].lower()
+        if any(h in last for h in CONFIG_NAME_HINTS) and not (
+            isinstance(sub, ast.Attribute) and name.startswith("_")
         ):
-            if (
-                len(sub.args) >= 2
-                and isinstance(sub.args[1], ast.Constant)
-                and isinstance(sub.args[1].value, str)
-            ):
-                owner = (_dotted(sub.args[0]) or "").split(".")[-1].lower()
-                if any(h in owner for h in CONFIG_NAME_HINTS):
-                    fields.add(sub.args[1].value)
-        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr == "get":
+            fields.add(name)
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr == "get":
             owner = (_dotted(sub.func.value) or "").split(".")[-1].lower()
             if any(h in owner for h in CONFIG_NAME_HINTS) and sub.args:
                 key = sub.args[0]

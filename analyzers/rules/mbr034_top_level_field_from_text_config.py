@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from analyzers.catalog._syntax import attribute_reads
 from analyzers.catalog.records import Location
 from analyzers.lint.rule import Finding, Invalid, LintRule
 
@@ -36,20 +37,9 @@ def _reads(tree: ast.AST) -> Iterator[tuple[ast.expr, str, str, bool]]:
                 and "text" not in _owner(node.args[0])
             ):
                 fallback_ids.update(id(n) for n in ast.walk(node.args[2]))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and node.attr in TOP_LEVEL:
-            yield node, _owner(node.value), node.attr, id(node) in fallback_ids
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id in ("getattr", "hasattr")
-        ):
-            if (
-                len(node.args) >= 2
-                and isinstance(node.args[1], ast.Constant)
-                and node.args[1].value in TOP_LEVEL
-            ):
-                yield node, _owner(node.args[0]), node.args[1].value, id(node) in fallback_ids
+    for node, owner, field in attribute_reads(tree):
+        if field in TOP_LEVEL:
+            yield node, _owner(owner), field, id(node) in fallback_ids
 
 
 def _assigned_on_top_level(fn: ast.AST, field: str) -> bool:
