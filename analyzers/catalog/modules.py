@@ -148,10 +148,19 @@ def strip_to_outline(info: ModuleInfo) -> ModuleInfo:
     return info
 
 
+def module_candidates(dotted: str) -> tuple[str, str]:
+    """The two paths the dotted module of the tree can have: its module file and its package `__init__`.
+
+    >>> module_candidates("megatron.bridge.models.qwen")
+    ('src/megatron/bridge/models/qwen.py', 'src/megatron/bridge/models/qwen/__init__.py')
+    """
+    base = "src/" + dotted.replace(".", "/")
+    return f"{base}.py", f"{base}/__init__.py"
+
+
 def module_path(root: Path, dotted: str) -> str | None:
     """Relative path of the dotted module `dotted` under `root`'s src/ (module or package), None when absent."""
-    base = "src/" + dotted.replace(".", "/")
-    for candidate in (base + ".py", base + "/__init__.py"):
+    for candidate in module_candidates(dotted):
         if (root / candidate).is_file():
             return candidate
     return None
@@ -200,8 +209,7 @@ class ModuleLoader:
         path = module_path(self.root, dotted)
         if path is None and dotted.startswith(TREE_NAMESPACE):
             # A module of the tree that does not exist yet: creating it must invalidate the reader.
-            base = "src/" + dotted.replace(".", "/")
-            self.touch((base + ".py", base + "/__init__.py"))
+            self.touch(module_candidates(dotted))
         return path
 
     def by_path(self, rel_path: str) -> ModuleInfo | None:

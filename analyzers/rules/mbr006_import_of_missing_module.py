@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from analyzers.catalog.modules import TREE_NAMESPACE, resolve_relative
+from analyzers.catalog.modules import TREE_NAMESPACE, module_candidates, resolve_relative
 from analyzers.catalog.modules import module_name as dotted_name
 from analyzers.catalog.records import Location
 from analyzers.lint.rule import Finding, Invalid, LintRule
@@ -29,11 +29,6 @@ def _unguarded_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.Import
         elif isinstance(node, ast.If):
             yield from _unguarded_imports(node.body)
             yield from _unguarded_imports(node.orelse)
-
-
-def _candidates(dotted: str) -> tuple[str, str]:
-    base = "src/" + dotted.replace(".", "/")
-    return f"{base}.py", f"{base}/__init__.py"
 
 
 class ImportOfMissingModule(LintRule):
@@ -100,7 +95,7 @@ class ImportOfMissingModule(LintRule):
             for line, col, module in self.ctx.fact(
                 f"{self.CODE}.imports", rel, lambda rel=rel: self._imports(rel)
             ):
-                paths = _candidates(module)
+                paths = module_candidates(module)
                 if any(self.ctx.exists(p) for p in paths):
                     continue
                 yield self.finding(Location(rel, line, col), related=paths, module=module)

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 from functools import cached_property
 
-from analyzers.catalog.modules import resolve_relative
+from analyzers.catalog.modules import module_candidates, resolve_relative
 from analyzers.catalog.records import RecipeFamily
 from analyzers.lint.rule import Finding, Invalid, LintRule
 from analyzers.rules._common import all_entry_nodes
@@ -120,7 +120,7 @@ class RecipeNotExported(LintRule):
         return names
 
     def _star_aliases(self, dotted: str) -> list[str]:
-        path = f"src/{dotted.replace('.', '/')}.py"
+        path = module_candidates(dotted)[0]
         if path not in self.ctx.files.data:
             return []
         return self.ctx.fact(f"{self.CODE}.aliases", path, lambda: self._init_imports(path)[0])
