@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from analyzers.errors import TreeFetchError
+from analyzers.walk import SkipPolicy, iter_files
 
 PINNED_VERSION = "0.6.2"
 #: SHA-256 of the wheel files we accept, by version.
@@ -25,6 +26,8 @@ PINNED_WHEELS = {
     ),
 }
 MARKER = ".bridgesmith-tree.json"
+#: what the digest of an unpacked tree covers: every file but bytecode caches
+_DIGESTED = SkipPolicy(dirs=frozenset({"__pycache__"}))
 
 
 def cache_dir() -> Path:
@@ -50,9 +53,9 @@ def _sha256(path: Path) -> str:
 def content_digest(root: Path) -> str:
     """One digest of every file under `root` (path and bytes), bytecode caches and the marker left out."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
+    for path in iter_files(root, skip=_DIGESTED):
         rel = path.relative_to(root).as_posix()
-        if rel == MARKER or "__pycache__" in path.parts:
+        if rel == MARKER or path.is_symlink():
             continue
         digest.update(rel.encode() + b"\0" + _sha256(path).encode() + b"\n")
     return digest.hexdigest()
