@@ -421,18 +421,6 @@ class ModelNames:
     def docs_page(self) -> str:
         return f"{self.hyphen}.md"
 
-    def unit_test(self, family: str) -> str:
-        """The model's bridge test in the family's unit tests."""
-        return f"{unit_tests_dir(family)}/test_{self.stem}_bridge.py"
-
-    def functional_test(self, family: str) -> str:
-        """The model's conversion test in the family's functional tests."""
-        return f"{functional_tests_dir(family)}/test_{self.stem}_conversion.py"
-
-    def examples_dir(self, vendor: str) -> str:
-        """`examples/models/<vendor>/<stem>`: the model's example scripts."""
-        return f"{EXAMPLES_DIR}/{vendor}/{self.stem}"
-
     @classmethod
     def derive(
         cls,

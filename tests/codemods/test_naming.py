@@ -77,8 +77,6 @@ def test_model_names_from_source_spelling() -> None:
         "Qwen4MoeForCausalLM",
     )
     assert (names.model_type, names.upper, names.docs_page) == ("qwen4_moe", "QWEN4_MOE", "qwen4-moe.md")
-    assert names.unit_test("qwen") == "tests/unit_tests/models/qwen/test_qwen4_moe_bridge.py"
-    assert names.examples_dir("qwen") == "examples/models/qwen/qwen4_moe"
 
 
 def test_model_names_overrides() -> None:
