@@ -35,7 +35,10 @@ HF_MODULES = frozenset(
         "analyzers.safetensors_header",
         "analyzers.synthesize",
         "analyzers.transformers_source",
+        "codemods.clone_family",
         "codemods.clone_family._embedding_scale",
+        "codemods.clone_family._likely_causes",
+        "codemods.clone_family._local_mappings",
         "codemods.clone_family._post_norm",
         "codemods.clone_family._registry_edits",
     }
