@@ -17,8 +17,23 @@ Contents are text with `\\n` line ends (as `Path.read_text` gives them); the byt
 target's line ends (a CRLF file stays CRLF, lines outside the edit keep their exact bytes), moved and
 cloned files keep their source's mode, new files get the umask's.
 
->>> cs = ChangeSet(root, [ChangeContents("a.py", "x = 1\\n", "x = 2\\n"), MoveFile("b.py", "c.py", "", "")])  # doctest: +SKIP
->>> print(cs.describe()); cs.do(); cs.undo()  # doctest: +SKIP
+>>> root = scratch / "changes"; root.mkdir(); (root / "a.py").write_text("x = 1\\n"), (root / "b.py").write_text("")
+(6, 0)
+>>> cs = ChangeSet(root, [ChangeContents("a.py", "x = 1\\n", "x = 2\\n"), MoveFile("b.py", "c.py", "", "")])
+>>> print(cs.describe(), end="")
+--- a/a.py
++++ b/a.py
+@@ -1 +1 @@
+-x = 1
++x = 2
+diff --git a/b.py b/c.py
+similarity index 100%
+rename from b.py
+rename to c.py
+>>> applied = cs.do(); sorted(p.name for p in root.iterdir())
+['a.py', 'c.py']
+>>> cs.undo(); sorted(p.name for p in root.iterdir())
+['a.py', 'b.py']
 """
 
 from __future__ import annotations

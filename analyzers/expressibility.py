@@ -9,8 +9,8 @@ modeling code has the same fact. Otherwise it is *unsupported* and says what it 
 Megatron-Core feature nobody sets yet (``no_rope_freq``), a local layer spec / ``modeling_<model>`` module,
 a Megatron activation, or a mapping class for a fused tensor.
 
->>> supported, unsupported = expressibility(load_spec("granite/config.json"), catalog)  # doctest: +SKIP
->>> [f.name for f in unsupported]  # doctest: +SKIP
+>>> supported, unsupported = expressibility(load_spec(from_transformers="granite"), catalog)
+>>> [f.name for f in unsupported]
 ['embedding multiplier', 'residual multiplier', 'attention multiplier', 'logits scaling']
 """
 

@@ -201,8 +201,8 @@ def vision_fields(spec: ModelSpec) -> list[FieldValue]:
 def load_spec(config: str | None = None, *, from_transformers: str | None = None) -> ModelSpec:
     """Resolve CONFIG (config.json, model dir or hub repo id) or a transformers model type into a ModelSpec.
 
-    >>> spec = load_spec("fixtures/configs/qwen3-8b/config.json")  # doctest: +SKIP
-    >>> spec.model_type, spec.kind  # doctest: +SKIP
+    >>> spec = load_spec("fixtures/configs/qwen3-8b/config.json")
+    >>> spec.model_type, spec.kind
     ('qwen3', 'llm')
     """
     if from_transformers:

@@ -8,7 +8,7 @@ Four facts decide whether Megatron-Core's GPT layer computes the same function, 
   ``hidden_size``), not per head;
 - parallel residual: the decoder layer adds attention and MLP outputs of the same input to the residual.
 
->>> modeling_facts("cohere").parallel_residual  # doctest: +SKIP
+>>> modeling_facts("cohere").parallel_residual
 True
 """
 

@@ -375,8 +375,9 @@ def rank(
 
     `implied`: the provider settings the config implies (computed here from `names`/`shapes` when not given).
 
-    >>> [c.bridge for c in rank(spec, catalog, names, top=3)]  # doctest: +SKIP
-    ['Qwen3Bridge', 'Qwen3MoEBridge', 'Qwen2Bridge']
+    >>> spec = load_spec(from_transformers="qwen3")
+    >>> [c.bridge for c in rank(spec, catalog, collect_hf_names(spec).names, top=3)]
+    ['Qwen3Bridge', 'Exaone4Bridge', 'Gemma3ModelBridge']
     """
     excluded = {e.lower() for e in exclude}
     mine, unknown = model_blocks(spec, names)

@@ -10,8 +10,9 @@ What no config field says (RMSNorm or LayerNorm, a gated MLP, biases, q/k norm, 
 expert gate) is read from the checkpoint names when they are known, from the eps field's spelling and the
 activation's name otherwise (`STRUCTURE_RULES`); the teachers there are the bridges that set the same value.
 
->>> implied = implied_settings(load_spec("phi3/config.json"), catalog, names)  # doctest: +SKIP
->>> next(s for s in implied if s.attr == "add_bias_linear").value  # doctest: +SKIP
+>>> spec = load_spec(from_transformers="phi3")
+>>> implied = implied_settings(spec, catalog, collect_hf_names(spec).names)
+>>> next(s for s in implied if s.attr == "add_bias_linear").value
 False
 """
 

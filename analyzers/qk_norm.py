@@ -8,9 +8,10 @@ classes its ``transformer_layer_spec`` setting reaches, followed through the tre
 ``q_layernorm`` / ``k_layernorm`` is built over a head count. The K norm's size says whether the bridge holds
 GQA (``num_query_groups``) or assumes MHA (``num_attention_heads``: with fewer K heads the shapes differ).
 
->>> bridge_qk_norm(catalog, catalog.bridge("OlMoEBridge")).k_heads  # doctest: +SKIP
+>>> bridge_qk_norm(catalog, catalog.bridge("OlMoEBridge")).k_heads
 'num_attention_heads'
->>> config_qk_norm(spec, names, shapes).kind  # doctest: +SKIP
+>>> spec = load_spec(from_transformers="olmoe")
+>>> config_qk_norm(spec, collect_hf_names(spec).names, collect_hf_names(spec).shapes).kind
 'whole_projection'
 """
 

@@ -125,8 +125,8 @@ def ensure_tree(version: str = PINNED_VERSION, wheel: Path | None = None) -> Pat
     was written into (a codemod applied without --dry-run, say) is unpacked again from the wheel, with
     a one-line warning, so the bundled default is always the pinned release.
 
-    >>> root = ensure_tree()  # doctest: +SKIP
-    >>> (root / "src/megatron/bridge/models/qwen/qwen3_bridge.py").is_file()  # doctest: +SKIP
+    >>> root = ensure_tree()
+    >>> (root / "src/megatron/bridge/models/qwen/qwen3_bridge.py").is_file()
     True
     """
     if version not in PINNED_WHEELS:

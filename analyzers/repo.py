@@ -45,8 +45,8 @@ def _is_tree(path: Path) -> bool:
 def find_repo(path: str | Path | None = None) -> Repo:
     """The tree at `path`, or the one around the current directory when `path` is None.
 
-    >>> find_repo("/path/to/Megatron-Bridge").models  # doctest: +SKIP
-    PosixPath('/path/to/Megatron-Bridge/src/megatron/bridge/models')
+    >>> find_repo(root).models.relative_to(root)
+    PosixPath('src/megatron/bridge/models')
     """
     if path is not None:
         root = Path(path).expanduser()

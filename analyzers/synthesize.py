@@ -4,9 +4,11 @@ Never silent: every HF name ends up either matched by a synthesized mapping or l
 and what cannot be derived (custom mapping classes, MTP layers sized by config fields, vision/audio
 towers) is listed in `todos`.
 
->>> vocab = learn_vocabulary(catalog, exclude=["Qwen3Bridge"])  # doctest: +SKIP
->>> result = synthesize(vocab, names)  # doctest: +SKIP
->>> print(render_python(result))  # doctest: +SKIP
+>>> from analyzers.vocabulary import learn_vocabulary
+>>> vocab = learn_vocabulary(catalog, exclude=["Qwen3Bridge"])
+>>> result = synthesize(vocab, collect_hf_names(load_spec(from_transformers="qwen3")).names)
+>>> print(render_python(result).splitlines()[2])
+    # uses: AutoMapping, GatedMLPMapping, QKVMapping
 """
 
 from __future__ import annotations

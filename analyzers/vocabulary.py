@@ -14,9 +14,10 @@ experts feed two Megatron targets (grouped and sequential experts); ``post_atten
 ``mlp.linear_fc1.layer_norm_weight`` in dense models, ``pre_mlp_layernorm.weight`` in MoE models and both
 in mixed ones. The Megatron base (``decoder.`` vs ``language_model.decoder.``) is a per-bridge vote too.
 
->>> from analyzers.catalog import build_catalog  # doctest: +SKIP
->>> vocab = learn_vocabulary(build_catalog(root), exclude=["Qwen3Bridge"])  # doctest: +SKIP
->>> vocab.entries[frozenset({"L:self_attn.q_proj.weight", "L:self_attn.k_proj.weight", "L:self_attn.v_proj.weight"})]  # doctest: +SKIP
+>>> from analyzers.catalog import build_catalog
+>>> vocab = learn_vocabulary(build_catalog(root), exclude=["Qwen3Bridge"])
+>>> [v.bridge for v in vocab.entries[frozenset({"L:self_attn.q_proj.weight", "L:self_attn.k_proj.weight", "L:self_attn.v_proj.weight"})].votes][:3]
+['Ernie45Bridge', 'Ernie45VLBridge', 'Exaone4Bridge']
 """
 
 from __future__ import annotations

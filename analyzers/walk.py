@@ -2,7 +2,8 @@
 
 Links to folders are never followed (a link loop would repeat the tree); links to files are listed.
 
->>> [p.name for p in iter_files(root / "src", (".py",), skip=BUT_CACHES)]  # doctest: +SKIP
+>>> [p.relative_to(root).as_posix() for p in iter_files(root / "src", (".py",), skip=BUT_CACHES)][:2]
+['src/megatron/bridge/__init__.py', 'src/megatron/bridge/data/__init__.py']
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ def other_family_spellings(catalog: Catalog, family: FamilyRecord) -> set[str]:
 def resolve_source(catalog: Catalog, name: str) -> ResolvedSource:
     """The bridge `name` refers to; ResolveError when nothing or several bridges match exactly.
 
-    >>> resolve_source(catalog, "qwen3").bridge.name  # doctest: +SKIP
+    >>> resolve_source(catalog, "qwen3").bridge.name
     'Qwen3Bridge'
     """
     bridges = [b for b in catalog.bridges if not b.diffusion]

@@ -185,8 +185,8 @@ def build_catalog(
     every module under SCANNED. `index`: the run's sources (over that snapshot), whose reads and parses
     the build shares with the caller.
 
-    >>> catalog = build_catalog(ensure_tree())  # doctest: +SKIP
-    >>> catalog.bridge("Qwen3Bridge").registrations[0].model_type  # doctest: +SKIP
+    >>> catalog = build_catalog(ensure_tree())
+    >>> catalog.bridge("Qwen3Bridge").registrations[0].model_type
     'qwen3'
     """
     repo = find_repo(root)

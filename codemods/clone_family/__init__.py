@@ -14,8 +14,9 @@ The clone runs in stages, each a function of the frozen spec the first one resol
 - `_format`: ruff format of the changed statements only (`_ranges`), the compile check and the conflicts
   -> the Plan
 
->>> result = plan_clone(ensure_tree(), CloneRequest("qwen3", "qwen4"))  # doctest: +SKIP
->>> print(result.plan.preview())  # doctest: +SKIP
+>>> result = plan_clone(ensure_tree(), CloneRequest("qwen3", "qwen4"))
+>>> [c.path for c in result.plan.changes if c.kind == "create"]
+['src/megatron/bridge/models/qwen/qwen4_bridge.py', 'src/megatron/bridge/recipes/qwen/h100/qwen4.py', 'src/megatron/bridge/recipes/qwen/qwen4.py']
 """
 
 from __future__ import annotations

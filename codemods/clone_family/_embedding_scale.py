@@ -5,8 +5,9 @@ modeling code does not: the cloned ``provide()`` keeps Megatron-Core's embedding
 No config field says either way; the new model's side is read from its transformers modeling file
 (`analyzers.modeling_source`, ``embedding_scaled``), SRC's from its cloned provider module.
 
->>> plan = plan_embedding_scale(config, root, cloned)  # doctest: +SKIP
->>> plan.classes  # doctest: +SKIP
+>>> cloned = ("src/megatron/bridge/models/gemma/gemma3_provider.py",)
+>>> plan = plan_embedding_scale(load_spec(from_transformers="exaone4"), root, cloned)
+>>> plan.classes
 ('Gemma3LanguageModelEmbedding',)
 """
 

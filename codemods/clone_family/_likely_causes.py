@@ -4,8 +4,13 @@ provider attributes the cloned files set.
 
 Every cause is a guess with its evidence ("likely"), never a verdict: the smoke report's figures are the facts.
 
->>> likely_causes(report, features, {"models/x/helium_bridge.py": text}, "LlamaBridge")  # doctest: +SKIP
-[{'check': 'logits', 'cause': 'interleaved RoPE ...: the clone does not set rotary_interleaved', ...}]
+>>> import json; from analyzers.expressibility import expressibility
+>>> report = json.loads(Path("fixtures/clone_family/smoke_reports/helium.json").read_text())
+>>> spec = load_spec(from_transformers="helium"); names = collect_hf_names(spec)
+>>> features = sum(expressibility(spec, catalog, names.names, names.shapes), [])
+>>> text = (root / "src/megatron/bridge/models/llama/llama_bridge.py").read_text()
+>>> [(c["check"], c["cause"]) for c in likely_causes(report, features, {"models/x/helium_bridge.py": text}, "LlamaBridge")]
+[('logits', 'likely cause: interleaved RoPE: the clone does not set rotary_interleaved (as Ernie45Bridge, Ernie45VLBridge do; LlamaBridge does not)')]
 """
 
 from __future__ import annotations

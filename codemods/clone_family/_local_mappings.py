@@ -11,8 +11,8 @@ split would pass the roundtrip bit-exact and compute another function. `plan_loc
 registry entries onto ``mlp.linear_fc1``; `insert_local_classes` writes the class above the bridge class
 (libcst); stage 6 formats those lines with the tree's ruff configuration like every other changed line.
 
->>> (local,) = plan_local_mappings(["model.layers.*.mlp.gate_up_proj.weight"], "phi3", "")  # doctest: +SKIP
->>> local.class_name, local.megatron_param  # doctest: +SKIP
+>>> (local,) = plan_local_mappings(["model.layers.*.mlp.gate_up_proj.weight"], "phi3", "")
+>>> local.class_name, local.megatron_param
 ('FusedGateUpMLPMapping', 'decoder.layers.*.mlp.linear_fc1.weight')
 """
 

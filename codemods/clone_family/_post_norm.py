@@ -9,8 +9,10 @@ are Megatron-Core's defaults (``IdentityOp``), as the real EXAONE 4.0 bridge's `
 The mapping registry already follows the new model's roles (``analyzers.layer_roles``): the post norms map
 to ``linear_proj.post_layernorm`` / ``linear_fc2.post_layernorm``, and no pre-norm mapping is left.
 
->>> plan = plan_post_norm(config, names, root, ("src/megatron/bridge/models/gemma/gemma3_provider.py",))  # doctest: +SKIP
->>> plan.functions  # doctest: +SKIP
+>>> config = load_spec(from_transformers="exaone4")
+>>> names = collect_hf_names(config).names
+>>> plan = plan_post_norm(config, names, root, ("src/megatron/bridge/models/gemma/gemma3_provider.py",))
+>>> plan.functions
 ('gemma3_layer_spec',)
 """
 

@@ -8,8 +8,14 @@ cannot be decided is a TODO. `edit_registry` applies the plan to the bridge's `m
 in the registry's own style: AutoMapping entries into the dict the loop reads, other mappings as constructor
 calls beside the existing ones; weight strings are copied exactly.
 
->>> plan = plan_registry(catalog, catalog.bridge("Qwen2Bridge"), names)  # doctest: +SKIP
->>> new_code, misses = edit_registry(code, "Qwen2Bridge", plan)  # doctest: +SKIP
+>>> names = collect_hf_names(load_spec(from_transformers="qwen3"))
+>>> plan = plan_registry(catalog, catalog.bridge("Qwen2Bridge"), names)
+>>> [k.megatron_param for k in plan.drops]
+['decoder.layers.*.self_attention.linear_qkv.bias']
+>>> code = (root / catalog.bridge("Qwen2Bridge").path).read_text()
+>>> new_code, misses = edit_registry(code, "Qwen2Bridge", plan)
+>>> misses, "self_attention.q_layernorm.weight" in new_code
+([], True)
 """
 
 from __future__ import annotations

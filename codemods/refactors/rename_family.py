@@ -12,8 +12,9 @@ name of another family (`minimax_m2` keeps `minimax_m3`, `qwen` keeps `qwen3`). 
 owns (registered `model_type` strings, HF classes and hub ids) and weight-name strings of mapping
 registries.
 
->>> plan = plan_rename_family(Path("Megatron-Bridge"), "olmoe", "olmo_moe")  # doctest: +SKIP
->>> print(plan.preview())  # doctest: +SKIP
+>>> plan = plan_rename_family(root, "olmoe", "olmo_moe", catalog=catalog)
+>>> plan.report[-1]
+'7 files moved, 2 files edited'
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ NEW must carry the same number of `*` segments, which keep the matched text.
 >>> pattern = ParamPattern("mtp.layers.*.mtp_model_layer.", "mtp.layers.*.transformer_layer.")
 >>> pattern.in_source.sub(pattern.substitute, 'f"mtp.layers.{i}.mtp_model_layer.mlp.weight"')
 'f"mtp.layers.{i}.transformer_layer.mlp.weight"'
->>> plan = plan_rename_param(root, build_catalog(root), pattern.old, pattern.new)  # doctest: +SKIP
+>>> plan = plan_rename_param(root, build_catalog(root), pattern.old, pattern.new)
+>>> plan.report[-1]
+'8 files changed'
 """
 
 from __future__ import annotations

@@ -92,7 +92,8 @@ def registered_cases() -> list[SmokeCase]:
     """Every architecture the installed Megatron-Bridge registers, sorted by family and architecture.
 
     Example:
-        >>> [c.model_type for c in registered_cases() if c.bridge == "Qwen3Bridge"]  # doctest: +SKIP
+        >>> from codemods.smoke._te_shim import import_megatron; _ = import_megatron()  # its shims first, as a smoke run
+        >>> [c.model_type for c in registered_cases() if c.bridge == "Qwen3Bridge"]
         ['qwen3']
     """
     import transformers

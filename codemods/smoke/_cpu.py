@@ -102,7 +102,7 @@ def _sliding_window_mask(sq: int, skv: int, window_size: tuple[int, int]) -> Any
 def cuda_calls_on_cpu() -> contextlib.AbstractContextManager[None]:
     """Answer Megatron-Core's CUDA device and RNG-fork calls on the CPU until the block ends.
 
-    Example:
+    Example (`model` and its inputs are a smoke run's: not run as a doctest):
         >>> with cuda_calls_on_cpu():  # doctest: +SKIP
         ...     logits = model(input_ids=ids, position_ids=pos, attention_mask=mask)
     """

@@ -53,7 +53,7 @@ def te_norm(
 
     Example:
         >>> te_norm(torch.ones(2, 4), torch.zeros(4), None, rms=True, zero_centered=True, eps=1e-6).sum()
-        tensor(8.)
+        tensor(8.0000)
     """
     xf = x.float()
     gamma = weight.float() + 1.0 if zero_centered else weight.float()

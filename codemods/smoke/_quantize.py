@@ -114,8 +114,9 @@ def quantize_state_dict(state: dict[str, Any], scheme: str) -> QuantizedCheckpoi
     byte, low nibble first) and `X_scales` ([experts, out, in/32] uint8 E8M0).
 
     Example:
-        >>> q = quantize_state_dict(state, "fp8-block")  # doctest: +SKIP
-        >>> q.tensors["model.layers.0.self_attn.q_proj.weight_scale_inv"].shape  # doctest: +SKIP
+        >>> import torch; state = {"model.layers.0.self_attn.q_proj.weight": torch.randn(256, 256)}
+        >>> q = quantize_state_dict(state, "fp8-block")
+        >>> q.tensors["model.layers.0.self_attn.q_proj.weight_scale_inv"].shape
         torch.Size([2, 2])
     """
     if scheme not in QUANT_SCHEMES or scheme == "none":

@@ -576,7 +576,7 @@ def world_size(opts: SmokeOptions) -> int:
 def run_smoke(opts: SmokeOptions) -> SmokeReport:
     """Run one smoke test in this process (one rank); every rank returns the same report.
 
-    Example:
+    Example (a toy roundtrip, ~30 s on CPU: not run as a doctest):
         >>> run_smoke(SmokeOptions(model="qwen3")).passed  # doctest: +SKIP
         True
     """

@@ -100,7 +100,7 @@ def load_source_config(model: str, config_path: str | None = None) -> dict[str, 
     """The source config as a dict: from `config_path`, from MODEL if it is a path, else transformers' defaults.
 
     Example:
-        >>> load_source_config("qwen3")["model_type"]  # doctest: +SKIP
+        >>> load_source_config("qwen3")["model_type"]
         'qwen3'
     """
     path = Path(config_path) if config_path else Path(model)

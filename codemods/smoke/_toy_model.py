@@ -52,7 +52,10 @@ def build_toy_checkpoint(
     """Build the toy model with transformers (seeded, bf16) and `save_pretrained` it to `out_dir`.
 
     Example:
-        >>> build_toy_checkpoint(toy_config_dict(load_source_config("qwen3")), Path("/tmp/toy"))  # doctest: +SKIP
+        >>> from codemods.smoke._toy_config import load_source_config, toy_config_dict
+        >>> out = build_toy_checkpoint(toy_config_dict(load_source_config("qwen3")), scratch / "toy")
+        >>> sorted(p.name for p in out.iterdir())
+        ['config.json', 'generation_config.json', 'model.safetensors']
     """
     import torch
     import transformers

@@ -76,7 +76,7 @@ def logits_inputs(
     """Inputs with one image per sequence for a VLM whose HF and Megatron forwards take one, a text-only
     LogitsInputs (with the reason in `note`) for any other VLM, None for a text model.
 
-    Example:
+    Example (`hf` and `model` are a smoke run's: not run as a doctest):
         >>> inputs = logits_inputs(hf.config, "Qwen3VLForConditionalGeneration", "Qwen3VLBridge", model[0], 1024, 2, 32, 0, "cpu")  # doctest: +SKIP
         >>> inputs.note  # doctest: +SKIP
         'logits: text + one image per sequence (...)'

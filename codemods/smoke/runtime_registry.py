@@ -5,8 +5,8 @@ For each bridge of the catalog, import its class from the installed package (TE-
 the registered architecture, and compare its mappings with the static records as multisets of
 `(megatron_param, sorted HF patterns)`. Needs torch + megatron-core + megatron-bridge (the smoke env).
 
->>> rows = compare_catalog(build_catalog(ensure_tree()))  # doctest: +SKIP
->>> [r.bridge for r in rows if r.verdict == "mismatch"]  # doctest: +SKIP
+>>> rows = compare_catalog(build_catalog(ensure_tree()))
+>>> [r.bridge for r in rows if r.verdict == "mismatch"]
 []
 """
 
