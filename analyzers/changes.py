@@ -663,11 +663,13 @@ def _transact(root: Path, ops: list[_Op], description: str) -> None:
                 made.append(p)
     journal = _Journal(root, ops, made, description)
     done = 0
-    at: str | None = None  #: the target being staged or renamed (named by a write failure)
+    #: the path being written (the journal, a folder, a target staged or renamed): a failure names it
+    at: str | None = str(journal_path(root))
     try:
         with _signals_raise():
             journal.write()
             for rel in made:
+                at = rel
                 os.mkdir(root / rel)
             for op in ops:
                 if op.data is not None:
@@ -681,7 +683,9 @@ def _transact(root: Path, ops: list[_Op], description: str) -> None:
                 else:
                     os.replace(root / op.stage, target)
                 done += 1
+            at = None  # a folder that a delete emptied
             _remove_emptied(root, ops)
+            at = str(journal_path(root))
             journal.remove()
     except BaseException as exc:
         with _signals_blocked():
@@ -714,6 +718,8 @@ def _remove_emptied(root: Path, ops: list[_Op]) -> None:
 
 
 def _failure(exc: BaseException, done: int, total: int, at: str | None) -> ApplyError:
+    """The one error of a failed apply: what was undone, and the path being written (`at`) when known; a
+    signal names none (it is no path's failure)."""
     undone = f"rolled back {done} of {total} file operations, the tree is as before"
     if isinstance(exc, _Signalled):
         name = signal.Signals(exc.signum).name
@@ -722,4 +728,5 @@ def _failure(exc: BaseException, done: int, total: int, at: str | None) -> Apply
         return ApplyError(f"interrupted by SIGINT during the apply: {undone}", None, 130)
     if isinstance(exc, OSError):
         return ApplyError(f"write failed ({exc.strerror or exc}): {undone}", at)
-    return ApplyError(f"apply failed ({type(exc).__name__}: {exc}): {undone}", None)
+    # any other failure (a bug, MemoryError, ...) names the path as a write failure does
+    return ApplyError(f"apply failed ({type(exc).__name__}: {exc}): {undone}", at)

@@ -3,7 +3,8 @@
 Every codemod builds a Plan with `plan_*` functions (which never write); only `Plan.apply` writes. A Plan
 holds `CreateFile`, `ChangeContents`, `MoveFile` and `DeleteFile` changes; `add`/`modify` take whole-file
 before/after pairs (as the builders render them) and `move` records a rename, shown as git's
-`rename from`/`rename to`. `changes` gives per-path views (`FileEdit`) of what the plan writes.
+`rename from`/`rename to`. `changes` gives per-path views (`FileEdit`) of what the plan writes, `output` its presentation
+(`analyzers.change_output`: diff, JSON document, summary) as every write command prints it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import stat
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analyzers.change_output import ChangeOutput, is_noop
 from analyzers.changes import (
     Change,
     ChangeContents,
@@ -75,10 +78,6 @@ def _views(change: Change) -> list[FileEdit]:
         FileEdit(change.src, change.old, None, (f"moved to {change.dst}",), moved=change.dst),
         FileEdit(change.dst, None, change.new, change.reasons, moved=change.src),
     ]
-
-
-def _is_noop(change: Change) -> bool:
-    return isinstance(change, ChangeContents) and change.old == change.new
 
 
 @dataclass
@@ -227,12 +226,12 @@ class Plan:
     @property
     def changes(self) -> list[FileEdit]:
         """Per-path views of the changes that change something (a move is a delete and a create)."""
-        return [view for change in self.items if not _is_noop(change) for view in _views(change)]
+        return [view for change in self.items if not is_noop(change) for view in _views(change)]
 
     def change_set(self) -> ChangeSet:
         """The typed changes that change something, as an `analyzers.changes.ChangeSet`."""
         return ChangeSet(
-            self.root, [c for c in self.items if not _is_noop(c)], self.report[0] if self.report else ""
+            self.root, [c for c in self.items if not is_noop(c)], self.report[0] if self.report else ""
         )
 
     def is_empty(self) -> bool:
@@ -242,19 +241,26 @@ class Plan:
         """The whole plan as one unified diff (moves as git renames), sorted by path."""
         return self.change_set().describe()
 
-    def to_json(self) -> dict[str, Any]:
-        files = []
-        for e in sorted(self.changes, key=lambda e: e.path):
-            entry: dict[str, Any] = {"path": e.path, "action": e.kind, "reasons": list(e.reasons)}
-            if e.moved is not None:
-                entry["moved_from" if e.kind == "create" else "moved_to"] = e.moved
-            files.append(entry)
+    def details(self) -> dict[str, Any]:
+        """The plan's own keys of its JSON document: every decision (`report`) and what is left (`todos`)."""
         return {
-            "root": str(self.root),
-            "files": files,
             "report": self.report,
             "todos": [{"path": t.path, "line": t.line, "message": t.message} for t in self.todos],
         }
+
+    def output(
+        self,
+        command: str,
+        *,
+        applied: bool,
+        already_applied: bool = False,
+        summary: Sequence[str] = (),
+        extra: Mapping[str, Any] | None = None,
+    ) -> ChangeOutput:
+        """The plan as every write command presents it (`analyzers.change_output`): diff, JSON, summary."""
+        return ChangeOutput(
+            self.change_set(), command, applied, already_applied, summary, self.details(), extra or {}
+        )
 
     # --- writing --------------------------------------------------------------------------------
     def check(self) -> None:

@@ -334,40 +334,18 @@ def _run(args: argparse.Namespace, out) -> int:
             print(f"warning: {finding.location}: {finding.code} fix not applied: {reason}", file=sys.stderr)
         for warning in fixes.warnings:
             print(f"warning: {warning}", file=sys.stderr)
+        output = fix_output(fixes, applied=not args.diff, quiet=quiet)
         if args.diff:
-            if args.format == "json":
-                from analyzers.lint.output import dumps, versioned
-
-                out.write(
-                    dumps(
-                        versioned(
-                            "fixes",
-                            files=[
-                                {"path": p, "edits": [e.to_json() for e in fixes.edits() if e.path == p]}
-                                for p in sorted(fixes.texts)
-                            ],
-                            fixed=[f"{f.location}: {f.code}" for f in fixes.fixed],
-                            diff=fixes.diff(),
-                        )
-                    )
-                )
-            else:
-                out.write(fixes.diff())
-                if not quiet:
-                    print(
-                        f"{len(fixes.fixed)} fix(es) would be applied to {len(fixes.texts)} file(s)",
-                        file=sys.stderr,
-                    )
+            output.present(args.format, out=out, indent=2)
             report_problems()
             if result.errors:
                 return 2
             return 0 if args.exit_zero or not fixes.fixed else 1
-        fixes.write(repo.root)
+        fixes.write()
         fixed_ids = {id(f) for f in fixes.fixed}
         findings = [f for f in findings if id(f) not in fixed_ids]
         fixed_summary = fixes.fixed
-        if not quiet:
-            print(f"Fixed {len(fixes.fixed)} finding(s) in {len(fixes.texts)} file(s).", file=sys.stderr)
+        output.print_summary()  # stdout carries the findings that are left
 
     fmt = args.format
     color = fmt == "text" and _use_color(args.color, out)
@@ -428,6 +406,33 @@ def _run(args: argparse.Namespace, out) -> int:
         if hidden:
             out.write(hidden + "\n")
     return 0 if args.exit_zero or not findings else 1
+
+
+def fix_output(fixes, *, applied: bool, quiet: bool):
+    """The fixes as every write command presents its change set (`analyzers.change_output`): the `fixes`
+    document (each file's text edits, the findings fixed) and the one summary line."""
+    from analyzers.change_output import ChangeOutput
+    from analyzers.lint.output import TOOL_NAME
+
+    n, files = len(fixes.fixed), len(fixes.files)
+    line = (
+        f"Fixed {n} finding(s) in {files} file(s)."
+        if applied
+        else f"{n} fix(es) would be applied to {files} file(s)"
+    )
+    edits = fixes.edits()
+    return ChangeOutput(
+        fixes.changes,
+        "lint",
+        applied,
+        summary=[] if quiet else [line],
+        details={"fixed": [f"{f.location}: {f.code}" for f in fixes.fixed]},
+        file_fields={
+            c.path: {"edits": [e.to_json() for e in edits if e.path == c.path]} for c in fixes.files
+        },
+        kind="fixes",
+        tool=TOOL_NAME,
+    )
 
 
 def _fixed_listing(fixed: list) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analyzers.catalog.modules import package_of
+from analyzers.changes import ChangeContents, ChangeSet
 from analyzers.cst_edits import (
     add_all_entries,
     add_import,
@@ -111,48 +112,38 @@ def text_edits(path: str, before: str, after: str) -> list[TextEdit]:
 
 @dataclass
 class FixSet:
-    """The fixes of some findings applied together: new texts per file, which findings they fix."""
+    """The fixes of some findings applied together: their files' edits as one change set of
+    `ChangeContents` (each with the findings it fixes as reasons), and which findings they fix."""
 
-    texts: dict[str, tuple[str, str]] = field(default_factory=dict)  #: path -> (before, after)
+    changes: ChangeSet
     fixed: list[Finding] = field(default_factory=list)
     #: (finding, reason) for a fix that could not be placed (the other fixes still go in)
     failures: list[tuple[Finding, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  #: e.g. why the fixed files are not formatted
 
-    def diff(self) -> str:
-        """A unified diff of every changed file, sorted by path."""
-        out: list[str] = []
-        for path, (before, after) in sorted(self.texts.items()):
-            out.extend(
-                difflib.unified_diff(
-                    before.splitlines(keepends=True),
-                    after.splitlines(keepends=True),
-                    fromfile=f"a/{path}",
-                    tofile=f"b/{path}",
-                )
-            )
-        return "".join(
-            line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in out
+    @property
+    def files(self) -> list[ChangeContents]:
+        """The changed files, sorted by path."""
+        return sorted(
+            (c for c in self.changes.changes if isinstance(c, ChangeContents)), key=lambda c: c.path
         )
 
-    def edits(self) -> list[TextEdit]:
-        return [
-            e for path, (before, after) in sorted(self.texts.items()) for e in text_edits(path, before, after)
-        ]
+    def diff(self) -> str:
+        """A unified diff of every changed file, sorted by path (the change set's own rendering)."""
+        return self.changes.describe()
 
-    def write(self, root: Path) -> None:
-        """Write every changed file, each atomically and keeping its mode; checks first that none changed."""
-        for path, (before, _) in self.texts.items():
-            if (root / path).read_text(encoding="utf-8") != before:
-                raise BridgesmithError("changed on disk while the fixes were computed; nothing written", path)
-        write_changes(root, self.texts, "lint --fix")
+    def edits(self) -> list[TextEdit]:
+        return [e for c in self.files for e in text_edits(c.path, c.old, c.new)]
+
+    def write(self) -> None:
+        """Write every changed file as one transaction (`ChangeSet.do`: under the tree's lock, refused before
+        anything is written when a file changed since the fixes were computed)."""
+        self.changes.do()
 
 
 def write_changes(root: Path, changes: dict[str, tuple[str, str]], description: str = "lint") -> None:
     """Write `after` of every (before, after) in place as one transaction of the change set (every file or
     none, under the tree's lock; a file that no longer reads `before` stops it before anything is written)."""
-    from analyzers.changes import ChangeContents, ChangeSet
-
     ChangeSet(
         root,
         [ChangeContents(path, before, after) for path, (before, after) in sorted(changes.items())],
@@ -163,7 +154,7 @@ def write_changes(root: Path, changes: dict[str, tuple[str, str]], description: 
 def compute_fixes(root: Path, findings: Iterable[Finding], fmt: bool = True) -> FixSet:
     """Every fixable finding's edits applied per file in finding order, then (`fmt`) the touched files
     formatted with the tree's ruff configuration; writes nothing."""
-    result = FixSet()
+    result = FixSet(ChangeSet(root, description="lint --fix"))
     texts: dict[str, str] = {}
     originals: dict[str, str] = {}
     for finding in findings:
@@ -184,7 +175,12 @@ def compute_fixes(root: Path, findings: Iterable[Finding], fmt: bool = True) -> 
     changed = {p: t for p, t in texts.items() if t != originals[p]}
     if fmt and changed and has_ruff_config(root):
         changed = format_like_the_tree(root, changed, result.warnings)
-    result.texts = {p: (originals[p], t) for p, t in sorted(changed.items()) if t != originals[p]}
+    for path, text in sorted(changed.items()):
+        if text != originals[path]:
+            reasons = tuple(
+                f"{f.location}: {f.code}" for f in result.fixed if path in {e.path for e in f.fix or ()}
+            )
+            result.changes.add_change(ChangeContents(path, originals[path], text, reasons))
     return result
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.catalog.modules import module_name
-from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, load_repo, print_json
-from analyzers.envelope import versioned
+from analyzers.change_output import ChangeOutput
+from analyzers.cli_common import add_format_argument, add_repo_argument, load_catalog, load_repo
 from analyzers.errors import ConfigError, ResolveError, UnexpressibleError
 from analyzers.provider_report import warn_unchecked
 from codemods.clone_family import CloneRequest, CloneResult, plan_clone
@@ -56,7 +56,7 @@ def run_clone_smoke(result: CloneResult, args: argparse.Namespace) -> int:
     smoke = report.to_dict()
     causes = [] if report.passed else smoke_causes(result, args, smoke)
     if args.format == "json":
-        print_json(clone_document(result, applied=True, smoke={**smoke, "likely_causes": causes}))
+        clone_output(result, applied=True, smoke={**smoke, "likely_causes": causes}).present("json")
     else:
         print(report.summary())
         for cause in causes:
@@ -176,17 +176,23 @@ def _summary(result: CloneResult, applied: bool) -> list[str]:
     return lines
 
 
-def clone_document(result: CloneResult, applied: bool, already_applied: bool = False, **extra: Any) -> dict:
-    """The `--format json` document: the plan's change set, whether it was applied, then `extra`."""
-    payload = {
-        **result.plan.to_json(),
-        "applied": applied,
-        "already_applied": already_applied,
-        "unsupported": result.unsupported,
-        "unchecked": result.unchecked,
-        **extra,
-    }
-    return versioned("clone-family", payload)
+def clone_output(
+    result: CloneResult, applied: bool, already_applied: bool = False, **extra: Any
+) -> ChangeOutput:
+    """The clone's change set as every write command presents it: the summary (`_summary`), and the JSON
+    document's change-set part, then `unsupported`, `unchecked` and `extra`."""
+    lines = (
+        [f"nothing to do: {result.names.bridge_class} is already cloned from {result.source.bridge.name}"]
+        if already_applied
+        else _summary(result, applied)
+    )
+    return result.plan.output(
+        "clone-family",
+        applied=applied,
+        already_applied=already_applied,
+        summary=lines,
+        extra={"unsupported": result.unsupported, "unchecked": result.unchecked, **extra},
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -203,27 +209,20 @@ def run(args: argparse.Namespace) -> int:
     # a clone written with features no bridge expresses is a finding, like a failed check
     written_rc = 1 if result.unsupported else 0
     if result.already_applied:
-        message = (
-            f"nothing to do: {result.names.bridge_class} is already cloned from {result.source.bridge.name}"
-        )
-        if args.format == "json":
-            print_json(clone_document(result, applied=False, already_applied=True))
-        else:
-            print(message)
+        # with nothing written the line is the command's result: stdout
+        clone_output(result, applied=False, already_applied=True).present(args.format, err=sys.stdout)
         return 0
     if args.dry_run:
-        if args.format == "json":
-            print_json(clone_document(result, applied=False))
-        else:
-            # the summary (files, notes, TODOs) before the diff; stdout stays the bare diff (`git apply`)
-            print("\n".join(_summary(result, applied=False)), file=sys.stderr, flush=True)
-            sys.stdout.write(result.plan.preview())
+        # the summary (files, notes, TODOs) on stderr before the diff; stdout stays the bare diff (`git apply`)
+        clone_output(result, applied=False).present(args.format)
         return written_rc
     result.plan.apply()
+    output = clone_output(result, applied=True)
     if args.format != "json":
-        print("\n".join(_summary(result, applied=True)))
+        # after an apply the summary is the command's result: stdout (the smoke verdict follows it)
+        output.print_summary(sys.stdout)
     if args.smoke:
         return max(SMOKE_HOOK(result, args), written_rc)
     if args.format == "json":
-        print_json(clone_document(result, applied=True))
+        output.present("json")
     return written_rc

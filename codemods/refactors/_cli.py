@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from analyzers.cli_common import add_format_argument, add_repo_argument, print_json
-from analyzers.envelope import versioned
+from analyzers.cli_common import add_format_argument, add_repo_argument
 from codemods.plan import Plan
 
 
@@ -19,22 +17,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def emit(plan: Plan, args: argparse.Namespace) -> int:
-    """Preview (`--dry-run`) or apply `plan`, then print the change set (json) or the report (text)."""
+    """Preview (`--dry-run`) or apply `plan`, then present its change set (`Plan.output`): the JSON document,
+    or the report on stderr and the diff (dry run) on stdout."""
     if not args.dry_run:
         plan.apply()
-    if args.format == "json":
-        data = {
-            **plan.to_json(),
-            "applied": not args.dry_run,
-            "already_applied": False,
-            "diff": plan.preview(),
-        }
-        print_json(versioned(args.command, data))
-        return 0
-    if args.dry_run:
-        sys.stdout.write(plan.preview())
-    for line in plan.report:
-        print(line, file=sys.stderr)
+    summary = list(plan.report)
     if not args.dry_run:
-        print(f"applied: {len(plan.changes)} files", file=sys.stderr)
+        summary.append(f"applied: {len(plan.changes)} files")
+    plan.output(args.command, applied=not args.dry_run, summary=summary).present(args.format)
     return 0

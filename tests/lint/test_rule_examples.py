@@ -69,7 +69,7 @@ def test_invalid(rule, example: Invalid, tmp_path: Path) -> None:
         # Unformatted: the mini trees have no ruff configuration of their own to format with.
         fixes = compute_fixes(root, found, fmt=False)
         assert not fixes.failures
-        fixes.write(root)
+        fixes.write()
         for rel, text in expected.items():
             assert (root / rel).read_text(encoding="utf-8") == text
         assert not [f for f in _lint(root, rule.CODE).findings if f.code == rule.CODE and f.fixable]

@@ -134,6 +134,38 @@ def test_unencodable_second_edit_rolls_back_nothing_written(tmp_path: Path, own_
     assert snapshot(root) == before
 
 
+def test_any_failure_during_the_apply_names_the_path_being_written(
+    tmp_path: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # not only an OSError: whatever breaks while b.py is staged, the one error names b.py, and all is undone
+    from analyzers import changes
+    from analyzers.changes import ApplyError
+
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "a.py").write_text("a = 1\n")
+    (root / "b.py").write_text("b = 1\n")
+    before = snapshot(root)
+    stage = changes._stage
+
+    def failing(path: Path, data: bytes, mode: int | None) -> None:
+        if path.name.endswith("-b.py.tmp"):
+            raise ValueError("no room for b")
+        stage(path, data, mode)
+
+    monkeypatch.setattr(changes, "_stage", failing)
+    cs = ChangeSet(
+        root, [ChangeContents("a.py", "a = 1\n", "a = 2\n"), ChangeContents("b.py", "b = 1\n", "b = 2\n")]
+    )
+    with pytest.raises(ApplyError) as failed:
+        cs.do()
+    assert failed.value.path == "b.py"
+    assert str(failed.value) == (
+        "b.py: apply failed (ValueError: no room for b): rolled back 0 of 2 file operations, the tree is as before"
+    )
+    assert snapshot(root) == before
+
+
 def test_drift_since_the_plan_is_refused(tmp_path: Path, own_cache: Path) -> None:
     root = tmp_path / "t"
     root.mkdir()
