@@ -8,6 +8,7 @@ import sys
 from analyzers.cli_common import add_format_argument, add_repo_argument, print_json
 from analyzers.envelope import versioned
 from codemods.plan import Plan
+from codemods.refactors._done import emit_done
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +21,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 def emit(plan: Plan, args: argparse.Namespace) -> int:
     """Preview (`--dry-run`) or apply `plan`, then print the change set (json) or the report (text)."""
+    if plan.nothing_to_do:
+        return emit_done(plan, args)
     if not args.dry_run:
         plan.apply()
     if args.format == "json":
