@@ -108,7 +108,9 @@ class _ImportMover(cst.CSTTransformer):
         if len(node.names) == 1:
             return updated.with_changes(body=[new_from])
         rest = [a for a in node.names if a is not alias]
-        rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        if alias is node.names[-1]:
+            # the new last name ends as the removed one did: no comma, or a parenthesised list's trailing one
+            rest[-1] = rest[-1].with_changes(comma=alias.comma)
         kept = updated.with_changes(body=[node.with_changes(names=rest)])
         added = cst.SimpleStatementLine(body=[new_from], trailing_whitespace=updated.trailing_whitespace)
         return cst.FlattenSentinel([kept, added])
