@@ -104,16 +104,6 @@ def _run(
         print(f"error: this command needs {top}, which is not installed: {hint}", file=sys.stderr)
         return 2
     except BridgesmithError as exc:
-        if getattr(exc, "nothing_to_do", False):
-            if getattr(args, "format", None) == "json":
-                from analyzers.cli_common import print_json
-                from analyzers.envelope import versioned
-
-                doc = {"files": [], "applied": False, "already_applied": True, "message": str(exc)}
-                print_json(versioned(args.command, doc))
-            else:
-                print(f"nothing to do: {exc}")
-            return 0
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:

@@ -88,6 +88,8 @@ class Plan:
     #: human-readable report lines: every decision with its reason
     report: list[str] = field(default_factory=list)
     todos: list[Todo] = field(default_factory=list)
+    #: why there is nothing to do, when the refactor is already done (the plan is then empty)
+    nothing_to_do: str = ""
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)

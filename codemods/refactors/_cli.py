@@ -6,6 +6,7 @@ import argparse
 
 from analyzers.cli_common import add_format_argument, add_repo_argument
 from codemods.plan import Plan
+from codemods.refactors._done import emit_done
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +20,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 def emit(plan: Plan, args: argparse.Namespace) -> int:
     """Preview (`--dry-run`) or apply `plan`, then present its change set (`Plan.output`): the JSON document,
     or the report on stderr and the diff (dry run) on stdout."""
+    if plan.nothing_to_do:
+        return emit_done(plan, args)
     if not args.dry_run:
         plan.apply()
     summary = list(plan.report)

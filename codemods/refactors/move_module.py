@@ -26,7 +26,7 @@ from analyzers.repo import BRIDGE_PKG
 from analyzers.source_index import SourceIndex
 from codemods.plan import Plan
 from codemods.refactors import _imports, _ruff, _text
-from codemods.refactors._done import AlreadyGone
+from codemods.refactors._done import already_done
 from codemods.refactors.rename_symbol import FROZEN_DOCS, check_compiles
 
 #: text files outside Python whose dotted paths and file paths follow a move
@@ -110,7 +110,9 @@ class _ImportMover(cst.CSTTransformer):
         if len(node.names) == 1:
             return updated.with_changes(body=[new_from])
         rest = [a for a in node.names if a is not alias]
-        rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        if alias is node.names[-1]:
+            # the new last name ends as the removed one did: no comma, or a parenthesised list's trailing one
+            rest[-1] = rest[-1].with_changes(comma=alias.comma)
         kept = updated.with_changes(body=[node.with_changes(names=rest)])
         added = cst.SimpleStatementLine(body=[new_from], trailing_whitespace=updated.trailing_whitespace)
         return cst.FlattenSentinel([kept, added])
@@ -147,7 +149,7 @@ def plan_move_module(root: Path, src: str, dst: str) -> Plan:
     new, new_path = _as_module_path(root, dst)
     if not (root / old_path).is_file():
         if (root / new_path).is_file():
-            raise AlreadyGone(f"no module {old} ({old_path}); {new_path} exists (already moved)")
+            return already_done(root, f"no module {old} ({old_path}); {new_path} exists (already moved)")
         raise ResolveError(f"no module {old} ({old_path})")
     if (root / new_path.removesuffix(".py")).is_dir():
         raise PlanConflictError(

@@ -45,7 +45,7 @@ from codemods.naming import (
 )
 from codemods.plan import Plan
 from codemods.refactors import _ruff
-from codemods.refactors._done import AlreadyRenamed, refuse_unreadable
+from codemods.refactors._done import already_done, refuse_unreadable
 from codemods.refactors.move_module import TEXT_SUFFIXES
 from codemods.refactors.rename_symbol import FROZEN_DOCS, check_compiles
 from codemods.rename_engine import ModuleNames, RenameTransformer, StringPolicy, dotted_module, rename_module
@@ -175,9 +175,14 @@ class _Resolver:
         self.old, self.new = self.family.name, new
         if "/" in self.old:
             raise ResolveError(f"family {self.old!r} is not a folder directly under models/")
+        #: why there is nothing to do: OLD names no family any more but names NEW another way (a model
+        #: type, a class), so the rename is done
+        self.done = ""
         if new == self.old:
-            error = AlreadyRenamed if self.matched_by != "family" else PlanConflictError
-            raise error(f"target already exists: family {new!r} (the family {old!r} names)", self.family.path)
+            why = f"target already exists: family {new!r} (the family {old!r} names)"
+            if self.matched_by == "family":
+                raise PlanConflictError(why, self.family.path)
+            self.done = f"{self.family.path}: {why}"
         self.others = _others(catalog, self.family)
         self.kept_vendor: set[str] = set()
 
@@ -453,7 +458,7 @@ def plan_rename_family(
     its casing carried over to `new`: OlMoE, olmoe -> olmo_moe gives OlmoMoe).
 
     Raises ResolveError (OLD unknown or ambiguous, NEW not a snake_case identifier) and PlanConflictError
-    (NEW exists, a path escapes the tree).
+    (NEW exists, a path escapes the tree); a rename already done gives an empty plan with its `nothing_to_do`.
     """
     root = Path(root)
     if catalog is None:
@@ -461,7 +466,10 @@ def plan_rename_family(
 
         catalog = build_catalog(root)
     index = SourceIndex(root)  # one read per file for the whole plan
-    rename = _Resolver(index, catalog, old, new, class_prefix).build()
+    resolver = _Resolver(index, catalog, old, new, class_prefix)
+    if resolver.done:
+        return already_done(root, resolver.done)
+    rename = resolver.build()
     refuse_unreadable(catalog, f"{MODELS_DIR}/{rename.old}/", "rename-family")
     refuse_unreadable(catalog, f"{RECIPES_DIR}/{rename.old}/", "rename-family")
     _conflicts(index, catalog, rename)

@@ -31,7 +31,7 @@ from analyzers.repo import MODELS_DIR
 from analyzers.source_index import SourceIndex
 from codemods.plan import Plan
 from codemods.refactors import _text
-from codemods.refactors._done import AlreadyGone, refuse_unreadable
+from codemods.refactors._done import already_done, refuse_unreadable
 from codemods.refactors.rename_symbol import check_compiles
 
 SIDES = ("megatron", "hf")
@@ -314,8 +314,8 @@ def plan_rename_param(
     if not plan.changes:
         where = f" of family {family}" if family else ""
         if find_touched(catalog, reverse, side, family):
-            raise AlreadyGone(
-                f"no mapping registry{where} names '{old}' and some name '{new}' (already renamed)"
+            return already_done(
+                root, f"no mapping registry{where} names '{old}' and some name '{new}' (already renamed)"
             )
         raise ResolveError(
             f"no mapping registry{where} names '{old}'" + (f" on the {side} side" if side else "")

@@ -25,7 +25,7 @@ from analyzers.errors import ParseError, PlanConflictError, ResolveError
 from analyzers.source_index import SourceIndex
 from codemods.plan import Plan
 from codemods.refactors import _rope, _text
-from codemods.refactors._done import AlreadyGone
+from codemods.refactors._done import already_done
 
 PY = (".py",)
 #: docs snapshots of released versions (`docs/fern/versions/0.4.2/...`) describe that release: never edited
@@ -184,9 +184,9 @@ def plan_rename_symbol(root: Path, old: str, new: str, *, narrow: bool = True) -
     except ResolveError as exc:
         done = find_definitions(root, new, index=index) if "no module-level" in exc.message else []
         if done:
-            raise AlreadyGone(
-                f"{exc.message}; '{new}' is defined at {done[0].path}:{done[0].line} (already renamed)"
-            ) from None
+            return already_done(
+                root, f"{exc.message}; '{new}' is defined at {done[0].path}:{done[0].line} (already renamed)"
+            )
         raise
 
     existing = find_definitions(root, new, index=index)

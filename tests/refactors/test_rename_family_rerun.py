@@ -1,4 +1,4 @@
-"""rename-family run again on its own result: a clear refusal that means "already done" (exit 0), no plan."""
+"""rename-family run again on its own result: an empty plan that says it is already done (the CLI: exit 0)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from codemods.cli import main
-from codemods.refactors._done import AlreadyRenamed
 from codemods.refactors.rename_family import plan_rename_family
 
 
@@ -16,8 +15,7 @@ def test_rerun_on_the_result_is_already_done(
 ) -> None:
     root = writable_checkout
     plan_rename_family(root, "olmoe", "olmo_moe").apply()
-    with pytest.raises(AlreadyRenamed, match="target already exists: family 'olmo_moe'") as refused:
-        plan_rename_family(root, "olmoe", "olmo_moe")
-    assert refused.value.nothing_to_do
+    again = plan_rename_family(root, "olmoe", "olmo_moe")
+    assert again.is_empty() and "target already exists: family 'olmo_moe'" in again.nothing_to_do
     assert main(["rename-family", "olmoe", "olmo_moe", "--repo", str(root)]) == 0
     assert "nothing to do" in capsys.readouterr().out

@@ -40,8 +40,12 @@ def test_rename_keeps_alias_and_style(tree: Path) -> None:
 def test_rerun_after_apply_finds_nothing_to_rename(tree: Path) -> None:
     plan_rename_symbol(tree, "Qwen3Bridge", "Qwen3DenseBridge").apply()
     assert find_definitions(tree, "Qwen3Bridge") == []
-    with pytest.raises(ResolveError, match="no module-level"):
-        plan_rename_symbol(tree, "Qwen3Bridge", "Qwen3DenseBridge")
+    again = plan_rename_symbol(tree, "Qwen3Bridge", "Qwen3DenseBridge")
+    assert again.is_empty() and "no module-level" in again.nothing_to_do
+    assert (
+        "'Qwen3DenseBridge' is defined at src/megatron/bridge/models/qwen/qwen3_bridge.py:"
+        in again.nothing_to_do
+    )
 
 
 def test_refuses_existing_target(tree: Path) -> None:
