@@ -5,7 +5,7 @@ modeling code does not: the cloned ``provide()`` keeps Megatron-Core's embedding
 No config field says either way; the new model's side is read from its transformers modeling file
 (`analyzers.modeling_source`, ``embedding_scaled``), SRC's from its cloned provider module.
 
->>> plan = plan_embedding_scale(config, root, cloned)  # doctest: +SKIP
+>>> plan = plan_embedding_scale(config, SourceIndex(root), cloned)  # doctest: +SKIP
 >>> plan.classes  # doctest: +SKIP
 ('Gemma3LanguageModelEmbedding',)
 """
@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from pathlib import Path
 
 import libcst as cst
 
+from analyzers.catalog.modules import indexed_modules
 from analyzers.hf_config import ModelSpec
 from analyzers.modeling_source import scales_by_root_hidden
-from analyzers.source_index import parsed_modules
+from analyzers.source_index import SourceIndex
 
 __all__ = ["EmbeddingScalePlan", "apply_embedding_scale", "plan_embedding_scale"]
 
@@ -58,7 +58,9 @@ def _swapped_in(tree: ast.Module, classes: set[str]) -> set[str]:
     return out
 
 
-def plan_embedding_scale(config: ModelSpec, root: Path, cloned: tuple[str, ...]) -> EmbeddingScalePlan | None:
+def plan_embedding_scale(
+    config: ModelSpec, index: SourceIndex, cloned: tuple[str, ...]
+) -> EmbeddingScalePlan | None:
     """The scaled embedding of SRC's cloned provider to drop for `config`; None when the new model scales its
     embeddings too, its modeling file is unknown, or SRC's provider swaps in no scaled embedding."""
     from analyzers.modeling_source import modeling_facts
@@ -66,7 +68,8 @@ def plan_embedding_scale(config: ModelSpec, root: Path, cloned: tuple[str, ...])
     facts = modeling_facts(config.model_type) if config.model_type else None
     if facts is None or facts.embedding_scaled:
         return None
-    for path, tree in parsed_modules(root, cloned):
+    for info in indexed_modules(index, cloned):
+        path, tree = info.path, info.tree
         scaled = {n.name for n in tree.body if isinstance(n, ast.ClassDef) and _scales(n)}
         used = tuple(sorted(_swapped_in(tree, scaled)))
         if used:
