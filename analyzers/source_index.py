@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,9 +42,13 @@ class SourceIndex:
         found = self._read(rel)
         return None if isinstance(found, OSError) else found
 
-    def source(self, rel: str) -> str:
+    def source(self, rel: str, *, universal: bool = False) -> str:
         """The file's text; ParseError naming it when it cannot be read or is not UTF-8 (a refactor never
-        skips a file it must read: the name could be in it)."""
+        skips a file it must read: the name could be in it).
+
+        `universal`: with universal newlines, as `Path.read_text` reads it (`\\r\\n` and `\\r` read as
+        `\\n`), for a writer that holds its edit against what it read.
+        """
         if rel not in self._text:
             found = self._read(rel)
             if isinstance(found, OSError):
@@ -59,12 +63,14 @@ class SourceIndex:
         text = self._text[rel]
         if isinstance(text, ParseError):
             raise text
+        if universal and "\r" in text:
+            return text.replace("\r\n", "\n").replace("\r", "\n")
         return text
 
-    def text(self, rel: str) -> str | None:
-        """The file's text, or None when it cannot be read or is not UTF-8."""
+    def text(self, rel: str, *, universal: bool = False) -> str | None:
+        """The file's text (`universal`: as `source`), or None when it cannot be read or is not UTF-8."""
         try:
-            return self.source(rel)
+            return self.source(rel, universal=universal)
         except ParseError:
             return None
 
@@ -142,15 +148,3 @@ class SourceIndex:
         if isinstance(found, ParseError):
             raise found
         return found
-
-
-def parsed_modules(root: Path, paths: tuple[str, ...]) -> Iterator[tuple[str, ast.Module]]:
-    """(path, module) of each `.py` of `paths` under `root` that reads and parses (the others are skipped:
-    a stage that looks for a construct in SRC's modules finds none there)."""
-    for path in paths:
-        if not path.endswith(".py"):
-            continue
-        try:
-            yield path, ast.parse((root / path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, SyntaxError):
-            continue

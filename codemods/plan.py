@@ -28,6 +28,7 @@ from analyzers.changes import (
     _check_rel,
 )
 from analyzers.errors import PlanConflictError
+from analyzers.source_index import SourceIndex
 
 __all__ = ["ChangeContents", "CreateFile", "DeleteFile", "FileEdit", "MoveFile", "Plan", "Todo"]
 
@@ -90,6 +91,9 @@ class Plan:
     todos: list[Todo] = field(default_factory=list)
     #: why there is nothing to do, when the refactor is already done (the plan is then empty)
     nothing_to_do: str = ""
+    #: the run's sources: a file's text on disk is read through it (once per run, shared with the stages
+    #: that read the tree through the same index); None: read from disk each time
+    index: SourceIndex | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -182,11 +186,13 @@ class Plan:
         self.items.append(MoveFile(src, dst, before, current if after is None else after, reasons))
 
     def _disk(self, path: str) -> str | None:
-        target = self.root / path
-        return target.read_text(encoding="utf-8") if target.is_file() else None
+        return self.read(path) if (self.root / path).is_file() else None
 
     def read(self, path: str) -> str:
-        """`path`'s text on disk, whatever the plan writes there (OSError when it cannot be read)."""
+        """`path`'s text on disk, whatever the plan writes there (OSError when it cannot be read; through
+        the index, its ParseError)."""
+        if self.index is not None:
+            return self.index.source(path, universal=True)
         return (self.root / path).read_text(encoding="utf-8")
 
     def creates(self, path: str) -> bool:

@@ -172,6 +172,18 @@ def indexed_module(index: SourceIndex, rel_path: str) -> ModuleInfo:
     return index.parse("info", rel_path, lambda source: build_module_info(rel_path, source))
 
 
+def indexed_modules(index: SourceIndex, paths: Iterable[str]) -> Iterator[ModuleInfo]:
+    """The catalog's parse of each `.py` of `paths` that reads and parses, through the run's `index` (the
+    others are skipped: a stage that looks for a construct in SRC's modules finds none there)."""
+    for path in paths:
+        if not path.endswith(".py"):
+            continue
+        try:
+            yield indexed_module(index, path)
+        except ParseError:
+            continue
+
+
 class ModuleLoader:
     """Modules of one tree on demand, through the run's `SourceIndex` (the catalog build, the lint and the
     registry evaluator get the same parse of a file); records which files were read."""

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from analyzers.catalog.records import Catalog
 from analyzers.repo import find_repo
+from analyzers.source_index import SourceIndex
 from codemods.clone_family._discover import belongs_to, discover
 from codemods.clone_family._docs import document
 from codemods.clone_family._expressible import annotate_unsupported, check_expressible
@@ -40,9 +41,18 @@ __all__ = ["CloneRequest", "CloneResult", "belongs_to", "plan_clone"]
 
 
 def plan_clone(
-    root: str | Path, request: CloneRequest, *, catalog: Catalog | None = None, year: int | None = None
+    root: str | Path,
+    request: CloneRequest,
+    *,
+    catalog: Catalog | None = None,
+    year: int | None = None,
+    index: SourceIndex | None = None,
 ) -> CloneResult:
     """Plan the clone of `request.src` as `request.dst` in the tree at `root`; writes nothing.
+
+    Every stage reads the tree's files through one `SourceIndex` (`index`, over the tree's root, or a new
+    one): each file is read and parsed once, and the catalog this builds parses SRC's modules for them.
+    An index holds one run's view of the tree: give each run its own.
 
     Raises ResolveError (SRC unknown or ambiguous, DST not an identifier), PlanConflictError (DST
     exists, a registration anchor is missing) and UnexpressibleError (`--config` has features no bridge
@@ -50,14 +60,18 @@ def plan_clone(
     result's plan is empty and `already_applied` is True.
     """
     repo = find_repo(root)
+    if index is None:
+        index = SourceIndex(repo.root)
+    elif index.root.resolve() != repo.root.resolve():
+        raise ValueError(f"the source index is over {index.root}, not the tree at {repo.root}")
     if catalog is None:
         from analyzers.catalog import build_catalog
 
-        catalog = build_catalog(repo.root)
-    spec = resolve(repo.root, catalog, request, year or current_year())
+        catalog = build_catalog(repo.root, index=index)
+    spec = resolve(repo.root, catalog, request, year or current_year(), index)
     verdict = check_expressible(spec)  # raises UnexpressibleError, before anything is rendered
     targets = discover(spec)
-    plan = Plan(spec.root, report=list(spec.report))  # every stage writes into it
+    plan = Plan(spec.root, report=list(spec.report), index=index)  # every stage writes into it
     render(spec, plan, carry=verdict.carry if verdict is not None else None)
     register(spec, targets, plan)
     document(spec, targets, plan)

@@ -10,7 +10,6 @@ import ast
 import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import libcst as cst
@@ -18,6 +17,7 @@ import libcst as cst
 from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.hf_config import ARCH_FIELDS, QK_NORM_FLAGS, ModelSpec, detect_blocks
 from analyzers.hf_names_record import HFNames
+from analyzers.source_index import SourceIndex
 from codemods._cst import string_literal
 from codemods.clone_family._embedding_scale import EmbeddingScalePlan, plan_embedding_scale
 from codemods.clone_family._local_mappings import insert_local_classes
@@ -102,6 +102,7 @@ def decide(
     catalog: Catalog,
     registry: RegistryPlan | None = None,
     *,
+    index: SourceIndex,
     hf_names: HFNames | None = None,
     cloned: frozenset[str] = frozenset(),
     exclude: tuple[str, ...] = (),
@@ -110,20 +111,23 @@ def decide(
 
     The provider settings follow `plan_provider` (every implied setting, wherever SRC sets its provider;
     `cloned`: SRC's files the clone copies; `hf_names`: the new model's checkpoint names, None when
-    unavailable). With `registry` (edits planned from the new model's HF names)
-    the mapping blocks follow it; without, the blocks the config implies are left as TODOs.
+    unavailable; `index`: the run's sources, through which SRC's modules are read). With `registry` (edits
+    planned from the new model's HF names) the mapping blocks follow it; without, the blocks the config
+    implies are left as TODOs.
     """
     out = ConfigDecisions(registry=registry)
     fields = spec.text_fields()
     attrs = bridge.provider_attributes
     names, shapes = (hf_names.names, hf_names.shapes) if hf_names else (None, None)
-    plan = plan_provider(spec, bridge, catalog, names, shapes, cloned_paths=cloned, exclude=exclude)
+    plan = plan_provider(
+        spec, bridge, catalog, names, shapes, index=index, cloned_paths=cloned, exclude=exclude
+    )
     out.provider = plan
     out.report.extend(plan.report)
     out.post_norm = plan_post_norm(
         spec,
         names,
-        Path(catalog.root),
+        index,
         tuple(sorted(cloned)),
         bridge_path=bridge.path,
         stock_spec=_stock_spec(catalog, bridge, spec) and "moe" not in detect_blocks(spec, names),
@@ -140,7 +144,7 @@ def decide(
         if registry is not None:
             # the written spec builds the post norms the registry maps
             registry.todos[:] = [t for t in registry.todos if SPEC_TODO not in t]
-    out.embedding_scale = plan_embedding_scale(spec, Path(catalog.root), tuple(sorted(cloned)))
+    out.embedding_scale = plan_embedding_scale(spec, index, tuple(sorted(cloned)))
     for module_plan in (out.post_norm, out.embedding_scale):
         if module_plan is not None:
             out.report.append(module_plan.report)

@@ -255,13 +255,6 @@ def _in_vendor_dirs(
     return tuple(vendors), own
 
 
-def _read(root: Path, rel: str) -> str | None:
-    try:
-        return (root / rel).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
 def _package_inits(spec: CloneSpec) -> list[str]:
     """`__init__`s under models/ and recipes/ (not cloned ones) that name a cloned module or name."""
     cloned = {old for old, _ in spec.files.pairs if old.endswith("__init__.py")}
@@ -274,7 +267,7 @@ def _package_inits(spec: CloneSpec) -> list[str]:
         for rel in walk(spec.root, base)
         if rel.endswith("__init__.py")
         and rel not in cloned
-        and (text := _read(spec.root, rel)) is not None
+        and (text := spec.index.text(rel)) is not None
         and pattern.search(text)
     ]
 
@@ -290,6 +283,6 @@ def _tables(spec: CloneSpec) -> list[str]:
         for rel in walk(spec.root, "tests")
         if rel.endswith(".py")
         and rel not in cloned
-        and (text := _read(spec.root, rel)) is not None
+        and (text := spec.index.text(rel)) is not None
         and pattern.search(text)
     ]

@@ -6,7 +6,7 @@ No config field says either way; the new model's side is read from its transform
 (`analyzers.modeling_source`, ``embedding_scaled``), SRC's from its cloned provider module.
 
 >>> cloned = ("src/megatron/bridge/models/gemma/gemma3_provider.py",)
->>> plan = plan_embedding_scale(load_spec(from_transformers="exaone4"), root, cloned)
+>>> plan = plan_embedding_scale(load_spec(from_transformers="exaone4"), SourceIndex(root), cloned)
 >>> plan.classes
 ('Gemma3LanguageModelEmbedding',)
 """
@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from pathlib import Path
 
 import libcst as cst
 
+from analyzers.catalog.modules import indexed_modules
 from analyzers.hf_config import ModelSpec
 from analyzers.modeling_source import scales_by_root_hidden
-from analyzers.source_index import parsed_modules
+from analyzers.source_index import SourceIndex
 
 __all__ = ["EmbeddingScalePlan", "apply_embedding_scale", "plan_embedding_scale"]
 
@@ -59,7 +59,9 @@ def _swapped_in(tree: ast.Module, classes: set[str]) -> set[str]:
     return out
 
 
-def plan_embedding_scale(config: ModelSpec, root: Path, cloned: tuple[str, ...]) -> EmbeddingScalePlan | None:
+def plan_embedding_scale(
+    config: ModelSpec, index: SourceIndex, cloned: tuple[str, ...]
+) -> EmbeddingScalePlan | None:
     """The scaled embedding of SRC's cloned provider to drop for `config`; None when the new model scales its
     embeddings too, its modeling file is unknown, or SRC's provider swaps in no scaled embedding."""
     from analyzers.modeling_source import modeling_facts
@@ -67,7 +69,8 @@ def plan_embedding_scale(config: ModelSpec, root: Path, cloned: tuple[str, ...])
     facts = modeling_facts(config.model_type) if config.model_type else None
     if facts is None or facts.embedding_scaled:
         return None
-    for path, tree in parsed_modules(root, cloned):
+    for info in indexed_modules(index, cloned):
+        path, tree = info.path, info.tree
         scaled = {n.name for n in tree.body if isinstance(n, ast.ClassDef) and _scales(n)}
         used = tuple(sorted(_swapped_in(tree, scaled)))
         if used:

@@ -60,7 +60,7 @@ def format_plan(spec: CloneSpec, plan: Plan) -> CloneResult:
         # a second identical run: every new file is there already with exactly the planned text
         plan.items = [
             ChangeContents(c.path, disk, c.contents, c.reasons)
-            if isinstance(c, CreateFile) and (disk := _disk(root / c.path)) is not None
+            if isinstance(c, CreateFile) and (disk := _disk(spec, c.path)) is not None
             else c
             for c in plan.items
         ]
@@ -71,11 +71,10 @@ def format_plan(spec: CloneSpec, plan: Plan) -> CloneResult:
     return result
 
 
-def _disk(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8") if path.is_file() else None
-    except (OSError, UnicodeDecodeError):
-        return None
+def _disk(spec: CloneSpec, rel: str) -> str | None:
+    """The tree's text of `rel`, None when it is no file or cannot be read: what is on disk now, as the run
+    reads it (a plan writes nothing, so the index's one read of a file during the run is the disk's)."""
+    return spec.index.text(rel, universal=True) if (spec.root / rel).is_file() else None
 
 
 def _conflicts(spec: CloneSpec, created: list[CreateFile]) -> list[tuple[str | None, str]]:

@@ -11,7 +11,8 @@ to ``linear_proj.post_layernorm`` / ``linear_fc2.post_layernorm``, and no pre-no
 
 >>> config = load_spec(from_transformers="exaone4")
 >>> names = collect_hf_names(config).names
->>> plan = plan_post_norm(config, names, root, ("src/megatron/bridge/models/gemma/gemma3_provider.py",))
+>>> cloned = ("src/megatron/bridge/models/gemma/gemma3_provider.py",)
+>>> plan = plan_post_norm(config, names, SourceIndex(root), cloned)
 >>> plan.functions
 ('gemma3_layer_spec',)
 """
@@ -20,13 +21,13 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from pathlib import Path
 
 import libcst as cst
 
+from analyzers.catalog.modules import indexed_modules
 from analyzers.hf_config import ModelSpec
 from analyzers.layer_roles import hf_roles
-from analyzers.source_index import parsed_modules
+from analyzers.source_index import SourceIndex
 from analyzers.structure_rules import layer_names
 
 __all__ = [
@@ -76,7 +77,7 @@ def is_post_norm_only(config: ModelSpec, names: list[str] | None) -> bool:
 def plan_post_norm(
     config: ModelSpec,
     names: list[str] | None,
-    root: Path,
+    index: SourceIndex,
     cloned: tuple[str, ...],
     *,
     bridge_path: str | None = None,
@@ -89,7 +90,7 @@ def plan_post_norm(
     neither applies."""
     if not is_post_norm_only(config, names):
         return None
-    found = _rewrite(root, cloned)
+    found = _rewrite(index, cloned)
     if found is not None or not (stock_spec and teachers and bridge_path):
         return found
     return PostNormPlan(
@@ -103,9 +104,10 @@ def plan_post_norm(
     )
 
 
-def _rewrite(root: Path, cloned: tuple[str, ...]) -> PostNormPlan | None:
+def _rewrite(index: SourceIndex, cloned: tuple[str, ...]) -> PostNormPlan | None:
     """The first cloned module whose provider's layer spec has post-norm modules and fused pre-norms."""
-    for path, tree in parsed_modules(root, cloned):
+    for info in indexed_modules(index, cloned):
+        path, tree = info.path, info.tree
         used = _spec_settings(tree)
         functions = tuple(
             node.name

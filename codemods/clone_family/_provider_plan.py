@@ -14,11 +14,12 @@ import ast
 import builtins
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from analyzers.catalog.modules import indexed_module
 from analyzers.catalog.provider_settings import CFG
 from analyzers.catalog.records import BridgeRecord, Catalog, ProviderSetting
+from analyzers.errors import ParseError
 from analyzers.hf_config import ModelSpec
 from analyzers.provider_eval import UNKNOWN, evaluate, plain
 from analyzers.provider_vocabulary import (
@@ -33,6 +34,7 @@ from analyzers.provider_vocabulary import (
     provider_class_of,
     resolve_all,
 )
+from analyzers.source_index import SourceIndex
 
 __all__ = ["AttrWrite", "ProviderPlan", "plan_provider"]
 
@@ -99,12 +101,14 @@ def plan_provider(
     names: list[str] | None = None,
     shapes: dict[str, tuple[int, ...] | None] | None = None,
     *,
+    index: SourceIndex,
     cloned_paths: frozenset[str] = frozenset(),
     exclude: tuple[str, ...] = (),
 ) -> ProviderPlan:
     """The provider settings the clone of `bridge` writes for the new config `spec` (see the module docstring).
 
-    `cloned_paths`: the source paths the clone copies (a provider dataclass there takes its defaults' edits).
+    `index`: the run's sources (SRC's modules are read through it); `cloned_paths`: the source paths the
+    clone copies (a provider dataclass there takes its defaults' edits).
     """
     plan = ProviderPlan()
     implied = {s.attr: s for s in implied_settings(spec, catalog, names, shapes, exclude=exclude)}
@@ -210,7 +214,7 @@ def plan_provider(
             )
     _plain_norm(spec, bridge, resolved, plan, cloned_paths)
     _own_layer_pattern(bridge, resolved, plan, cloned_paths)
-    plan.spec_reset = _spec_contradiction(catalog, bridge, resolved, implied, plan)
+    plan.spec_reset = _spec_contradiction(catalog, index, bridge, resolved, implied, plan)
     if plan.spec_reset:
         plan.report.append(f"provider.transformer_layer_spec: {plan.spec_reset}")
     return plan
@@ -489,6 +493,7 @@ def _cloned_default(setting: ProviderSetting, cloned_paths: frozenset[str]) -> s
 
 def _spec_contradiction(
     catalog: Catalog,
+    index: SourceIndex,
     bridge: BridgeRecord,
     resolved: dict[str, Any],
     implied: dict[str, ImpliedSetting],
@@ -505,7 +510,7 @@ def _spec_contradiction(
         qk_value = qk.literal == "True"
     if qk_value is not False:
         return None
-    body = _spec_source(catalog, bridge, got.setting.value)
+    body = _spec_source(index, bridge, got.setting.value)
     if body is None or not _SPEC_QK.search(body):
         return None
     default = next(
@@ -520,21 +525,19 @@ def _spec_contradiction(
     )
 
 
-def _spec_source(catalog: Catalog, bridge: BridgeRecord, value: str) -> str | None:
+def _spec_source(index: SourceIndex, bridge: BridgeRecord, value: str) -> str | None:
     """Source text of the function a spec setting names (looked up in the bridge's module and its imports)."""
     match = re.search(r"([A-Za-z_]\w*)\s*(?:,|\)|$)", value)
     name = value if re.fullmatch(r"[A-Za-z_]\w*", value) else match.group(1) if match else None
     if name is None:
         return None
-    root = Path(catalog.root)
-    folder = (root / bridge.path).parent
+    folder = (index.root / bridge.path).parent
     for path in sorted(folder.glob("*.py")):
-        text = path.read_text(encoding="utf-8")
         try:
-            tree = ast.parse(text)
-        except SyntaxError:
+            info = indexed_module(index, path.relative_to(index.root).as_posix())
+        except ParseError:
             continue
-        for node in tree.body:
+        for node in info.tree.body:
             if isinstance(node, ast.FunctionDef) and node.name == name:
-                return ast.get_source_segment(text, node)
+                return ast.get_source_segment(info.source, node)
     return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from analyzers.catalog.modules import module_name, module_path, package_of
+from analyzers.catalog.modules import indexed_module, module_name, module_path, package_of
 from analyzers.cst_edits import add_dict_entry, add_set_member, all_entries, from_imports, imported_modules
 from analyzers.errors import PlanConflictError
 from analyzers.lint.fixes import apply_edit
@@ -181,13 +181,9 @@ def _new_family_init(spec: CloneSpec) -> str:
     for old_mod, new_mod in sorted(spec.module_map.items()):
         if new_mod.rsplit(".", 1)[0] != spec.placement.package:
             continue
-        path_old = module_path(spec.root, old_mod) or ""
-        text = (spec.root / path_old).read_text(encoding="utf-8") if path_old else ""
-        names = [
-            spec.name_map[n]
-            for n in re.findall(r"^class (\w+)", text, flags=re.MULTILINE)
-            if n in spec.name_map
-        ]
+        path_old = module_path(spec.root, old_mod)
+        classes = indexed_module(spec.index, path_old).classes if path_old else {}
+        names = [spec.name_map[n] for n in classes if n in spec.name_map]
         if names:
             imports.append(f"from {new_mod} import {', '.join(names)}\n")
             exported.extend(names)

@@ -7,16 +7,18 @@ and clone contexts from them.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
 from pathlib import Path, PurePosixPath
 
-from analyzers.catalog.modules import build_module_info, module_name, module_path
+from analyzers.catalog.modules import indexed_module, module_name, module_path
 from analyzers.catalog.records import Catalog
 from analyzers.errors import ConfigError, ParseError, PlanConflictError, ResolveError
 from analyzers.hf_config import ModelSpec, load_spec
 from analyzers.hf_names_record import HFNames, NamesUnavailable
 from analyzers.repo import MODELS_DIR
+from analyzers.source_index import SourceIndex
 from codemods.clone_family._clone_module import CloneContext, Registration
 from codemods.clone_family._config_edits import decide
 from codemods.clone_family._discover import find_cloned_files
@@ -42,8 +44,9 @@ from codemods.resolve import ResolvedSource, other_model_spellings, other_stems,
 __all__ = ["resolve"]
 
 
-def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> CloneSpec:
-    """The spec of cloning `request.src` as `request.dst` in the tree at `root` (reads, never writes).
+def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int, index: SourceIndex) -> CloneSpec:
+    """The spec of cloning `request.src` as `request.dst` in the tree at `root` (reads, never writes; every
+    file through the run's `index`, which the spec carries on to the later stages).
 
     Raises ResolveError (SRC unknown or ambiguous, a flag malformed), ConfigError (`--config` unreadable or
     malformed), ParseError (SRC's module cannot be read) and PlanConflictError (`--family-dir` shadows a module).
@@ -56,7 +59,7 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int) -> C
             raise ResolveError(f"clone-family {request.dst}: SRC is missing; name it, or pass --config")
         names = hf_names if isinstance(hf_names, HFNames) else None
         request = dataclasses.replace(request, src=_nearest_source(catalog, config, names, request, picked))
-    return _resolve(root, catalog, request, year, config, hf_names, picked)
+    return _resolve(root, catalog, request, year, config, hf_names, picked, index)
 
 
 def _resolve(
@@ -67,6 +70,7 @@ def _resolve(
     config: ModelSpec | None,
     hf_names: HFNames | NamesUnavailable | None,
     picked: list[str],
+    index: SourceIndex,
 ) -> CloneSpec:
     found = hf_names if isinstance(hf_names, HFNames) else None
     source = _source(catalog, request.src or "")
@@ -88,7 +92,7 @@ def _resolve(
         if free is None:
             raise PlanConflictError(f"class {names.bridge_class} already exists; pass --class-prefix", taken)
         again = _resolve(
-            root, catalog, dataclasses.replace(request, class_prefix=free), year, config, hf_names, []
+            root, catalog, dataclasses.replace(request, class_prefix=free), year, config, hf_names, [], index
         )
         note = f"class prefix {free} (not {names.class_prefix}: class {names.bridge_class} already exists in {taken})"
         return dataclasses.replace(again, report=(*picked, note, *again.report))
@@ -102,18 +106,18 @@ def _resolve(
         )
     py_pairs = [(o, n) for o, n in files.models + files.recipes if o.endswith(".py")]
     module_map = {module_name(o): module_name(n) for o, n in py_pairs}
-    renamer = _renamer(source, names, protected, _class_names(root, [o for o, _ in py_pairs]))
+    renamer = _renamer(source, names, protected, _class_names(index, [o for o, _ in py_pairs]))
     registrations = _registrations(source, names, renamer)
-    hf_org = _hf_org(root, source, names) if names.hf_id and "/" in names.hf_id else None
-    recipe_renamer = _recipe_renamer(root, source, names, renamer, protected, files, report)
+    hf_org = _hf_org(index, source, names) if names.hf_id and "/" in names.hf_id else None
+    recipe_renamer = _recipe_renamer(index, source, names, renamer, protected, files, report)
     recipe_modules = {module_name(o) for o, _ in files.recipes}
-    name_map, exports = _exports(root, module_map, renamer, {m: recipe_renamer for m in recipe_modules})
-    clashes = _recipe_clashes(root, catalog, files, name_map, names)
+    name_map, exports = _exports(index, module_map, renamer, {m: recipe_renamer for m in recipe_modules})
+    clashes = _recipe_clashes(index, catalog, files, name_map, names)
     if clashes:
         # Wildcard imports (`recipes/__init__.py`) would let a clone shadow the existing recipe of that name.
         extra = [Variant(old, new) for old, new in clashes.items()]
         recipe_renamer = Renamer(list(recipe_renamer.variants) + extra, protected=recipe_renamer.protected)
-        name_map, exports = _exports(root, module_map, renamer, {m: recipe_renamer for m in recipe_modules})
+        name_map, exports = _exports(index, module_map, renamer, {m: recipe_renamer for m in recipe_modules})
         shown = ", ".join(f"{o} -> {n}" for o, n in list(clashes.items())[:3])
         more = f" and {len(clashes) - 3} more" if len(clashes) > 3 else ""
         report.append(
@@ -145,12 +149,13 @@ def _resolve(
     ]
     decisions = None
     if config is not None:
-        registry = _registry_plan(root, catalog, source, config, hf_names, request.exclude_teachers, report)
+        registry = _registry_plan(index, catalog, source, config, hf_names, request.exclude_teachers, report)
         decisions = decide(
             config,
             source.bridge,
             catalog,
             registry,
+            index=index,
             hf_names=found,
             cloned=frozenset(o for o, _ in files.models),
             exclude=request.exclude_teachers,
@@ -178,6 +183,7 @@ def _resolve(
         exports=exports,
         decisions=decisions,
         report=tuple(report),
+        index=index,
         hf_names=found,
     )
 
@@ -321,11 +327,9 @@ def _src_prefix(src: ResolvedSource) -> str:
 
 # --- what the rename must leave alone ---------------------------------------------------------------
 # --- the renamers -----------------------------------------------------------------------------------
-def _class_names(root: Path, paths: list[str]) -> set[str]:
-    out: set[str] = set()
-    for path in paths:
-        out.update(re.findall(r"^class (\w+)", (root / path).read_text(encoding="utf-8"), flags=re.MULTILINE))
-    return out
+def _class_names(index: SourceIndex, paths: list[str]) -> set[str]:
+    """The classes SRC's modules define."""
+    return {name for path in paths for name in indexed_module(index, path).classes}
 
 
 def _renamer(src: ResolvedSource, names: ModelNames, protected: set[str], class_names: set[str]) -> Renamer:
@@ -376,7 +380,7 @@ def _new_source(src: ResolvedSource, names: ModelNames, bridge: str, source: str
 
 
 def _recipe_renamer(
-    root: Path,
+    index: SourceIndex,
     src: ResolvedSource,
     names: ModelNames,
     renamer: Renamer,
@@ -388,7 +392,7 @@ def _recipe_renamer(
     (`qwen3_30b_a3b_*` in `qwen3_moe.py`); that prefix becomes the new recipe prefix there (`qwen4_moe_30b_a3b_*`)."""
     functions: list[str] = []
     for path, _ in files.recipes:
-        info = build_module_info(path, (root / path).read_text(encoding="utf-8"))
+        info = indexed_module(index, path)
         aliases = [local for local, (_, name) in info.imports.items() if local != name]
         functions += [
             n for n in [*info.functions, *aliases] if n.endswith("_config") and not n.startswith("_")
@@ -411,14 +415,14 @@ def _recipe_renamer(
 
 
 def _recipe_clashes(
-    root: Path, catalog: Catalog, files: ClonedFiles, name_map: dict[str, str], names: ModelNames
+    index: SourceIndex, catalog: Catalog, files: ClonedFiles, name_map: dict[str, str], names: ModelNames
 ) -> dict[str, str]:
     """Cloned recipe functions whose new name is an existing recipe's -> `<recipe prefix>_<old name>`."""
     own = {module_name(new) for _, new in files.recipes}  # the clone's own, on a rerun
     existing = {f.name for r in catalog.recipes for f in r.functions if f.module not in own}
     out: dict[str, str] = {}
     for old_path, _ in files.recipes:
-        info = build_module_info(old_path, (root / old_path).read_text(encoding="utf-8"))
+        info = indexed_module(index, old_path)
         for name in info.functions:
             if not name.startswith("_") and name_map.get(name, name) in existing:
                 out[name] = f"{names.recipe_prefix}_{name}"
@@ -426,16 +430,16 @@ def _recipe_clashes(
 
 
 def _exports(
-    root: Path, module_map: dict[str, str], renamer: Renamer, renamers: dict[str, Renamer]
+    index: SourceIndex, module_map: dict[str, str], renamer: Renamer, renamers: dict[str, Renamer]
 ) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     """Old -> new names that cloned modules define or re-export, and each old module's names."""
     name_map: dict[str, str] = {}
     exports: dict[str, tuple[str, ...]] = {}
     for old_mod in module_map:
-        path = module_path(root, old_mod)
+        path = module_path(index.root, old_mod)
         if path is None:
             continue
-        info = build_module_info(path, (root / path).read_text(encoding="utf-8"))
+        info = indexed_module(index, path)
         defined = [*info.classes, *info.functions, *info.assignments, *info.imports]
         exported = tuple(n for n in dict.fromkeys(defined) if not n.startswith("__"))
         exports[old_mod] = exported
@@ -489,19 +493,33 @@ def _registrations(src: ResolvedSource, names: ModelNames, renamer: Renamer) -> 
     return out
 
 
-def _hf_org(root: Path, src: ResolvedSource, names: ModelNames) -> tuple[str, str] | None:
+#: a hub id, `org/name` (group 1: the org), and one quoted in prose (a docstring's `from_pretrained("Qwen/...")`)
+_HUB_ID = re.compile(r"([A-Za-z0-9][\w.-]*)/[\w.-]+")
+_QUOTED_HUB_ID = re.compile(rf'"{_HUB_ID.pattern}"')
+
+
+def _hub_orgs(tree: ast.Module) -> list[str]:
+    """The organisation of each hub id the module's strings spell: a string that is one, or one quoted in a
+    string (the examples of its docstrings), once per spelling."""
+    out: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            whole = _HUB_ID.fullmatch(node.value)
+            out += [whole.group(1)] if whole else _QUOTED_HUB_ID.findall(node.value)
+    return out
+
+
+def _hf_org(index: SourceIndex, src: ResolvedSource, names: ModelNames) -> tuple[str, str] | None:
     """(old org, new org) of hub ids when `--hf-id` names another organisation than SRC's checkpoints."""
     new_org = (names.hf_id or "").split("/", 1)[0]
-    old_orgs = re.findall(
-        r'"([A-Za-z0-9][\w.-]*)/[\w.-]+"', (root / src.bridge.path).read_text(encoding="utf-8")
-    )
+    old_orgs = _hub_orgs(indexed_module(index, src.bridge.path).tree)
     old = max(set(old_orgs), key=old_orgs.count, default=None)
     return (old, new_org) if old and old != new_org else None
 
 
 # --- --config ---------------------------------------------------------------------------------------
 def _registry_plan(
-    root: Path,
+    index: SourceIndex,
     catalog: Catalog,
     src: ResolvedSource,
     config: ModelSpec,
@@ -516,7 +534,7 @@ def _registry_plan(
     plan = plan_registry(
         catalog, src.bridge, hf_names, exclude=exclude_teachers, model_type=config.model_type
     )
-    _, misses = edit_registry((root / src.bridge.path).read_text(encoding="utf-8"), src.bridge.name, plan)
+    _, misses = edit_registry(index.source(src.bridge.path, universal=True), src.bridge.name, plan)
     plan.todos.extend(misses)
     plan.report.extend(f"TODO mapping_registry: {m}" for m in misses)
     plan.report.insert(

@@ -13,6 +13,7 @@ import libcst as cst
 from analyzers.catalog.records import Catalog
 from analyzers.hf_config import ModelSpec
 from analyzers.hf_names_record import HFNames
+from analyzers.source_index import SourceIndex
 from codemods.clone_family._clone_module import CloneContext, Registration
 from codemods.clone_family._config_edits import ConfigDecisions
 from codemods.clone_family._placement import Placement
@@ -96,6 +97,9 @@ class CloneSpec:
     exports: Mapping[str, tuple[str, ...]]  #: old dotted module -> the names it defines or imports
     decisions: ConfigDecisions | None  #: what `--config` decides for the cloned bridge
     report: tuple[str, ...]  #: decisions taken while resolving
+    #: the run's reads and parses of the tree: every stage reads an existing file of it through this, so
+    #: each is read and parsed once (the catalog's parse of a module, when the run built the catalog)
+    index: SourceIndex = field(compare=False, repr=False)
     #: the new model's checkpoint names, collected once (None: no `--config`, or they are unavailable)
     hf_names: HFNames | None = None
 

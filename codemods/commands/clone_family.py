@@ -199,9 +199,9 @@ def run(args: argparse.Namespace) -> int:
     if args.smoke and not args.dry_run and SMOKE_HOOK is run_clone_smoke:
         check_smoke_environment()  # before anything is written
     repo = load_repo(args)
-    catalog = load_catalog(args)
     try:
-        result = plan_clone(repo.root, request_from_args(args), catalog=catalog)
+        # plan_clone builds (or loads) the catalog through the run's source index: one parse of SRC's modules
+        result = plan_clone(repo.root, request_from_args(args))
     except UnexpressibleError as exc:
         warn_unchecked("clone-family", list(exc.notes))
         raise

@@ -68,6 +68,11 @@ def test_each_file_is_read_once_per_run_and_a_bad_one_fails_the_same_way_each_ti
     assert BRIDGE in index.mentioning(pattern, (".py",), "Qwen3Bridge", under="src")
     assert [d.path for d in find_definitions(root, "Qwen3Bridge", index=index)] == [BRIDGE]
     assert find_definitions(root, "Qwen3Bridge") == []  # a new run reads the changed file
+    # a writer's view: newlines as Path.read_text reads them (the change set holds edits against that)
+    crlf = "src/megatron/bridge/models/qwen/crlf.py"
+    (root / crlf).write_bytes(b"x = 1\r\ny = 2\r")
+    assert index.source(crlf) == "x = 1\r\ny = 2\r"
+    assert index.source(crlf, universal=True) == (root / crlf).read_text(encoding="utf-8") == "x = 1\ny = 2\n"
     bad = "src/megatron/bridge/models/qwen/broken.py"
     (root / bad).write_bytes(b"x = '\xe9'\n")
     for _ in range(2):
