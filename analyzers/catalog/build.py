@@ -244,7 +244,9 @@ def build_catalog(
         facts.update(_extract_parallel(loader, index, todo, contents, mapping_classes, jobs))
     if cache is not None and (cache.outline is None or cache.outline[0] != outline_digest):
         info = loader.by_path(PARAM_MAPPING)
-        cache.outline = (outline_digest, strip_to_outline(info)) if info and outline_digest else None
+        # stripped in place, so a parse of its own: the index's is the run's, which the lint reads whole
+        outline = strip_to_outline(build_module_info(PARAM_MAPPING, info.source)) if info else None
+        cache.outline = (outline_digest, outline) if outline and outline_digest else None
     facts = dict(sorted(facts.items()))  # cached and re-read files in one order, as a cold build has them
     catalog = assemble(repo, facts, problems)
     if cache is not None:

@@ -79,3 +79,28 @@ def test_each_file_is_read_once_per_run_and_a_bad_one_fails_the_same_way_each_ti
         with pytest.raises(ParseError, match=r"cannot read: not UTF-8") as caught:
             indexed_module(index, bad)
         assert caught.value.path == bad
+
+
+def test_the_cached_outline_leaves_the_runs_parse_whole(
+    real_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build caches param_mapping.py stripped to its outline; the run's own parse (the lint's) stays whole."""
+    import ast
+
+    from analyzers.catalog.build import PARAM_MAPPING
+
+    monkeypatch.setenv("BRIDGESMITH_CACHE", str(tmp_path / "cache"))
+    index = SourceIndex(real_tree)
+    build_catalog(real_tree, jobs=1, index=index)  # a cold cache: the outline is written
+
+    def bodies(tree: ast.Module) -> int:
+        return sum(
+            len(item.body)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ClassDef)
+            for item in node.body
+            if isinstance(item, ast.FunctionDef) and item.name != "__init__"
+        )
+
+    whole = ast.parse((real_tree / PARAM_MAPPING).read_text(encoding="utf-8"))
+    assert bodies(indexed_module(index, PARAM_MAPPING).tree) == bodies(whole) > 100
