@@ -1,13 +1,15 @@
 """Small libcst helpers shared by every codemod: dotted names (from `analyzers.cst_edits`, which the lint's
-fixes share), the last name of a chain, string literals."""
+fixes share), the last name of a chain, string and other literals."""
 
 from __future__ import annotations
+
+import math
 
 import libcst as cst
 
 from analyzers.cst_edits import dotted, dotted_expr
 
-__all__ = ["dotted", "dotted_expr", "last_name", "string_literal"]
+__all__ = ["dotted", "dotted_expr", "last_name", "literal_node", "string_literal"]
 
 
 def last_name(node: cst.BaseExpression) -> str | None:
@@ -40,3 +42,30 @@ def string_literal(value: str) -> cst.SimpleString:
     literal = '"' + "".join(body) + '"'
     assert ast.literal_eval(literal) == value
     return cst.SimpleString(literal)
+
+
+def literal_node(value: object) -> cst.BaseExpression | None:
+    """`value` (str, bool, None, finite int/float, or lists/tuples of them) as a libcst literal; else None.
+
+    >>> cst.Module([]).code_for_node(literal_node(["a\\"b", 1, 2.5, None]))
+    '["a\\\\"b", 1, 2.5, None]'
+    """
+    if isinstance(value, str):
+        return string_literal(value)
+    if value is None or isinstance(value, bool):
+        return cst.Name(repr(value))
+    if isinstance(value, int):
+        node: cst.BaseExpression = cst.Integer(str(abs(value)))
+        return cst.UnaryOperation(cst.Minus(), node) if value < 0 else node
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        node = cst.Float(repr(abs(value)))
+        return cst.UnaryOperation(cst.Minus(), node) if value < 0 else node
+    if isinstance(value, list | tuple):
+        items = [literal_node(v) for v in value]
+        if any(i is None for i in items):
+            return None
+        elements = [cst.Element(i) for i in items]
+        return cst.List(elements) if isinstance(value, list) else cst.Tuple(elements)
+    return None

@@ -7,7 +7,6 @@ Every decision carries its reason; what the config cannot decide becomes a `TODO
 from __future__ import annotations
 
 import ast
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.hf_config import ARCH_FIELDS, QK_NORM_FLAGS, ModelSpec, detect_blocks
 from analyzers.hf_names_record import HFNames
 from analyzers.source_index import SourceIndex
-from codemods._cst import string_literal
+from codemods._cst import literal_node
 from codemods.clone_family._embedding_scale import EmbeddingScalePlan, plan_embedding_scale
 from codemods.clone_family._local_mappings import insert_local_classes
 from codemods.clone_family._post_norm import GENERATED, PostNormPlan, plan_post_norm
@@ -356,33 +355,6 @@ class _ConfigDicts(cst.CSTTransformer):
 
 
 _MISSING = object()
-
-
-def literal_node(value: object) -> cst.BaseExpression | None:
-    """`value` (str, bool, None, finite int/float, or lists/tuples of them) as a libcst literal; else None.
-
-    >>> cst.Module([]).code_for_node(literal_node(["a\\"b", 1, 2.5, None]))
-    '["a\\\\"b", 1, 2.5, None]'
-    """
-    if isinstance(value, str):
-        return string_literal(value)
-    if value is None or isinstance(value, bool):
-        return cst.Name(repr(value))
-    if isinstance(value, int):
-        node: cst.BaseExpression = cst.Integer(str(abs(value)))
-        return cst.UnaryOperation(cst.Minus(), node) if value < 0 else node
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        node = cst.Float(repr(abs(value)))
-        return cst.UnaryOperation(cst.Minus(), node) if value < 0 else node
-    if isinstance(value, list | tuple):
-        items = [literal_node(v) for v in value]
-        if any(i is None for i in items):
-            return None
-        elements = [cst.Element(i) for i in items]
-        return cst.List(elements) if isinstance(value, list) else cst.Tuple(elements)
-    return None
 
 
 def _key(element: cst.BaseDictElement) -> str | None:

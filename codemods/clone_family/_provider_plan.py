@@ -35,6 +35,7 @@ from analyzers.provider_vocabulary import (
     resolve_all,
 )
 from analyzers.source_index import SourceIndex
+from codemods._cst import literal_node
 
 __all__ = ["AttrWrite", "ProviderPlan", "plan_provider"]
 
@@ -418,8 +419,6 @@ def _repeat(write: _Spelt, n: int) -> _Spelt:
 
 def _literal(attr: str, value: Any) -> tuple[str | None, tuple[tuple[str, str | None, str | None], ...]]:
     """`value` as source text (a symbol for callables), and the imports it needs."""
-    from codemods.clone_family._config_edits import literal_node
-
     if attr in SYMBOL_ATTRS:
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_]\w*(\.\w+)?", value):
             return None, ()
