@@ -8,6 +8,7 @@ from pathlib import Path
 
 from analyzers.cli_common import add_repo_argument
 from analyzers.errors import RepoError, UsageError
+from analyzers.walk import BUT_CACHES, iter_files
 
 HELP = "check that bridges, registrations, mappings, recipes, tests and docs agree (rules MBRxxx)"
 FORMATS = ("text", "json", "sarif", "github")
@@ -127,8 +128,7 @@ def _relative(repo_root: Path, files: list[str]) -> list[str]:
         if absolute.is_dir():
             out.extend(
                 p.relative_to(repo_root).as_posix()
-                for p in sorted(absolute.rglob("*"))
-                if p.suffix in (".py", ".md") and p.is_file() and "__pycache__" not in p.parts
+                for p in iter_files(absolute, (".py", ".md"), skip=BUT_CACHES)
             )
         else:
             out.append(rel.as_posix())

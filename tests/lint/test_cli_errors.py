@@ -149,3 +149,18 @@ def test_config_and_baseline_resolve_against_the_repo_too(tree: Path, tmp_path: 
         "--repo", str(tree), "--baseline", "b.json", "--write-baseline", cwd=tmp_path, cache=tmp_path / "c"
     )
     assert made.returncode == 0 and (tree / "b.json").is_file() and not (tmp_path / "b.json").exists()
+
+
+def test_a_folder_stands_for_its_files_but_not_a_virtual_environment_or_vcs_data_inside(
+    tree: Path, tmp_path: Path
+) -> None:
+    """`lint FOLDER` walks as every command does (analyzers.walk): an environment or `.git` under it is not
+    the tree's code, so a broken file there is not an MBR000 of the tree."""
+    family = tree / "src/megatron/bridge/models/qwen"
+    for junk in (".venv/lib/site.py", ".git/hooks/x.py"):
+        (family / junk).parent.mkdir(parents=True, exist_ok=True)
+        (family / junk).write_text("def broken(:\n")
+    (family / "broken.py").write_text("def broken(:\n")
+    out = _cli("--select", "MBR000", "src/megatron/bridge/models/qwen", cwd=tree, cache=tmp_path / "c")
+    assert out.returncode == 1, out.stderr
+    assert "broken.py" in out.stdout and ".venv" not in out.stdout and ".git" not in out.stdout
