@@ -91,7 +91,8 @@ def _unified(a: str | None, b: str | None, old: str, new: str) -> str:
     )
 
 
-def _check_rel(path: str) -> None:
+def check_rel(path: str) -> None:
+    """PlanConflictError unless `path` is a relative path inside the tree (no `..`, root, backslash or NUL)."""
     pure = PurePosixPath(path)
     if not path or pure.is_absolute() or ".." in pure.parts or "\\" in path or "\0" in path:
         raise PlanConflictError("path escapes the tree", path)
@@ -542,11 +543,11 @@ class ChangeSet:
         self.applied: Applied | None = None
         for change in self.changes:
             for rel in touched_paths(change):
-                _check_rel(rel)
+                check_rel(rel)
 
     def add_change(self, change: Change) -> None:
         for rel in touched_paths(change):
-            _check_rel(rel)
+            check_rel(rel)
         self.changes.append(change)
 
     def __bool__(self) -> bool:

@@ -25,7 +25,7 @@ from analyzers.changes import (
     CreateFile,
     DeleteFile,
     MoveFile,
-    _check_rel,
+    check_rel,
 )
 from analyzers.errors import PlanConflictError
 from analyzers.source_index import SourceIndex
@@ -223,7 +223,7 @@ class Plan:
         self.add(path, self._disk(path), after, *reasons, mode=mode)
 
     def _check_path(self, path: str) -> None:
-        _check_rel(path)
+        check_rel(path)
 
     # --- reading --------------------------------------------------------------------------------
     @property
