@@ -12,7 +12,6 @@ replacement) that any tool can apply.
 from __future__ import annotations
 
 import difflib
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from analyzers.cst_edits import (
 )
 from analyzers.errors import BridgesmithError
 from analyzers.lint.rule import Edit, Finding
-from analyzers.ruff_binary import ruff_binary
+from analyzers.ruff_binary import has_ruff_config, ruff_binary, ruff_on_text
 
 
 def _anchor(source: str, module: str, path: str, star: bool) -> str | None:
@@ -192,17 +191,6 @@ def finding_edits(root: Path, finding: Finding) -> list[TextEdit] | None:
     return fixes.edits() if fixes.fixed else None
 
 
-def has_ruff_config(root: Path) -> bool:
-    """Whether the tree configures ruff (ruff.toml, .ruff.toml or [tool.ruff] in pyproject.toml): without
-    one, ruff's defaults are not the tree's style, and fixed files are left as the edits made them."""
-    if (root / "ruff.toml").is_file() or (root / ".ruff.toml").is_file():
-        return True
-    try:
-        return "[tool.ruff" in (root / "pyproject.toml").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-
-
 def format_like_the_tree(root: Path, texts: dict[str, str], warnings: list[str]) -> dict[str, str]:
     """`texts` of .py files through the tree's own ruff configuration: import sorting (I001), then the
     formatter. ruff finds the configuration from each file's path, as the tree's own hooks do."""
@@ -215,26 +203,12 @@ def format_like_the_tree(root: Path, texts: dict[str, str], warnings: list[str])
         if not path.endswith(".py"):
             continue
         target = str(root / path)
-        steps = [
-            [
-                ruff,
-                "check",
-                "--select",
-                "I",
-                "--fix",
-                "--exit-zero",
-                "--quiet",
-                "--stdin-filename",
-                target,
-                "-",
-            ],
-            [ruff, "format", "--quiet", "--stdin-filename", target, "-"],
-        ]
-        for cmd in steps:
-            done = subprocess.run(cmd, input=text, cwd=root, capture_output=True, text=True)
+        steps = [["check", "--select", "I", "--fix", "--exit-zero", "--quiet"], ["format", "--quiet"]]
+        for args in steps:
+            done = ruff_on_text(ruff, args, text, target, root)
             if done.returncode != 0:
                 first = (done.stderr.strip().splitlines() or ["failed"])[0]
-                warnings.append(f"{path}: not formatted: ruff {cmd[1]}: {first}")
+                warnings.append(f"{path}: not formatted: ruff {args[0]}: {first}")
                 break
             text = done.stdout
         else:

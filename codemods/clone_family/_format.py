@@ -10,12 +10,11 @@ holds exactly this clone (a second identical run).
 
 from __future__ import annotations
 
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from analyzers.errors import PlanConflictError
-from analyzers.ruff_binary import required_ruff
+from analyzers.ruff_binary import required_ruff, ruff_on_text
 from codemods.clone_family._ranges import changed_ranges, splice_changed, unstable_lines
 from codemods.clone_family._spec import CloneResult, CloneSpec
 from codemods.clone_family._templates import TODO
@@ -116,14 +115,7 @@ def format_changed(root: Path, texts: dict[str, str], before: dict[str, str]) ->
     ruff = required_ruff("clone-family formats the files it writes with the tree's ruff configuration")
 
     def ruff_format(rel: str, text: str, *extra: str) -> str:
-        proc = subprocess.run(
-            [ruff, "format", *extra, "--stdin-filename", rel, "-"],
-            input=text,
-            capture_output=True,
-            text=True,
-            cwd=root,
-            check=False,
-        )
+        proc = ruff_on_text(ruff, ["format", *extra], text, rel, root)
         if proc.returncode != 0:
             raise PlanConflictError(f"ruff format failed: {proc.stderr.strip().splitlines()[-1:]}", rel)
         return proc.stdout if proc.stdout else text
@@ -131,14 +123,7 @@ def format_changed(root: Path, texts: dict[str, str], before: dict[str, str]) ->
     def sort_imports(rel: str, text: str) -> str:
         # A renamed or moved module can leave its import block out of order (I001); fixing only the unsorted
         # blocks touches no other line, and the source's blocks were sorted.
-        proc = subprocess.run(
-            [ruff, "check", "--select", "I", "--fix", "--quiet", "--stdin-filename", rel, "-"],
-            input=text,
-            capture_output=True,
-            text=True,
-            cwd=root,
-            check=False,
-        )
+        proc = ruff_on_text(ruff, ["check", "--select", "I", "--fix", "--quiet"], text, rel, root)
         return proc.stdout if proc.stdout and _compiles(proc.stdout, rel) else text
 
     def run(item: tuple[str, str]) -> tuple[str, str]:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from analyzers.ruff_binary import ruff_binary
-
-CONFIG_FILES = ("pyproject.toml", "ruff.toml", ".ruff.toml")
+from analyzers.ruff_binary import CONFIG_FILES, ruff_binary, ruff_on_text
 
 
 @contextmanager
@@ -38,14 +35,7 @@ def workspace(root: Path, new_dirs: Iterable[str] = ()) -> Iterator[Path]:
 
 
 def _codes(ruff: str, cwd: Path, path: str, text: str) -> set[str]:
-    result = subprocess.run(
-        [ruff, "check", "--no-cache", "--output-format", "json", "--stdin-filename", path, "-"],
-        input=text,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-    )
+    result = ruff_on_text(ruff, ["check", "--no-cache", "--output-format", "json"], text, path, cwd)
     try:
         return {item["code"] for item in json.loads(result.stdout or "[]") if item.get("code")}
     except json.JSONDecodeError:
@@ -63,23 +53,7 @@ def sort_changed_imports(cwd: Path, path: str, before: str, after: str) -> str:
         or "I001" in _codes(ruff, cwd, path, before)
     ):
         return after
-    result = subprocess.run(
-        [
-            ruff,
-            "check",
-            "--no-cache",
-            "--select",
-            "I001",
-            "--fix-only",
-            "--exit-zero",
-            "--stdin-filename",
-            path,
-            "-",
-        ],
-        input=after,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
+    result = ruff_on_text(
+        ruff, ["check", "--no-cache", "--select", "I001", "--fix-only", "--exit-zero"], after, path, cwd
     )
     return result.stdout if result.returncode == 0 and result.stdout else after
