@@ -4,12 +4,13 @@ fixes share), the last name of a chain, string and other literals."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import libcst as cst
 
 from analyzers.cst_edits import dotted, dotted_expr
 
-__all__ = ["dotted", "dotted_expr", "last_name", "literal_node", "string_literal"]
+__all__ = ["InNamedFunctions", "dotted", "dotted_expr", "last_name", "literal_node", "string_literal"]
 
 
 def last_name(node: cst.BaseExpression) -> str | None:
@@ -69,3 +70,27 @@ def literal_node(value: object) -> cst.BaseExpression | None:
         elements = [cst.Element(i) for i in items]
         return cst.List(elements) if isinstance(value, list) else cst.Tuple(elements)
     return None
+
+
+class InNamedFunctions(cst.CSTTransformer):
+    """A transformer that knows how deep it is inside functions of the given names (`in_named`): the
+    rename engine's frozen registry hooks, the post-norm stage's layer-spec builders."""
+
+    def __init__(self, functions: Iterable[str]) -> None:
+        super().__init__()
+        self.named_functions = frozenset(functions)
+        self.named_depth = 0
+
+    @property
+    def in_named(self) -> bool:
+        return self.named_depth > 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        if node.name.value in self.named_functions:
+            self.named_depth += 1
+        return True
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        if original.name.value in self.named_functions:
+            self.named_depth -= 1
+        return updated

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from analyzers.catalog.modules import module_name, resolve_relative
-from codemods._cst import dotted, dotted_expr
+from codemods._cst import InNamedFunctions, dotted, dotted_expr
 from codemods.naming import Renamer
 
 __all__ = ["IDENT", "ModuleNames", "RenameTransformer", "StringPolicy", "dotted_module", "rename_module"]
@@ -101,7 +101,7 @@ class StringPolicy:
         return self.other(body)
 
 
-class RenameTransformer(cst.CSTTransformer):
+class RenameTransformer(InNamedFunctions):
     """Renames one module: identifiers and imports through `names`, strings and comments through `strings`.
 
     `frozen_functions` name functions whose string literals (docstrings aside) are data, never renamed:
@@ -111,11 +111,9 @@ class RenameTransformer(cst.CSTTransformer):
     def __init__(
         self, names: ModuleNames, strings: StringPolicy, *, frozen_functions: Iterable[str] = ()
     ) -> None:
-        super().__init__()
+        super().__init__(frozen_functions)
         self.names, self.strings = names, strings
-        self.frozen_functions = frozenset(frozen_functions)
         self.prose_strings: set[int] = set()  #: ids of the string nodes that are prose
-        self.frozen_depth = 0
 
     # --- names --------------------------------------------------------------------------------
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
@@ -201,20 +199,13 @@ class RenameTransformer(cst.CSTTransformer):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         self._mark_docstring(node.body)
-        if node.name.value in self.frozen_functions:
-            self.frozen_depth += 1
-        return True
-
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
-        if original.name.value in self.frozen_functions:
-            self.frozen_depth -= 1
-        return updated
+        return super().visit_FunctionDef(node)  # inside a frozen function: `in_named`
 
     # --- strings and comments -----------------------------------------------------------------
     def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.SimpleString:
         prefix = updated.prefix
         prose = id(original) in self.prose_strings
-        if "b" in prefix.lower() or (self.frozen_depth and not prose):
+        if "b" in prefix.lower() or (self.in_named and not prose):
             return updated
         quote = updated.quote
         body = updated.value[len(prefix) + len(quote) : len(updated.value) - len(quote)]
@@ -225,7 +216,7 @@ class RenameTransformer(cst.CSTTransformer):
         self, original: cst.FormattedStringText, updated: cst.FormattedStringText
     ) -> cst.FormattedStringText:
         # Only prose-like text (messages); f-string weight names never contain whitespace.
-        if self.frozen_depth or not any(c.isspace() for c in updated.value):
+        if self.in_named or not any(c.isspace() for c in updated.value):
             return updated
         return updated.with_changes(value=self.strings.prose(updated.value))
 

@@ -29,6 +29,7 @@ from analyzers.hf_config import ModelSpec
 from analyzers.layer_roles import hf_roles
 from analyzers.source_index import SourceIndex
 from analyzers.structure_rules import layer_names
+from codemods._cst import InNamedFunctions
 
 __all__ = [
     "GENERATED",
@@ -167,27 +168,15 @@ def _sandwich(fn: ast.FunctionDef) -> bool:
     return post and fused
 
 
-class _DropPreNorms(cst.CSTTransformer):
+class _DropPreNorms(InNamedFunctions):
     """In the named functions: a layernorm-fused linear given to linear_qkv / linear_fc1 becomes the plain one."""
 
     def __init__(self, functions: frozenset[str]) -> None:
-        super().__init__()
-        self.functions = functions
-        self.depth = 0
+        super().__init__(functions)
         self.changed = False
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        if node.name.value in self.functions:
-            self.depth += 1
-        return True
-
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
-        if original.name.value in self.functions:
-            self.depth -= 1
-        return updated
-
     def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
-        if self.depth and updated.keyword is not None and updated.keyword.value in _PRE_NORM_SLOTS:
+        if self.in_named and updated.keyword is not None and updated.keyword.value in _PRE_NORM_SLOTS:
             value = updated.value.visit(_Plain())
             if not value.deep_equals(updated.value):
                 self.changed = True
