@@ -48,6 +48,14 @@ def modeling_path(model_type: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def has_module(tdir: Path, dotted: str) -> bool:
+    """Whether `transformers.x.y` is a module or package of the transformers at `tdir`."""
+    if not (dotted == "transformers" or dotted.startswith("transformers.")):
+        return False
+    target = tdir.joinpath(*dotted.split(".")[1:])
+    return target.with_suffix(".py").is_file() or (target / "__init__.py").is_file()
+
+
 def read_text(path: Path) -> str | None:
     """A source file of the package, None when it cannot be read (a missing or damaged file answers nothing)."""
     try:

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
+from typing import NamedTuple
 
 import libcst as cst
 
@@ -38,9 +39,9 @@ def render(spec: CloneSpec, plan: Plan, *, carry: KNormCarry | None = None) -> N
 
     `carry`: the K norm build to size for GQA (`_qk_norm_carry`), from the expressibility check."""
     edits = {spec.source.bridge.path: _bridge_edits(spec), **_provider_module_edits(spec)}
-    for path, edit, before in _module_plan_edits(spec):
+    for path, edit, before_bridge in _module_plan_edits(spec):
         first = edits.get(path)
-        chain = (edit, first) if before else (first, edit)
+        chain = (edit, first) if before_bridge else (first, edit)
         edits[path] = edit if first is None else functools.partial(_chain, edits=chain)
     if carry is not None:
         edit = carry_edit(spec, carry)
@@ -110,25 +111,35 @@ def _provider_module_edits(spec: CloneSpec) -> dict[str, functools.partial]:
     }
 
 
-def _module_plan_edits(spec: CloneSpec) -> list[tuple[str, functools.partial, bool]]:
-    """(source path, edit, runs before the bridge edits) of the config's decisions about SRC's own modules:
-    the post-norm-only layer spec, the scaled embedding dropped (picklable, for the pool)."""
+class _ModuleEdit(NamedTuple):
+    """A config decision's edit of one of SRC's modules (picklable, for the pool)."""
+
+    path: str  #: the source module
+    edit: functools.partial
+    before_bridge: bool  #: runs before the module's other edits (it binds a name they use)
+
+
+def _module_plan_edits(spec: CloneSpec) -> list[_ModuleEdit]:
+    """The config's decisions about SRC's own modules: the post-norm-only layer spec, the scaled embedding
+    dropped."""
     decisions = spec.decisions
-    out: list[tuple[str, functools.partial, bool]] = []
+    out: list[_ModuleEdit] = []
     post_norm = decisions.post_norm if decisions is not None else None
     if post_norm is not None and post_norm.generated:
         # before the provider edits: `provider.transformer_layer_spec = post_norm_layer_spec` needs it bound
         generate = functools.partial(
             apply_generated_spec, teachers=post_norm.teachers, model=spec.names.class_prefix
         )
-        out.append((post_norm.path, generate, True))
+        out.append(_ModuleEdit(post_norm.path, generate, True))
     elif post_norm is not None:
         functions = tuple(spec.renamer.identifier(f) for f in post_norm.functions)
-        out.append((post_norm.path, functools.partial(apply_post_norm, functions=functions), False))
+        out.append(
+            _ModuleEdit(post_norm.path, functools.partial(apply_post_norm, functions=functions), False)
+        )
     if decisions is not None and decisions.embedding_scale is not None:
         classes = tuple(spec.renamer.identifier(c) for c in decisions.embedding_scale.classes)
         drop = functools.partial(apply_embedding_scale, classes=classes)
-        out.append((decisions.embedding_scale.path, drop, False))
+        out.append(_ModuleEdit(decisions.embedding_scale.path, drop, False))
     return out
 
 

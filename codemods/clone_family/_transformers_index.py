@@ -6,6 +6,7 @@ from analyzers.transformers_source import (
     auto_mapped_names,
     auto_mapping,
     folder_classes,
+    has_module,
     model_folders,
     transformers_dir,
 )
@@ -48,11 +49,7 @@ def transformers_has(name: str) -> bool:
 def transformers_module_exists(dotted: str) -> bool:
     """Whether `transformers.x.y` exists as a module or package in the installed transformers."""
     base = transformers_dir()
-    if base is None or not (dotted == "transformers" or dotted.startswith("transformers.")):
-        return False
-    rel = dotted.split(".")[1:]
-    target = base.joinpath(*rel) if rel else base
-    return target.with_suffix(".py").is_file() or (target / "__init__.py").is_file()
+    return base is not None and has_module(base, dotted)
 
 
 def registered_mapping(mapping: str) -> dict[str, str] | None:
