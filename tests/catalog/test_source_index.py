@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -17,23 +16,9 @@ from analyzers.lint.engine import LintContext
 from analyzers.repo import find_repo
 from analyzers.source_index import SourceIndex
 from codemods.refactors.rename_symbol import find_definitions
+from tests.counting_index import CountingIndex
 
 BRIDGE = "src/megatron/bridge/models/qwen/qwen3_bridge.py"
-
-
-class CountingIndex(SourceIndex):
-    """A SourceIndex that counts the parses it makes."""
-
-    def __init__(self, root: Path, snapshot=None) -> None:
-        super().__init__(root, snapshot)
-        self.parses: Counter[tuple[str, str]] = Counter()
-
-    def parse(self, kind, rel, parse):
-        def counted(text):
-            self.parses[(kind, rel)] += 1
-            return parse(text)
-
-        return super().parse(kind, rel, counted)
 
 
 def test_a_module_the_catalog_extracted_is_the_one_the_rules_get(real_tree: Path) -> None:

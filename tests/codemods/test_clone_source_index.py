@@ -3,7 +3,6 @@ the bridge module's parse the catalog's."""
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,25 +14,11 @@ from analyzers.repo import find_repo
 from analyzers.source_index import SourceIndex
 from codemods.clone_family import CloneRequest, plan_clone
 from codemods.plan import ChangeContents, CreateFile
+from tests.counting_index import CountingIndex
 
 BRIDGE = "src/megatron/bridge/models/qwen/qwen3_bridge.py"
 #: text a stage gets when it reads a tree file from disk instead of the run's index
 POISON = 'raise RuntimeError("read outside the run source index")\n'
-
-
-class CountingIndex(SourceIndex):
-    """A SourceIndex that counts the parses it makes."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.parses: Counter[tuple[str, str]] = Counter()
-
-    def parse(self, kind, rel, parse):
-        def counted(text):
-            self.parses[(kind, rel)] += 1
-            return parse(text)
-
-        return super().parse(kind, rel, counted)
 
 
 def _written(result) -> dict[str, tuple[str | None, str]]:
