@@ -27,6 +27,7 @@ from analyzers.hf_config import ModelSpec
 from analyzers.modeling_source import ModelingFacts, modeling_facts
 from analyzers.provider_vocabulary import settings_of
 from analyzers.qk_norm import bridge_qk_norm, config_qk_norm
+from analyzers.source_index import SourceIndex
 from analyzers.structure_rules import layer_names
 
 #: the feature of a decoder layer without pre-norms; clone-family expresses it by rewriting SRC's layer spec
@@ -70,6 +71,7 @@ class _Context:
     shapes: dict[str, tuple[int, ...] | None]
     facts: ModelingFacts | None
     pool: list[BridgeRecord]
+    index: SourceIndex | None = None  #: the run's sources, when the caller has them (clone-family)
 
     def readers(self, attr: str, *keys: str) -> list[str]:
         """Bridges whose own provider settings read one of `keys` into `attr` (dotted keys match their leaf)."""
@@ -130,8 +132,10 @@ def expressibility(
     shapes: dict[str, tuple[int, ...] | None] | None = None,
     *,
     exclude: tuple[str, ...] = (),
+    index: SourceIndex | None = None,
 ) -> tuple[list[Feature], list[Feature]]:
     """(supported features, unsupported features) of `spec`, each with the bridges or what it would take.
+    `index`: the run's sources, through which the bridges' layer-spec modules are read.
 
     For clone-family: the unsupported ones (less the `neutral` ones) are what a generated bridge cannot
     compute as configured.
@@ -152,6 +156,7 @@ def expressibility(
             for b in catalog.bridges
             if not b.diffusion and b.name.lower() not in excluded and b.family.lower() not in excluded
         ],  # fmt: skip
+        index=index,
     )
     features: list[Feature] = []
     for detect in DETECTORS:
@@ -265,7 +270,11 @@ def _attention(ctx: _Context) -> list[Feature]:
     if qk is not None and qk.whole:
         # the bridges whose own layer spec builds whole-projection norms (`analyzers/qk_norm.py`); one that
         # sizes K by num_attention_heads serves a GQA config too: the clone resizes its K norm
-        handled = [b.name for b in ctx.pool if (k := bridge_qk_norm(ctx.catalog, b)) is not None and k.whole]
+        handled = [
+            b.name
+            for b in ctx.pool
+            if (k := bridge_qk_norm(ctx.catalog, b, ctx.index)) is not None and k.whole
+        ]
         out.append(Feature("q/k norm over the whole projection", [qk.evidence], ["transformer_layer_spec"], None,
                            handled, "modeling",
                            "a local layer spec with q/k norms over num_heads * head_dim: Megatron-Core's "

@@ -45,6 +45,7 @@ from difflib import SequenceMatcher
 from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.coverage import group_names, match_names, pattern_uses, registry_mappings
 from analyzers.hf_config import ARCH_FIELDS, GENERIC_FIELDS, ModelSpec, config_quantization, detect_blocks
+from analyzers.source_index import SourceIndex
 
 WEIGHTS = {"names": 0.35, "blocks": 0.25, "fields": 0.15, "provider": 0.05, "conventions": 0.10, "kind": 0.10,
            "naming": 0.10, "quantization": 0.05}  # fmt: skip
@@ -370,8 +371,10 @@ def rank(
     top: int | None = None,
     shapes: dict[str, tuple[int, ...] | None] | None = None,
     implied: list | None = None,
+    index: SourceIndex | None = None,
 ) -> list[Candidate]:
     """Rank the catalog's (non-diffusion) bridges for `spec`; `exclude` drops bridges or whole families.
+    `index`: the run's sources (clone-family's), through which the bridges' layer-spec modules are read.
 
     `implied`: the provider settings the config implies (computed here from `names`/`shapes` when not given).
 
@@ -466,7 +469,7 @@ def rank(
             )
         weight = sum(WEIGHTS[k] for k in comps)
         score = sum(WEIGHTS[k] * v for k, v in comps.items()) / weight
-        cand.qk_norm, qk_reason = qk_norm_fit(my_qk, bridge_qk_norm(catalog, bridge))
+        cand.qk_norm, qk_reason = qk_norm_fit(my_qk, bridge_qk_norm(catalog, bridge, index))
         factor = {"differs": QK_NORM_PENALTY, "carried": QK_NORM_CARRIED}.get(cand.qk_norm, 1.0)
         if factor != 1.0:
             qk_reason += f" (score x{factor})"

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analyzers.catalog.modules import ModuleInfo, build_module_info, module_path
+from analyzers.catalog.modules import ModuleInfo, build_module_info, indexed_module, module_path
 from analyzers.catalog.records import BridgeRecord, Catalog
 from analyzers.errors import ParseError
 from analyzers.hf_config import ModelSpec
+from analyzers.source_index import SourceIndex
 
 __all__ = ["PER_HEAD", "WHOLE", "QKNorm", "bridge_qk_norm", "config_qk_norm", "qk_norm_fit"]
 
@@ -113,8 +114,11 @@ def config_qk_norm(
 # ------------------------------------------------------------------------------------------- a bridge
 
 
-def bridge_qk_norm(catalog: Catalog, bridge: BridgeRecord) -> QKNorm | None:
-    """The q/k norm the bridge's Megatron model computes; None when it maps and sets no q/k norm."""
+def bridge_qk_norm(catalog: Catalog, bridge: BridgeRecord, index: SourceIndex | None = None) -> QKNorm | None:
+    """The q/k norm the bridge's Megatron model computes; None when it maps and sets no q/k norm.
+
+    `index`: the run's sources (clone-family's), through which the modules the layer spec reaches are read;
+    without one they are read from disk, memoised in this process by their stamps."""
     mappings = _mappings(catalog, bridge)
     hf = [p for m in mappings for p in m.hf_params.values() if not _TOWER.search(p)]
     # MLA's q/kv layernorms normalise the latent projections: another block (nearest's "mla")
@@ -122,7 +126,8 @@ def bridge_qk_norm(catalog: Catalog, bridge: BridgeRecord) -> QKNorm | None:
     flag = bridge.provider_attributes.get("qk_layernorm", "")
     if mla or (not any(_QK_NAME.search(p) for p in hf) and flag not in ("True", "true")):
         return None
-    return _spec_qk_norm(str(catalog.root), tuple(_spec_starts(catalog, bridge))) or QKNorm(
+    modules = _Modules(str(catalog.root), index)
+    return _spec_qk_norm(modules, tuple(_spec_starts(catalog, bridge))) or QKNorm(
         PER_HEAD,
         None,
         f"{bridge.name}: Megatron-Core's qk_layernorm (its layer spec builds no other q/k norm)",
@@ -148,18 +153,18 @@ def _spec_starts(catalog: Catalog, bridge: BridgeRecord) -> list[tuple[str, str]
     return out
 
 
-def _spec_qk_norm(root: str, starts: tuple[tuple[str, str], ...]) -> QKNorm | None:
+def _spec_qk_norm(modules: _Modules, starts: tuple[tuple[str, str], ...]) -> QKNorm | None:
     seen: set[tuple[str, str]] = set()
     found: dict[str, tuple[str, str, tuple[str, str]]] = {}  # "q"/"k" -> (size text, evidence, site)
     todo = [(path, name, 0) for path, name in starts]
     while todo:
         path, name, depth = todo.pop(0)
-        resolved = _resolve(root, path, name)
+        resolved = _resolve(modules, path, name)
         if resolved is None or (resolved[0].path, name) in seen:
             continue
         info, node = resolved
         seen.add((info.path, node.name))
-        for which, size, line in _norm_builds(root, info, node):
+        for which, size, line in _norm_builds(modules, info, node):
             found.setdefault(which, (size, f"{info.path}:{line}", (info.path, node.name)))
         if depth < _DEPTH:
             refs = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} - {node.name}
@@ -176,7 +181,7 @@ def _spec_qk_norm(root: str, starts: tuple[tuple[str, str], ...]) -> QKNorm | No
     return QKNorm(WHOLE, k_heads, evidence, site)
 
 
-def _norm_builds(root: str, info: ModuleInfo, node: ast.AST) -> list[tuple[str, str, int]]:
+def _norm_builds(modules: _Modules, info: ModuleInfo, node: ast.AST) -> list[tuple[str, str, int]]:
     """("q" | "k", the size text, line) of each q/k norm built in `node`: ``self.k_layernorm = f(...,
     hidden_size=SIZE)``, or a norm factory set as ``...k_layernorm = Factory`` / ``k_layernorm=Factory``
     (the factory's whole source is the size text: it computes the size from the config)."""
@@ -197,7 +202,7 @@ def _norm_builds(root: str, info: ModuleInfo, node: ast.AST) -> list[tuple[str, 
                 if size is not None:
                     out.append((_NORM_ATTRS[attr], ast.unparse(size), sub.lineno))
             elif isinstance(value, ast.Name):
-                factory = _resolve(root, info.path, value.id)
+                factory = _resolve(modules, info.path, value.id)
                 if factory is not None and isinstance(factory[1], ast.ClassDef):
                     heads = [
                         h for h in (GQA_HEADS, MHA_HEADS) if re.search(rf"\b{h}\b", ast.unparse(factory[1]))
@@ -208,10 +213,12 @@ def _norm_builds(root: str, info: ModuleInfo, node: ast.AST) -> list[tuple[str, 
     return out
 
 
-def _resolve(root: str, path: str, name: str) -> tuple[ModuleInfo, ast.FunctionDef | ast.ClassDef] | None:
+def _resolve(
+    modules: _Modules, path: str, name: str
+) -> tuple[ModuleInfo, ast.FunctionDef | ast.ClassDef] | None:
     """The top-level function or class `name` means in module `path`, through imports of the tree."""
     for _ in range(4):
-        info = _module(root, path)
+        info = modules.get(path)
         if info is None:
             return None
         node = info.functions.get(name) or info.classes.get(name)
@@ -220,11 +227,27 @@ def _resolve(root: str, path: str, name: str) -> tuple[ModuleInfo, ast.FunctionD
         if name not in info.imports:
             return None
         module, name = info.imports[name]
-        found = module_path(Path(root), module) if module.startswith("megatron.bridge") else None
+        found = module_path(Path(modules.root), module) if module.startswith("megatron.bridge") else None
         if found is None or not name:
             return None
         path = found
     return None
+
+
+@dataclass(frozen=True)
+class _Modules:
+    """Where the modules of the tree at `root` are read: the run's index, else disk (memoised by stamp)."""
+
+    root: str
+    index: SourceIndex | None = None
+
+    def get(self, path: str) -> ModuleInfo | None:
+        if self.index is None:
+            return _module(self.root, path)
+        try:
+            return indexed_module(self.index, path)
+        except ParseError:
+            return None
 
 
 def _module(root: str, path: str) -> ModuleInfo | None:

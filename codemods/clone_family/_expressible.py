@@ -55,7 +55,7 @@ def check_expressible(spec: CloneSpec) -> Verdict | None:
     names = spec.hf_names
     name_list, shapes = (names.names, names.shapes) if names else (None, None)
     supported, unsupported = expressibility(
-        spec.config, spec.catalog, name_list, shapes, exclude=spec.request.exclude_teachers
+        spec.config, spec.catalog, name_list, shapes, exclude=spec.request.exclude_teachers, index=spec.index
     )
     written = _written_by_clone(spec)
     if spec.decisions is not None and spec.decisions.post_norm is not None:

@@ -39,7 +39,7 @@ def plan_k_norm_carry(
     if spec.config is None:
         return "same", None
     config = config_qk_norm(spec.config, names, shapes)
-    source = bridge_qk_norm(spec.catalog, spec.source.bridge)
+    source = bridge_qk_norm(spec.catalog, spec.source.bridge, spec.index)
     fit, reason = qk_norm_fit(config, source)
     if fit != "carried" or source is None or source.k_site is None:
         return fit, None

@@ -58,7 +58,9 @@ def resolve(root: Path, catalog: Catalog, request: CloneRequest, year: int, inde
         if config is None:
             raise ResolveError(f"clone-family {request.dst}: SRC is missing; name it, or pass --config")
         names = hf_names if isinstance(hf_names, HFNames) else None
-        request = dataclasses.replace(request, src=_nearest_source(catalog, config, names, request, picked))
+        request = dataclasses.replace(
+            request, src=_nearest_source(catalog, config, names, request, picked, index)
+        )
     return _resolve(root, catalog, request, year, config, hf_names, picked, index)
 
 
@@ -217,7 +219,12 @@ def _collect_names(config: ModelSpec | None) -> HFNames | NamesUnavailable | Non
 
 
 def _nearest_source(
-    catalog: Catalog, config: ModelSpec, names: HFNames | None, request: CloneRequest, report: list[str]
+    catalog: Catalog,
+    config: ModelSpec,
+    names: HFNames | None,
+    request: CloneRequest,
+    report: list[str],
+    index: SourceIndex,
 ) -> str:
     """SRC for a clone from `config` alone: nearest's top candidate, reported with its score and reasons."""
     from analyzers.nearest import rank
@@ -229,6 +236,7 @@ def _nearest_source(
         shapes=names.shapes if names else None,
         exclude=request.exclude_teachers,
         top=1,
+        index=index,
     )
     if not candidates:
         raise ResolveError(

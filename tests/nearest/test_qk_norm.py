@@ -105,3 +105,24 @@ def test_whole_projection_feature_is_handled_by_the_bridges_that_build_it(real_c
     assert (
         sorted(feature.handled_by) == sorted(whole) and "OlMoEBridge" in whole and "Qwen3Bridge" not in whole
     )
+
+
+def test_a_bridge_qk_norm_is_read_through_the_run_index_when_given(real_tree: Path, tmp_path: Path) -> None:
+    """clone-family passes its run's index: the layer-spec modules are the run's view, not a second read."""
+    import shutil
+
+    from analyzers.catalog import build_catalog
+    from analyzers.source_index import SourceIndex
+
+    root = tmp_path / "tree"
+    shutil.copytree(real_tree / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    index = SourceIndex(root)
+    catalog = build_catalog(root, use_cache=False, jobs=1, index=index)
+    olmoe = catalog.bridge("OlMoEBridge")
+    expected = bridge_qk_norm(catalog, olmoe, index)
+    assert expected is not None and expected.kind == WHOLE and expected.k_heads == MHA_HEADS
+    for rel in index.files("src", (".py",)):
+        (root / rel).write_text("raise RuntimeError('read outside the run source index')\n")
+    assert bridge_qk_norm(catalog, olmoe, index) == expected
+    # without the index the modules are read from disk again, and the poisoned ones build no norm
+    assert bridge_qk_norm(catalog, olmoe) != expected
