@@ -12,36 +12,23 @@ and JSON keys, `ChangeOutput.present` prints
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
-from analyzers.changes import Change, ChangeContents, ChangeSet, MoveFile
-from analyzers.envelope import TOOL, versioned
+from analyzers.changes import Change, ChangeContents, ChangeSet, FileEdit, file_edits
+from analyzers.envelope import TOOL, versioned, write_json
 
 #: the keys every write command's JSON document carries, in this order (the command's own keys between)
 CHANGE_SET_KEYS = ("root", "files", "applied", "already_applied", "diff")
 
 
-def _entries(change: Change) -> list[dict[str, Any]]:
-    if isinstance(change, MoveFile):  # git's view of a rename: the source goes, the target comes
-        return [
-            {
-                "path": change.src,
-                "action": "delete",
-                "reasons": [f"moved to {change.dst}"],
-                "moved_to": change.dst,
-            },
-            {
-                "path": change.dst,
-                "action": "create",
-                "reasons": list(change.reasons),
-                "moved_from": change.src,
-            },
-        ]
-    return [{"path": change.path, "action": change.kind, "reasons": list(change.reasons)}]
+def _entry(view: FileEdit) -> dict[str, Any]:
+    entry: dict[str, Any] = {"path": view.path, "action": view.kind, "reasons": list(view.reasons)}
+    if view.moved is not None:  # git's view of a rename: the source goes, the target comes
+        entry["moved_from" if view.kind == "create" else "moved_to"] = view.moved
+    return entry
 
 
 def is_noop(change: Change) -> bool:
@@ -50,7 +37,7 @@ def is_noop(change: Change) -> bool:
 
 def file_entries(change_set: ChangeSet) -> list[dict[str, Any]]:
     """One entry per path the change set writes (a move is a delete and a create), sorted by path."""
-    entries = [e for c in change_set.changes if not is_noop(c) for e in _entries(c)]
+    entries = [_entry(v) for c in change_set.changes if not is_noop(c) for v in file_edits(c)]
     return sorted(entries, key=lambda e: e["path"])
 
 
@@ -111,9 +98,7 @@ class ChangeOutput:
         compact for a pipe."""
         out = sys.stdout if out is None else out
         if fmt == "json":
-            if indent == "tty":
-                indent = 2 if out.isatty() else None
-            out.write(json.dumps(self.document(), indent=indent, default=str) + "\n")
+            write_json(self.document(), out, indent)
             return
         self.print_summary(err)
         if not self.applied:

@@ -173,6 +173,46 @@ class MoveFile:
 Change = CreateFile | ChangeContents | DeleteFile | MoveFile
 
 
+@dataclass(frozen=True)
+class FileEdit:
+    """One path's change: `before` None creates it, `after` None deletes it (a move is both)."""
+
+    path: str  #: POSIX path relative to the plan's root
+    before: str | None
+    after: str | None
+    reasons: tuple[str, ...] = ()
+    moved: str | None = None  #: the other end of a move (its source for a create, target for a delete)
+
+    @property
+    def kind(self) -> str:
+        if self.before is None:
+            return "create"
+        if self.after is None:
+            return "delete"
+        return "modify"
+
+    def diff(self) -> str:
+        if self.before is None:
+            return CreateFile(self.path, self.after or "").describe()
+        if self.after is None:
+            return DeleteFile(self.path, self.before).describe()
+        return ChangeContents(self.path, self.before, self.after).describe()
+
+
+def file_edits(change: Change) -> list[FileEdit]:
+    """The per-path views of `change` (a move is a delete of its source and a create of its target)."""
+    if isinstance(change, CreateFile):
+        return [FileEdit(change.path, None, change.contents, change.reasons)]
+    if isinstance(change, ChangeContents):
+        return [FileEdit(change.path, change.old, change.new, change.reasons)]
+    if isinstance(change, DeleteFile):
+        return [FileEdit(change.path, change.old, None, change.reasons)]
+    return [
+        FileEdit(change.src, change.old, None, (f"moved to {change.dst}",), moved=change.dst),
+        FileEdit(change.dst, None, change.new, change.reasons, moved=change.src),
+    ]
+
+
 def touched_paths(change: Change) -> tuple[str, ...]:
     return (change.src, change.dst) if isinstance(change, MoveFile) else (change.path,)
 

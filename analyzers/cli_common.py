@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from analyzers.catalog.records import Catalog
+from analyzers.envelope import write_json
 from analyzers.repo import Repo, find_repo
 
 
@@ -35,9 +35,5 @@ def load_catalog(args: argparse.Namespace) -> Catalog:
 
 
 def print_json(data: Any) -> None:
-    """JSON on stdout: indented for a terminal, compact for a pipe (a big catalog dumps twice as fast)."""
-    indent = 2 if sys.stdout.isatty() else None
-    import json
-
-    json.dump(data, sys.stdout, indent=indent, sort_keys=False, default=str)
-    sys.stdout.write("\n")
+    """JSON on stdout: indented for a terminal, compact for a pipe (`envelope.write_json`)."""
+    write_json(data)

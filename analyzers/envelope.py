@@ -8,8 +8,10 @@ The README's "JSON documents" table lists every command's version and top-level 
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, TextIO
 
 from analyzers import __version__
 
@@ -50,3 +52,13 @@ def versioned(command: str, payload: Mapping[str, Any], *, tool: str = TOOL) -> 
         "command": command,
         **payload,
     }
+
+
+def write_json(data: Any, out: TextIO | None = None, indent: int | Literal["tty"] | None = "tty") -> None:
+    """One JSON document and a newline on `out` (stdout); `indent` "tty": indented for a terminal, compact
+    for a pipe (a big catalog dumps twice as fast)."""
+    out = sys.stdout if out is None else out
+    if indent == "tty":
+        indent = 2 if out.isatty() else None
+    json.dump(data, out, indent=indent, sort_keys=False, default=str)
+    out.write("\n")

@@ -24,39 +24,15 @@ from analyzers.changes import (
     ChangeSet,
     CreateFile,
     DeleteFile,
+    FileEdit,
     MoveFile,
     check_rel,
+    file_edits,
 )
 from analyzers.errors import PlanConflictError
 from analyzers.source_index import SourceIndex
 
 __all__ = ["ChangeContents", "CreateFile", "DeleteFile", "FileEdit", "MoveFile", "Plan", "Todo"]
-
-
-@dataclass(frozen=True)
-class FileEdit:
-    """One path's change: `before` None creates it, `after` None deletes it (a move is both)."""
-
-    path: str  #: POSIX path relative to the plan's root
-    before: str | None
-    after: str | None
-    reasons: tuple[str, ...] = ()
-    moved: str | None = None  #: the other end of a move (its source for a create, target for a delete)
-
-    @property
-    def kind(self) -> str:
-        if self.before is None:
-            return "create"
-        if self.after is None:
-            return "delete"
-        return "modify"
-
-    def diff(self) -> str:
-        if self.before is None:
-            return CreateFile(self.path, self.after or "").describe()
-        if self.after is None:
-            return DeleteFile(self.path, self.before).describe()
-        return ChangeContents(self.path, self.before, self.after).describe()
 
 
 @dataclass
@@ -66,19 +42,6 @@ class Todo:
     path: str
     line: int
     message: str
-
-
-def _views(change: Change) -> list[FileEdit]:
-    if isinstance(change, CreateFile):
-        return [FileEdit(change.path, None, change.contents, change.reasons)]
-    if isinstance(change, ChangeContents):
-        return [FileEdit(change.path, change.old, change.new, change.reasons)]
-    if isinstance(change, DeleteFile):
-        return [FileEdit(change.path, change.old, None, change.reasons)]
-    return [
-        FileEdit(change.src, change.old, None, (f"moved to {change.dst}",), moved=change.dst),
-        FileEdit(change.dst, None, change.new, change.reasons, moved=change.src),
-    ]
 
 
 @dataclass
@@ -229,12 +192,12 @@ class Plan:
     @property
     def edits(self) -> list[FileEdit]:
         """Per-path views of every change, no-ops included."""
-        return [view for change in self.items for view in _views(change)]
+        return [view for change in self.items for view in file_edits(change)]
 
     @property
     def changes(self) -> list[FileEdit]:
         """Per-path views of the changes that change something (a move is a delete and a create)."""
-        return [view for change in self.items if not is_noop(change) for view in _views(change)]
+        return [view for change in self.items if not is_noop(change) for view in file_edits(change)]
 
     def change_set(self) -> ChangeSet:
         """The typed changes that change something, as an `analyzers.changes.ChangeSet`."""
